@@ -1,0 +1,121 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Folders show the architecture:
+//   Sources/Wire    the wire contract: protobuf-c (system library), the generated C, codecs and framing
+//   Sources/RPC     the transport-independent RPC core, the Unix-socket server and the client library
+//   Sources/Daemon  the service itself (configuration, handlers, lifecycle) and the ozmapd executable
+//   clients/        ozmapctl
+let package = Package(
+    name: "ozmapd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ozmapd", targets: ["ozmapd"]),
+        .executable(name: "ozmapctl", targets: ["ozmapctl"]),
+        .library(name: "OZmapClient", targets: ["OZmapClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: wire contract
+        .systemLibrary(
+            name: "CProtobufC",
+            path: "Sources/Wire/CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output, committed; regenerate with `make proto`.
+        .target(
+            name: "OZmapProtoC",
+            dependencies: ["CProtobufC"],
+            path: "Sources/Wire/OZmapProtoC"
+        ),
+        .target(
+            name: "OZmapWire",
+            dependencies: [
+                "OZmapRPC", "OZmapProtoC", "CProtobufC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Wire/OZmapWire"
+        ),
+
+        // MARK: RPC
+        .target(
+            name: "OZmapRPC",
+            path: "Sources/RPC/OZmapRPC"
+        ),
+        // The OZmapIntegration messages as Swift types, and typed handles on its methods.
+        .target(
+            name: "OZmapAPI",
+            dependencies: ["OZmapRPC"],
+            path: "Sources/RPC/OZmapAPI"
+        ),
+        .target(
+            name: "OZmapServer",
+            dependencies: [
+                "OZmapRPC", "OZmapWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/RPC/OZmapServer"
+        ),
+        .target(
+            name: "OZmapClient",
+            dependencies: [
+                "OZmapRPC", "OZmapWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/RPC/OZmapClient"
+        ),
+
+        // MARK: the service
+        .target(
+            name: "OZmapDaemon",
+            dependencies: [
+                "OZmapRPC", "OZmapAPI", "OZmapWire", "OZmapServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Daemon/OZmapDaemon"
+        ),
+        .executableTarget(
+            name: "ozmapd",
+            dependencies: [
+                "OZmapDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Daemon/ozmapd"
+        ),
+        .executableTarget(
+            name: "ozmapctl",
+            dependencies: [
+                "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "clients/ozmapctl"
+        ),
+
+        // MARK: tests
+        .testTarget(
+            name: "OZmapRPCTests",
+            dependencies: ["OZmapRPC", "OZmapWire", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
+            path: "Tests/OZmapRPCTests"
+        ),
+        .testTarget(
+            name: "OZmapServerTests",
+            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapRPC", "OZmapWire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/OZmapServerTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

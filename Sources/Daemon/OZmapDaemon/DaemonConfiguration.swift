@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import OZmapServer
+import OZmapWire
+
+/// Everything ozmapd can be told. Sources, later ones winning: the built-in
+/// defaults, the config file (`key = value` lines), `OZMAPD_<KEY>` environment
+/// variables, command-line flags.
+public struct DaemonConfiguration: Sendable {
+    public var socketPath = "/run/ozmapd/ozmapd.sock"
+    public var stateDirectory = "/var/lib/ozmapd"
+    public var socketGroup: String?
+    public var socketMode: UInt32 = 0o660
+    public var maximumFrameBytes = Framing.defaultMaxFrameLength
+    public var maximumCallsInFlight = 128
+    public var allowedUIDs: Set<UInt32> = []
+    public var allowedGIDs: Set<UInt32> = []
+    public var callTimeoutMs = 30_000
+    public var shutdownGraceMs = 10_000
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// A setting that could not be applied, naming where it came from.
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The settings, by the name used in the config file.
+    public static let keys = [
+        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight",
+        "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
+    ]
+
+    /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
+    public mutating func set(_ key: String, to value: String, source: String) throws {
+        func fail(_ expected: String) -> Error {
+            Error(description: "\(source): \(key) must be \(expected), not '\(value)'")
+        }
+        func integer(_ range: ClosedRange<Int>) throws -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw fail("a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func ids() throws -> Set<UInt32> {
+            let parts = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let numbers = parts.compactMap { UInt32($0) }
+            guard numbers.count == parts.count else { throw fail("a comma-separated list of numeric ids") }
+            return Set(numbers)
+        }
+        switch key {
+        case "socket":
+            guard !value.isEmpty else { throw fail("a path") }
+            socketPath = value
+        case "state_dir":
+            guard !value.isEmpty else { throw fail("a directory path") }
+            stateDirectory = value
+        case "socket_group":
+            socketGroup = value.isEmpty ? nil : value
+        case "socket_mode":
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else { throw fail("an octal mode such as 660") }
+            socketMode = mode
+        case "max_frame_bytes": maximumFrameBytes = try integer(64...(256 << 20))
+        case "max_calls_in_flight": maximumCallsInFlight = try integer(1...65_536)
+        case "allowed_uids": allowedUIDs = try ids()
+        case "allowed_gids": allowedGIDs = try ids()
+        case "call_timeout_ms": callTimeoutMs = try integer(1...3_600_000)
+        case "shutdown_grace_ms": shutdownGraceMs = try integer(0...600_000)
+        case "log_level":
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw fail("one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logLevel = level
+        default:
+            throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
+        }
+    }
+
+    /// Applies a config file of `key = value` lines; `#` starts a comment.
+    public mutating func apply(file path: String) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Error(description: "cannot read config file \(path): \(error.localizedDescription)")
+        }
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw Error(description: "\(path):\(number + 1): expected 'key = value', found '\(line)'")
+            }
+            var value = parts[1]
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            try set(parts[0], to: value, source: "\(path):\(number + 1)")
+        }
+    }
+
+    /// Applies `OZMAPD_<KEY>` variables (e.g. OZMAPD_SOCKET, OZMAPD_STATE_DIR).
+    public mutating func apply(environment: [String: String]) throws {
+        for key in Self.keys {
+            let name = "OZMAPD_\(key.uppercased())"
+            if let value = environment[name] { try set(key, to: value, source: name) }
+        }
+    }
+
+    public var serverConfiguration: ServerConfiguration {
+        var server = ServerConfiguration(socketPath: socketPath)
+        server.socketMode = socketMode
+        server.socketGroup = socketGroup
+        server.maximumFrameLength = maximumFrameBytes
+        server.maximumCallsInFlightPerConnection = maximumCallsInFlight
+        server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)
+        server.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
+        return server
+    }
+}

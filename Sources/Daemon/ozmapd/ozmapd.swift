@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OZmapDaemon
+
+@main
+struct OZmapd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ozmapd",
+        abstract: "The ArchOLT ↔ OZmap integration daemon.",
+        discussion: """
+        Settings come from the config file, then OZMAPD_<KEY> environment variables \
+        (OZMAPD_SOCKET, OZMAPD_STATE_DIR, ...), then these flags. Config file keys: \
+        \(DaemonConfiguration.keys.joined(separator: ", ")).
+        """,
+        version: Daemon.version
+    )
+
+    @Option(help: "Unix socket path (default /run/ozmapd/ozmapd.sock).")
+    var socket: String?
+
+    @Option(help: "Directory for everything ozmapd persists, created 0700 (default /var/lib/ozmapd).")
+    var stateDir: String?
+
+    @Option(help: "Config file of 'key = value' lines.")
+    var config: String?
+
+    @Option(help: "Group that owns the socket file (name or gid).")
+    var socketGroup: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        var settings = DaemonConfiguration()
+        do {
+            if let config { try settings.apply(file: config) }
+            try settings.apply(environment: ProcessInfo.processInfo.environment)
+            let flags: [(String, String?, String)] = [
+                ("socket", socket, "--socket"), ("state_dir", stateDir, "--state-dir"),
+                ("socket_group", socketGroup, "--socket-group"), ("log_level", logLevel, "--log-level"),
+            ]
+            for (key, value, flag) in flags {
+                if let value { try settings.set(key, to: value, source: flag) }
+            }
+        } catch let error as DaemonConfiguration.Error {
+            throw ValidationError(error.description)
+        }
+
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ozmapd")
+        do {
+            try await Daemon(configuration: settings, logger: logger).run()
+        } catch {
+            logger.critical("ozmapd cannot run: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

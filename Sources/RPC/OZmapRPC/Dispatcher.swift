@@ -1,0 +1,106 @@
+/// Handlers by method name. Handlers take and return Swift values; they know
+/// nothing of sockets, frames or protobuf-c.
+public struct RPCRouter: Sendable {
+    public typealias Handler = @Sendable (ProtoValue, CallContext) async throws -> ProtoValue
+
+    public private(set) var handlers: [String: Handler] = [:]
+
+    public init() {}
+
+    /// Registers the handler of a typed method; a later registration replaces an earlier one.
+    public mutating func register<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ body: @escaping @Sendable (Request, CallContext) async throws -> Response
+    ) {
+        handlers[method.name] = { value, context in
+            let request: Request
+            do {
+                request = try ProtoValueDecoder().decode(Request.self, from: value)
+            } catch let error as DecodingError {
+                throw RPCError(decodingError: error)
+            }
+            return try ProtoValueEncoder().encode(try await body(request, context))
+        }
+    }
+}
+
+/// Routes a request envelope to its handler and turns the outcome into a
+/// response envelope. Transport-independent: the socket server, a test or a
+/// benchmark call `dispatch` the same way.
+public struct RPCDispatcher: Sendable {
+    public let service: ServiceDescriptor
+    public let defaultTimeout: Duration
+    private let router: RPCRouter
+    private let codec: any MessageCodec
+    private let methodsByPath: [String: MethodDescriptor]
+
+    public init(service: ServiceDescriptor, router: RPCRouter, codec: any MessageCodec, defaultTimeout: Duration = .seconds(30)) {
+        for name in router.handlers.keys {
+            precondition(service.methods.contains { $0.name == name }, "handler for \(name), which \(service.name) does not declare")
+        }
+        self.service = service
+        self.router = router
+        self.codec = codec
+        self.defaultTimeout = defaultTimeout
+        self.methodsByPath = Dictionary(uniqueKeysWithValues: service.methods.map { ($0.path, $0) })
+    }
+
+    /// Whether this server has a handler for the method.
+    public func isImplemented(_ method: MethodDescriptor) -> Bool {
+        router.handlers[method.name] != nil
+    }
+
+    public func dispatch(_ request: RequestEnvelope, peer: PeerIdentity? = nil) async -> ResponseEnvelope {
+        do {
+            let payload = try await call(request, peer: peer)
+            return ResponseEnvelope(callID: request.callID, status: .ok, payload: payload)
+        } catch let error as RPCError {
+            return ResponseEnvelope(callID: request.callID, status: error.status)
+        } catch is CancellationError {
+            return ResponseEnvelope(callID: request.callID, status: Status(code: .cancelled, message: "the call was cancelled (server shutting down)"))
+        } catch {
+            return ResponseEnvelope(callID: request.callID, status: Status(code: .internal, message: "internal error in \(request.method): \(error)"))
+        }
+    }
+
+    private func call(_ request: RequestEnvelope, peer: PeerIdentity?) async throws -> [UInt8] {
+        guard let method = methodsByPath[request.method] else {
+            throw RPCError(.unimplemented, "unknown method '\(request.method)'; ListMethods lists the methods this server knows (paths look like /\(service.name)/GetStatus)")
+        }
+        guard let handler = router.handlers[method.name] else {
+            throw RPCError(.unimplemented, "\(method.name) is not implemented by this version of ozmapd")
+        }
+        let input = try codec.decode(request.payload, as: method.requestType)
+        let timeout = request.timeoutMs == 0 ? defaultTimeout : .milliseconds(Int64(request.timeoutMs))
+        let context = CallContext(callID: request.callID, method: method, deadline: .now + timeout, peer: peer)
+        let output = try await withDeadline(timeout, method: method.name) {
+            try await handler(input, context)
+        }
+        do {
+            return try codec.encode(output, as: method.responseType)
+        } catch let error as RPCError {
+            throw RPCError(.internal, "\(method.name) produced a response that does not fit \(method.responseType): \(error.message)")
+        }
+    }
+}
+
+/// Runs `body`, or throws DEADLINE_EXCEEDED (cancelling it) once `timeout` passes.
+func withDeadline<T: Sendable>(_ timeout: Duration, method: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask(operation: body)
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw RPCError(.deadlineExceeded, "\(method) did not finish within its \(timeout.formatted) timeout")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+extension Duration {
+    /// "250 ms", "30 s".
+    var formatted: String {
+        let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+    }
+}

@@ -1,0 +1,93 @@
+import NIOCore
+import OZmapRPC
+
+/// Runs each request through the dispatcher and writes its response as soon
+/// as it is ready (completion order). At most `maximumInFlight` calls of the
+/// connection run at once: further requests wait here, and reading from the
+/// socket pauses until a call finishes — backpressure, not dropped calls.
+final class CallDispatchHandler: ChannelDuplexHandler {
+    typealias InboundIn = RequestEnvelope
+    typealias OutboundIn = ResponseEnvelope
+    typealias OutboundOut = ResponseEnvelope
+
+    private let dispatcher: RPCDispatcher
+    private let peer: PeerIdentity?
+    private let maximumInFlight: Int
+    private let tracker: CallTracker
+    private let stats: ServerStats
+
+    private var inFlight = 0
+    private var waiting = CircularBuffer<RequestEnvelope>()
+    private var readHeld = false
+    private var active = true
+
+    init(dispatcher: RPCDispatcher, peer: PeerIdentity?, maximumInFlight: Int, tracker: CallTracker, stats: ServerStats) {
+        self.dispatcher = dispatcher
+        self.peer = peer
+        self.maximumInFlight = maximumInFlight
+        self.tracker = tracker
+        self.stats = stats
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let request = unwrapInboundIn(data)
+        if inFlight < maximumInFlight {
+            start(request, context: context)
+        } else {
+            waiting.append(request)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if inFlight >= maximumInFlight || !waiting.isEmpty {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        active = false
+        waiting.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        active = false
+    }
+
+    private func start(_ request: RequestEnvelope, context: ChannelHandlerContext) {
+        guard tracker.begin() else {
+            context.writeAndFlush(wrapOutboundOut(ResponseEnvelope(
+                callID: request.callID,
+                status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance"))), promise: nil)
+            return
+        }
+        inFlight += 1
+        stats.callStarted()
+        let dispatcher = self.dispatcher
+        let peer = self.peer
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        Task {
+            let response = await dispatcher.dispatch(request, peer: peer)
+            loopBound.eventLoop.execute {
+                loopBound.value.handler.finish(response, context: loopBound.value.context)
+            }
+        }
+    }
+
+    private func finish(_ response: ResponseEnvelope, context: ChannelHandlerContext) {
+        inFlight -= 1
+        stats.callFinished()
+        tracker.end()
+        guard active else { return }
+        context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+        while inFlight < maximumInFlight, let next = waiting.popFirst() {
+            start(next, context: context)
+        }
+        if readHeld, inFlight < maximumInFlight, waiting.isEmpty {
+            readHeld = false
+            context.read()
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import OZmapRPC
+import OZmapWire
+
+/// How the Unix-socket server listens and whom it lets in.
+public struct ServerConfiguration: Sendable {
+    public var socketPath: String
+    /// Mode of the socket file (0660: owner and group may connect).
+    public var socketMode: UInt32 = 0o660
+    /// Group of the socket file, by name or number; nil keeps the process's group.
+    public var socketGroup: String?
+    public var maximumFrameLength = Framing.defaultMaxFrameLength
+    /// Calls one connection may have in flight before the server stops reading from it.
+    public var maximumCallsInFlightPerConnection = 128
+    public var peerPolicy = PeerPolicy()
+    /// How long shutdown waits for calls in flight before closing connections.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+
+    public init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+}
+
+/// Which peers (by SO_PEERCRED) may call. Empty lists allow everyone who can
+/// open the socket file; otherwise a peer is let in when its uid or its gid is listed.
+public struct PeerPolicy: Sendable, Hashable {
+    public var allowedUIDs: Set<UInt32> = []
+    public var allowedGIDs: Set<UInt32> = []
+
+    public init(allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = []) {
+        self.allowedUIDs = allowedUIDs
+        self.allowedGIDs = allowedGIDs
+    }
+
+    public var allowsEveryone: Bool { allowedUIDs.isEmpty && allowedGIDs.isEmpty }
+
+    /// Nil when the peer may call; otherwise why not.
+    public func denial(for peer: PeerIdentity?) -> RPCError? {
+        if allowsEveryone { return nil }
+        guard let peer else {
+            return RPCError(.permissionDenied, "ozmapd could not read the peer credentials of this connection and only admits listed uids/gids")
+        }
+        if allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid) { return nil }
+        return RPCError(.permissionDenied, "peer uid \(peer.uid) gid \(peer.gid) is not allowed to call ozmapd (allowed_uids / allowed_gids in its configuration)")
+    }
+}

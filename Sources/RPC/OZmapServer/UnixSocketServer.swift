@@ -1,0 +1,124 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import OZmapRPC
+import OZmapWire
+import ServiceLifecycle
+
+/// The RPC server on a Unix socket, as a lifecycle `Service`: it binds in
+/// `run()`, and on graceful shutdown stops accepting, lets calls in flight
+/// finish (up to the grace period), closes connections and removes its socket file.
+///
+/// Each connection's pipeline, one job per handler:
+/// frame decoder → frame encoder → envelope codec → peer authorization → call dispatch → protocol errors.
+public final class UnixSocketServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    public let stats: ServerStats
+    private let dispatcher: RPCDispatcher
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let tracker = CallTracker()
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let listening = NIOLockedValueBox<[CheckedContinuation<Void, any Error>]?>([])
+
+    public init(configuration: ServerConfiguration, dispatcher: RPCDispatcher, stats: ServerStats = ServerStats(),
+                logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.stats = stats
+        self.logger = logger
+        self.group = group
+    }
+
+    /// Returns once the socket accepts connections (for tests and start-up ordering).
+    public func waitUntilListening() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = listening.withLockedValue { waiters -> Bool in
+                guard waiters != nil else { return true }
+                waiters!.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func markListening(_ error: (any Error)? = nil) {
+        let waiters = listening.withLockedValue { waiters in
+            defer { waiters = nil }
+            return waiters ?? []
+        }
+        for waiter in waiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
+    }
+
+    public func run() async throws {
+        let path = configuration.socketPath
+        let serverChannel: any Channel
+        let identity: (device: UInt64, inode: UInt64)?
+        do {
+            try SocketFile.prepare(path)
+            serverChannel = try await bootstrap().bind(unixDomainSocketPath: path).get()
+            identity = SocketFile.identity(path)
+            try SocketFile.applyPermissions(path, mode: configuration.socketMode, group: configuration.socketGroup)
+        } catch {
+            markListening(error)
+            throw error
+        }
+        logger.info("listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        markListening()
+
+        await withGracefulShutdownHandler {
+            try? await serverChannel.closeFuture.get()
+        } onGracefulShutdown: {
+            serverChannel.close(promise: nil)
+        }
+        try? await serverChannel.close()
+
+        logger.info("draining calls in flight", metadata: ["in_flight": "\(stats.snapshot.callsInFlight)"])
+        if !(await tracker.drain(within: configuration.shutdownGracePeriod)) {
+            logger.warning("calls still running after the grace period; closing their connections",
+                           metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
+        }
+        let open = connections.withLockedValue { Array($0.values) }
+        for channel in open {
+            try? await channel.close()
+        }
+        SocketFile.remove(path, ifIdentity: identity)
+        logger.info("stopped", metadata: ["socket": "\(path)"])
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let configuration = self.configuration
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                PeerCredentials.read(channel).flatMapThrowing { peer in
+                    self.track(channel, peer: peer)
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumFrameLength: configuration.maximumFrameLength)),
+                        MessageToByteHandler(LengthPrefixedFrameEncoder()),
+                        EnvelopeCodecHandler(serverCodec: .ozmap),
+                        PeerAuthorizationHandler(peer: peer, policy: configuration.peerPolicy),
+                        CallDispatchHandler(dispatcher: self.dispatcher, peer: peer,
+                                            maximumInFlight: configuration.maximumCallsInFlightPerConnection,
+                                            tracker: self.tracker, stats: self.stats),
+                        ProtocolErrorHandler(logger: self.logger),
+                    ])
+                }
+            }
+    }
+
+    private func track(_ channel: any Channel, peer: PeerIdentity?) {
+        let key = ObjectIdentifier(channel)
+        connections.withLockedValue { $0[key] = channel }
+        stats.connectionOpened()
+        logger.debug("connection opened", metadata: ["peer": "\(peer.map(\.description) ?? "unknown")"])
+        channel.closeFuture.whenComplete { [self] _ in
+            connections.withLockedValue { _ = $0.removeValue(forKey: key) }
+            stats.connectionClosed()
+        }
+    }
+}

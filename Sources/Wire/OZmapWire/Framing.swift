@@ -1,0 +1,126 @@
+import NIOCore
+import OZmapRPC
+
+/// The framing of the ozmapd wire protocol: a 4-byte big-endian length, then that many bytes.
+public enum Framing {
+    public static let headerLength = 4
+    public static let defaultMaxFrameLength = 4 * 1024 * 1024
+}
+
+/// A frame announced a length over the maximum; its body was never read.
+public struct FrameTooLargeError: Error, Hashable {
+    public let length: Int
+    public let maximum: Int
+
+    public var rpcError: RPCError {
+        RPCError(.resourceExhausted, "frame of \(length) bytes exceeds the maximum of \(maximum) bytes; closing the connection")
+    }
+}
+
+/// Splits the byte stream into frames. A header announcing more than the
+/// maximum fails at once, before any of the body is buffered.
+public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+
+    public let maximumFrameLength: Int
+
+    public init(maximumFrameLength: Int = Framing.defaultMaxFrameLength) {
+        self.maximumFrameLength = maximumFrameLength
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
+            return .needMoreData
+        }
+        guard Int(length) <= maximumFrameLength else {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            throw FrameTooLargeError(length: Int(length), maximum: maximumFrameLength)
+        }
+        guard buffer.readableBytes >= Framing.headerLength + Int(length) else {
+            return .needMoreData
+        }
+        buffer.moveReaderIndex(forwardBy: Framing.headerLength)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A partial frame at EOF is dropped: its sender is gone and cannot be answered.
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// Prefixes each outbound frame with its length.
+public struct LengthPrefixedFrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = ByteBuffer
+
+    public init() {}
+
+    public func encode(data: ByteBuffer, out: inout ByteBuffer) throws {
+        out.reserveCapacity(Framing.headerLength + data.readableBytes)
+        out.writeInteger(UInt32(data.readableBytes), endianness: .big)
+        out.writeImmutableBuffer(data)
+    }
+}
+
+/// A frame that is not a valid envelope.
+public struct UndecodableEnvelopeError: Error {
+    public let rpcError: RPCError
+}
+
+/// Turns frames into envelopes and envelopes into frames: `In` is what the
+/// peer sends (RequestEnvelope on the server), `Out` what this side sends.
+public final class EnvelopeCodecHandler<In: Decodable & Sendable, Out: Encodable & Sendable>: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = In
+    public typealias OutboundIn = Out
+    public typealias OutboundOut = ByteBuffer
+
+    private let codec: ProtobufCCodec
+    private let inboundType: String
+    private let outboundType: String
+
+    public init(codec: ProtobufCCodec = .ozmap, inboundType: String, outboundType: String) {
+        self.codec = codec
+        self.inboundType = inboundType
+        self.outboundType = outboundType
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        do {
+            let envelope = try codec.decode(In.self, from: Array(frame.readableBytesView), as: inboundType)
+            context.fireChannelRead(wrapInboundOut(envelope))
+        } catch let error as RPCError {
+            context.fireErrorCaught(UndecodableEnvelopeError(rpcError: RPCError(
+                .invalidArgument, "undecodable \(inboundType): \(error.message); closing the connection", violations: error.violations)))
+        } catch {
+            context.fireErrorCaught(UndecodableEnvelopeError(rpcError: RPCError(.invalidArgument, "undecodable \(inboundType): \(error)")))
+        }
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        do {
+            let bytes = try codec.encode(unwrapOutboundIn(data), as: outboundType)
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+        } catch {
+            promise?.fail(error)
+            context.fireErrorCaught(error)
+        }
+    }
+}
+
+extension EnvelopeCodecHandler where In == RequestEnvelope, Out == ResponseEnvelope {
+    /// The server side: requests in, responses out.
+    public convenience init(serverCodec codec: ProtobufCCodec = .ozmap) {
+        self.init(codec: codec, inboundType: RequestEnvelope.messageType, outboundType: ResponseEnvelope.messageType)
+    }
+}
+
+extension EnvelopeCodecHandler where In == ResponseEnvelope, Out == RequestEnvelope {
+    /// The client side: responses in, requests out.
+    public convenience init(clientCodec codec: ProtobufCCodec = .ozmap) {
+        self.init(codec: codec, inboundType: ResponseEnvelope.messageType, outboundType: RequestEnvelope.messageType)
+    }
+}
