@@ -102,6 +102,17 @@ let package = Package(
             path: "clients/ozmapctl"
         ),
 
+        // MARK: benchmarks (`make bench`)
+        .executableTarget(
+            name: "ozmap-bench",
+            dependencies: [
+                "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/ozmap-bench"
+        ),
+
         // MARK: tests
         .testTarget(
             name: "OZmapRPCTests",
@@ -113,7 +124,9 @@ let package = Package(
             name: "OZmapServerTests",
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapRPC", "OZmapWire",
                            .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio")],
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/OZmapServerTests"
         ),
     ],

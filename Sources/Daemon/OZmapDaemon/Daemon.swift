@@ -12,6 +12,8 @@ public struct Daemon: Sendable {
 
     public let configuration: DaemonConfiguration
     public let server: UnixSocketServer
+    /// The handlers behind the socket, callable in process (benchmarks, tests).
+    public let dispatcher: RPCDispatcher
     private let logger: Logger
 
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
@@ -25,8 +27,8 @@ public struct Daemon: Sendable {
         StatusHandlers.registerGetStatus(into: &router, version: Self.version, socketPath: configuration.socketPath, stats: stats)
         StatusHandlers.registerListMethods(into: &router, service: codec.service)
 
-        let dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
-                                       defaultTimeout: .milliseconds(configuration.callTimeoutMs))
+        dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
+                                   defaultTimeout: .milliseconds(configuration.callTimeoutMs))
         server = UnixSocketServer(configuration: configuration.serverConfiguration, dispatcher: dispatcher,
                                   stats: stats, logger: logger)
     }

@@ -5,14 +5,14 @@ import OZmapRPC
 /// GetStatus and ListMethods: what ozmapd says about itself.
 enum StatusHandlers {
     static func registerGetStatus(into router: inout RPCRouter, version: String, socketPath: String, stats: ServerStats) {
-        let startedAt = Date()
+        let startedAt = Timestamp.format(Date())
         let started = ContinuousClock.now
         router.register(OZmapIntegration.getStatus) { _, _ in
             let snapshot = stats.snapshot
             let uptime = ContinuousClock.now - started
             return GetStatusResponse(
                 version: version,
-                startedAt: Timestamp.format(startedAt),
+                startedAt: startedAt,
                 uptimeMs: UInt64(uptime.components.seconds) * 1000 + UInt64(uptime.components.attoseconds / 1_000_000_000_000_000),
                 socketPath: socketPath,
                 connectionsOpen: UInt32(clamping: snapshot.connectionsOpen),

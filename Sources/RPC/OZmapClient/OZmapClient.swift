@@ -50,8 +50,8 @@ public final class OZmapClient: Sendable {
         let channel = self.channel
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                guard calls.register(callID, continuation) else {
-                    return continuation.resume(throwing: RPCError(.unavailable, "the connection to ozmapd is closed"))
+                if let closed = calls.register(callID, continuation) {
+                    return continuation.resume(throwing: closed)
                 }
                 let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
                     self.calls.fail(callID, RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
@@ -105,11 +105,12 @@ final class PendingCalls: Sendable {
         state.withLockedValue { $0.lastCallID += 1; return $0.lastCallID }
     }
 
-    func register(_ callID: UInt64, _ continuation: CheckedContinuation<ResponseEnvelope, any Error>) -> Bool {
+    /// Nil once registered; otherwise why the connection is closed (the server's status when it said one).
+    func register(_ callID: UInt64, _ continuation: CheckedContinuation<ResponseEnvelope, any Error>) -> RPCError? {
         state.withLockedValue { state in
-            guard state.closedBecause == nil else { return false }
+            if let closed = state.closedBecause { return closed }
             state.calls[callID] = Call(continuation: continuation)
-            return true
+            return nil
         }
     }
 

@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// Handlers by method name. Handlers take and return Swift values; they know
 /// nothing of sockets, frames or protobuf-c.
 public struct RPCRouter: Sendable {
@@ -84,20 +87,69 @@ public struct RPCDispatcher: Sendable {
     }
 }
 
-/// Runs `body`, or throws DEADLINE_EXCEEDED (cancelling it) once `timeout` passes.
+/// Runs `body`, or throws DEADLINE_EXCEEDED once `timeout` passes. The answer
+/// goes out at the deadline even if the handler does not heed cancellation.
 func withDeadline<T: Sendable>(_ timeout: Duration, method: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask(operation: body)
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw RPCError(.deadlineExceeded, "\(method) did not finish within its \(timeout.formatted) timeout")
+    let race = DeadlineRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation)
+            // A Dispatch timer, not a sleeping Task: it is on every call, and far cheaper.
+            let timer = DispatchWorkItem {
+                race.finish(.failure(RPCError(.deadlineExceeded, "\(method) did not finish within its \(timeout.formatted) timeout")))
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)), execute: timer)
+            race.run(Task {
+                let result = await Result(catching: body)
+                timer.cancel()
+                race.finish(result)
+            })
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        race.cancel()
+    }
+}
+
+/// The first of the handler and the timer to finish answers; the other is ignored.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, work: Task<Void, Never>?)>((nil, nil))
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func run(_ work: Task<Void, Never>) {
+        state.withLock { $0.work = work }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, work) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.work)
+        }
+        guard let continuation else { return }
+        if case .failure = result { work?.cancel() }
+        continuation.resume(with: result)
+    }
+
+    func cancel() {
+        state.withLock { $0.work }?.cancel()
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
 
 extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+
     /// "250 ms", "30 s".
     var formatted: String {
         let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000

@@ -33,12 +33,15 @@ public indirect enum ProtoValue: Sendable, Hashable {
 /// A message's fields in declaration order.
 public struct ProtoMessage: Sendable, Hashable {
     public struct Field: Sendable, Hashable {
-        public var name: String
+        public let name: String
         public var value: ProtoValue
+        /// `normalizedName(name)`, computed once: lookups compare it on every access.
+        let key: String
 
         public init(name: String, value: ProtoValue) {
             self.name = name
             self.value = value
+            self.key = ProtoMessage.normalizedName(name)
         }
     }
 
@@ -50,23 +53,26 @@ public struct ProtoMessage: Sendable, Hashable {
 
     /// The key both spellings of a field name share: lower case, no underscores.
     public static func normalizedName(_ name: String) -> String {
-        var key = ""
-        key.reserveCapacity(name.utf8.count)
-        for character in name.unicodeScalars where character != "_" {
-            key.unicodeScalars.append(contentsOf: character.properties.lowercaseMapping.unicodeScalars)
+        // Field names are ASCII: fold bytes rather than Unicode scalars (this is on every lookup).
+        let bytes = name.utf8.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "_"): nil
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+            default: byte
+            }
         }
-        return key
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public subscript(name: String) -> ProtoValue? {
         get {
             if let exact = fields.first(where: { $0.name == name }) { return exact.value }
             let key = Self.normalizedName(name)
-            return fields.first(where: { Self.normalizedName($0.name) == key })?.value
+            return fields.first(where: { $0.key == key })?.value
         }
         set {
             let key = Self.normalizedName(name)
-            let index = fields.firstIndex(where: { $0.name == name || Self.normalizedName($0.name) == key })
+            let index = fields.firstIndex(where: { $0.name == name || $0.key == key })
             switch (index, newValue) {
             case let (index?, value?): fields[index].value = value
             case let (index?, nil): fields.remove(at: index)

@@ -12,6 +12,11 @@ public struct FrameTooLargeError: Error, Hashable {
     public let length: Int
     public let maximum: Int
 
+    public init(length: Int, maximum: Int) {
+        self.length = length
+        self.maximum = maximum
+    }
+
     public var rpcError: RPCError {
         RPCError(.resourceExhausted, "frame of \(length) bytes exceeds the maximum of \(maximum) bytes; closing the connection")
     }

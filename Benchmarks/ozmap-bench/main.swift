@@ -1,0 +1,102 @@
+// `make bench`: what a call costs, end to end over the Unix socket, against a
+// baseline measured in the same run — the same GetStatus call dispatched in
+// process, with no socket, framing or envelope.
+import Foundation
+import Logging
+import OZmapAPI
+import OZmapClient
+import OZmapDaemon
+import OZmapRPC
+import OZmapWire
+import ServiceLifecycle
+
+struct Measurement {
+    let name: String
+    let calls: Int
+    let seconds: Double
+    var perSecond: Double { Double(calls) / seconds }
+    var microsecondsPerCall: Double { seconds * 1e6 / Double(calls) }
+}
+
+func measure(_ name: String, calls: Int, _ body: () async throws -> Void) async rethrows -> Measurement {
+    let start = ContinuousClock.now
+    try await body()
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return Measurement(name: name, calls: calls, seconds: seconds)
+}
+
+/// `connections` clients, each keeping `depth` calls in flight until `perConnection` are done.
+func socketRun(_ path: String, connections: Int, depth: Int, perConnection: Int) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                let client = try await OZmapClient.connect(socketPath: path)
+                try await withThrowingTaskGroup(of: Void.self) { calls in
+                    for lane in 0..<depth {
+                        calls.addTask {
+                            for _ in stride(from: lane, to: perConnection, by: depth) {
+                                _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+                            }
+                        }
+                    }
+                    try await calls.waitForAll()
+                }
+                await client.close()
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+
+var logger = Logger(label: "ozmap-bench")
+logger.logLevel = .warning
+let directory = NSTemporaryDirectory() + "ozmap-bench-\(getpid())"
+var configuration = DaemonConfiguration()
+configuration.socketPath = directory + "/ozmapd.sock"
+configuration.stateDirectory = directory + "/state"
+let daemon = try Daemon(configuration: configuration, logger: logger)
+let services = ServiceGroup(services: [daemon.server], logger: logger)
+let running = Task { try await services.run() }
+try await daemon.server.waitUntilListening()
+
+let codec = ProtobufCCodec.ozmap
+let calls = 20_000
+let request = RequestEnvelope(callID: 1, method: OZmapIntegration.getStatus.path)
+
+// Warm up both paths.
+try await socketRun(configuration.socketPath, connections: 1, depth: 16, perConnection: 2000)
+
+var results: [Measurement] = []
+results.append(await measure("dispatch in process (baseline)", calls: calls) {
+    for _ in 0..<calls { _ = await daemon.dispatcher.dispatch(request) }
+})
+results.append(try await measure("envelope encode+decode only", calls: calls) {
+    for _ in 0..<calls {
+        let bytes = try codec.encode(request, as: RequestEnvelope.messageType)
+        _ = try codec.decode(RequestEnvelope.self, from: bytes, as: RequestEnvelope.messageType)
+    }
+})
+results.append(try await measure("socket, 1 connection, 1 in flight", calls: 5000) {
+    try await socketRun(configuration.socketPath, connections: 1, depth: 1, perConnection: 5000)
+})
+results.append(try await measure("socket, 1 connection, 64 in flight", calls: calls) {
+    try await socketRun(configuration.socketPath, connections: 1, depth: 64, perConnection: calls)
+})
+results.append(try await measure("socket, 8 connections, 64 in flight", calls: calls) {
+    try await socketRun(configuration.socketPath, connections: 8, depth: 64, perConnection: calls / 8)
+})
+
+let baseline = results[0]
+print("ozmapd benchmark — GetStatus, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print("case".padding(toLength: 40, withPad: " ", startingAt: 0) + "calls/s".padding(toLength: 12, withPad: " ", startingAt: 0)
+      + "µs/call".padding(toLength: 10, withPad: " ", startingAt: 0) + "× baseline µs")
+for result in results {
+    print(result.name.padding(toLength: 40, withPad: " ", startingAt: 0)
+          + String(format: "%-12.0f%-10.1f%.2f", result.perSecond, result.microsecondsPerCall,
+                   result.microsecondsPerCall / baseline.microsecondsPerCall))
+}
+
+await services.triggerGracefulShutdown()
+try await running.value
+try? FileManager.default.removeItem(atPath: directory)

@@ -1,0 +1,101 @@
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapWire
+import Testing
+
+/// Pipelining, backpressure and timeouts over a real socket.
+@Suite(.timeLimit(.minutes(3))) struct ConcurrencyTests {
+    @Test func sixtyFourConnectionsOfAThousandPipelinedCallsEachAnsweredOnce() async throws {
+        let server = try await TestServer()
+        let connections = 64, calls = 1000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    let connection = try await server.rawConnection()
+                    try await connection.send((1...calls).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath) })
+                    var seen = Set<UInt64>()
+                    for _ in 1...calls {
+                        let response = try await connection.next(timeout: .seconds(60))
+                        #expect(response.status.isOK)
+                        #expect(seen.insert(response.callID).inserted, "call \(response.callID) answered twice")
+                    }
+                    #expect(seen == Set((1...calls).map(UInt64.init)))
+                    // Nothing else is on its way: the next frame is the answer to a new call.
+                    try await connection.send([RequestEnvelope(callID: 5000, method: getStatusPath)])
+                    #expect(try await connection.next().callID == 5000)
+                    await connection.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.server.stats.snapshot.callsServed == connections * (calls + 1))
+        try await server.stop()
+    }
+
+    @Test func callsBeyondTheInFlightLimitWaitInsteadOfBeingDropped() async throws {
+        let gate = Gate()
+        let limit = 8
+        let server = try await TestServer(configure: { $0.maximumCallsInFlightPerConnection = limit }) { router in
+            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+                await gate.wait()
+                throw RPCError(.aborted, "released")
+            }
+        }
+        let connection = try await server.rawConnection()
+        let syncPath = "/\(OZmapIntegration.serviceName)/SyncBoxes"
+        try await connection.send((1...30).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
+        try await waitUntil("the limit is reached") { gate.waiting == limit }
+        #expect(server.server.stats.snapshot.callsInFlight == limit)
+        gate.open()
+        var seen = Set<UInt64>()
+        for _ in 1...30 { seen.insert(try await connection.next().callID) }
+        #expect(seen.count == 30)
+        #expect(gate.peak == limit, "never more than \(limit) calls ran at once")
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func serverEnforcesTheCallTimeout() async throws {
+        let server = try await TestServer(handlers: { router in
+            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+                try await Task.sleep(for: .seconds(3600))
+                throw RPCError(.internal, "unreachable")
+            }
+        })
+        let connection = try await server.rawConnection()
+        try await connection.send([RequestEnvelope(callID: 1, method: "/\(OZmapIntegration.serviceName)/SyncBoxes", timeoutMs: 100)])
+        let response = try await connection.next()
+        #expect(response.status.statusCode == .deadlineExceeded)
+        #expect(response.status.message.contains("100 ms"))
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func clientGivesUpAtItsTimeoutAndTheConnectionStaysUsable() async throws {
+        let gate = Gate()
+        let slow = RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")
+        let server = try await TestServer(handlers: { router in
+            router.register(slow) { _, _ in
+                // Ignores cancellation, as a stuck handler would: only the client's own timer can end the call.
+                await gate.wait()
+                throw RPCError(.aborted, "released")
+            }
+        })
+        let client = try await server.connect()
+        await #expect(throws: RPCError.self) {
+            _ = try await client.call(slow, GetStatusRequest(), timeout: .milliseconds(200))
+        }
+        do {
+            _ = try await client.call(slow, GetStatusRequest(), timeout: .milliseconds(200))
+        } catch let error as RPCError {
+            #expect(error.code == .deadlineExceeded)
+        }
+        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(status.version == "test")
+        gate.open()
+        await client.close()
+        try await server.stop()
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapWire
+import Testing
+
+/// The wire protocol over a real socket: framing, bad input, and what a bad connection may not disturb.
+@Suite(.timeLimit(.minutes(3))) struct ProtocolTests {
+    @Test func typedCallRoundTrip() async throws {
+        let server = try await TestServer()
+        let client = try await server.connect()
+        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(status.version == "test")
+        #expect(status.connectionsOpen == 1)
+        #expect(status.callsInFlight == 1) // this call
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test func framesSplitByteByByteAreReassembled() async throws {
+        let server = try await TestServer()
+        let connection = try await server.rawConnection()
+        let bytes = frame(try encodeRequest(RequestEnvelope(callID: 7, method: getStatusPath)))
+        for byte in bytes {
+            try await connection.send([byte])
+        }
+        let response = try await connection.next()
+        #expect(response.callID == 7)
+        #expect(response.status.isOK)
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func manyFramesInOneWriteAreEachAnswered() async throws {
+        let server = try await TestServer()
+        let connection = try await server.rawConnection()
+        try await connection.send((1...50).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath) })
+        var seen: [UInt64] = []
+        for _ in 1...50 { seen.append(try await connection.next().callID) }
+        #expect(Set(seen) == Set(1...50))
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func zeroLengthFrameIsAnEmptyEnvelopeAndTheConnectionLives() async throws {
+        let server = try await TestServer()
+        let connection = try await server.rawConnection()
+        try await connection.send([0, 0, 0, 0])
+        let response = try await connection.next()
+        #expect(response.callID == 0)
+        #expect(response.status.statusCode == .unimplemented)
+        // An empty payload is a valid (empty) GetStatusRequest.
+        try await connection.send([RequestEnvelope(callID: 2, method: getStatusPath, payload: [])])
+        let second = try await connection.next()
+        #expect(second.callID == 2 && second.status.isOK)
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func frameOfExactlyTheMaximumIsServed() async throws {
+        let maximum = 1024
+        let server = try await TestServer(configure: { $0.maximumFrameLength = maximum })
+        let connection = try await server.rawConnection()
+        // Pad the GetStatusRequest with an unknown field (number 15, length-delimited) until the envelope is exactly `maximum`.
+        var padding = 900
+        var envelope: [UInt8] = []
+        while true {
+            let payload: [UInt8] = [0x7a] + varint(padding) + [UInt8](repeating: 0x61, count: padding)
+            envelope = try encodeRequest(RequestEnvelope(callID: 9, method: getStatusPath, payload: payload))
+            if envelope.count == maximum { break }
+            padding += maximum - envelope.count
+        }
+        try await connection.send(frame(envelope))
+        let response = try await connection.next()
+        #expect(response.callID == 9)
+        #expect(response.status.isOK)
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func frameOverTheMaximumIsRefusedBeforeItsBodyArrives() async throws {
+        let maximum = 1024
+        let server = try await TestServer(configure: { $0.maximumFrameLength = maximum })
+        let connection = try await server.rawConnection()
+        // Only the header: the server must answer without waiting for (or buffering) a body.
+        let length = UInt32(maximum + 1)
+        try await connection.send([UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)])
+        let response = try await connection.next()
+        #expect(response.callID == 0)
+        #expect(response.status.statusCode == .resourceExhausted)
+        #expect(response.status.message.contains("1025"))
+        #expect(try await connection.isClosedByServer(), "the connection is closed")
+        try await server.stop()
+    }
+
+    @Test func garbageIsRefusedAndOtherConnectionsCarryOn() async throws {
+        let server = try await TestServer()
+        let bystander = try await server.connect()
+        let connection = try await server.rawConnection()
+        // Wire type 7 does not exist: no protobuf parser accepts this.
+        try await connection.send(frame([0xff, 0xff, 0xff, 0xff, 0x0f, 0x07]))
+        let response = try await connection.next()
+        #expect(response.callID == 0)
+        #expect(response.status.statusCode == .invalidArgument)
+        #expect(try await connection.isClosedByServer(), "the connection is closed")
+        let status = try await bystander.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(status.version == "test")
+        await bystander.close()
+        try await server.stop()
+    }
+
+    @Test func unknownMethodIsUnimplemented() async throws {
+        let server = try await TestServer()
+        let connection = try await server.rawConnection()
+        try await connection.send([RequestEnvelope(callID: 3, method: "/archolt.ozmap.v1.OZmapIntegration/Teleport")])
+        let response = try await connection.next()
+        #expect(response.callID == 3)
+        #expect(response.status.statusCode == .unimplemented)
+        #expect(response.status.message.contains("Teleport"))
+        // A declared method without a handler is also UNIMPLEMENTED, and says so.
+        try await connection.send([RequestEnvelope(callID: 4, method: "/archolt.ozmap.v1.OZmapIntegration/ProvisionONU")])
+        let declared = try await connection.next()
+        #expect(declared.callID == 4 && declared.status.statusCode == .unimplemented)
+        #expect(declared.status.message.contains("not implemented"))
+        await connection.close()
+        try await server.stop()
+    }
+
+    @Test func undecodablePayloadIsInvalidArgumentAndTheConnectionLives() async throws {
+        let server = try await TestServer()
+        let connection = try await server.rawConnection()
+        try await connection.send([RequestEnvelope(callID: 5, method: getStatusPath, payload: [0xff, 0xff, 0x07])])
+        let response = try await connection.next()
+        #expect(response.callID == 5)
+        #expect(response.status.statusCode == .invalidArgument)
+        #expect(response.status.violations.first?.field == "payload")
+        try await connection.send([RequestEnvelope(callID: 6, method: getStatusPath)])
+        #expect(try await connection.next().status.isOK)
+        await connection.close()
+        try await server.stop()
+    }
+}
+
+func varint(_ value: Int) -> [UInt8] {
+    var value = UInt64(value)
+    var bytes: [UInt8] = []
+    repeat {
+        var byte = UInt8(value & 0x7f)
+        value >>= 7
+        if value != 0 { byte |= 0x80 }
+        bytes.append(byte)
+    } while value != 0
+    return bytes
+}

@@ -1,0 +1,279 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import OZmapAPI
+import OZmapClient
+import OZmapDaemon
+import OZmapRPC
+import OZmapServer
+import OZmapWire
+import ServiceLifecycle
+import Testing
+
+/// A fresh directory under /tmp, short enough for a socket path (108 bytes at most).
+func makeTemporaryDirectory() throws -> String {
+    var template = Array("/tmp/ozmapd-test-XXXXXX".utf8CString)
+    guard let path = mkdtemp(&template) else { throw RPCError(.internal, "mkdtemp failed") }
+    return String(cString: path)
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Polls `condition` until it holds or `timeout` passes: a wait with a deadline, not a guess.
+func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !(try await condition()) {
+        guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// A gate handlers wait on until the test opens it; counts who is waiting.
+final class Gate: Sendable {
+    private let state = NIOLockedValueBox((open: false, waiting: 0, peak: 0, waiters: [CheckedContinuation<Void, Never>]()))
+
+    var waiting: Int { state.withLockedValue { $0.waiting } }
+    /// The most handlers ever waiting at once.
+    var peak: Int { state.withLockedValue { $0.peak } }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLockedValue { state -> Bool in
+                if state.open { return true }
+                state.waiting += 1
+                state.peak = max(state.peak, state.waiting)
+                state.waiters.append(continuation)
+                return false
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLockedValue { state in
+            state.open = true
+            state.waiting = 0
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "ozmapd-test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// A UnixSocketServer run in-process inside a ServiceGroup, on a socket in a temporary directory.
+final class TestServer: Sendable {
+    let directory: String
+    let socketPath: String
+    let server: UnixSocketServer
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
+    /// `configure` adjusts the server configuration; `handlers` adds handlers beside GetStatus.
+    init(configure: (inout ServerConfiguration) -> Void = { _ in },
+         handlers: (inout RPCRouter) -> Void = { _ in }) async throws {
+        directory = try makeTemporaryDirectory()
+        socketPath = directory + "/ozmapd.sock"
+        var configuration = ServerConfiguration(socketPath: socketPath)
+        configure(&configuration)
+        let stats = ServerStats()
+        var router = RPCRouter()
+        router.register(OZmapIntegration.getStatus) { _, _ in
+            let snapshot = stats.snapshot
+            return GetStatusResponse(version: "test", startedAt: "", uptimeMs: 0, socketPath: "",
+                                     connectionsOpen: UInt32(snapshot.connectionsOpen),
+                                     connectionsAccepted: UInt64(snapshot.connectionsAccepted),
+                                     callsServed: UInt64(snapshot.callsServed), callsInFlight: UInt32(snapshot.callsInFlight))
+        }
+        handlers(&router)
+        let codec = ProtobufCCodec.ozmap
+        server = UnixSocketServer(
+            configuration: configuration,
+            dispatcher: RPCDispatcher(service: codec.service, router: router, codec: codec),
+            stats: stats, logger: testLogger)
+        group = ServiceGroup(services: [server], logger: testLogger)
+        let group = self.group
+        running = Task { try await group.run() }
+        try await server.waitUntilListening()
+    }
+
+    func connect() async throws -> OZmapClient {
+        try await OZmapClient.connect(socketPath: socketPath)
+    }
+
+    func rawConnection() async throws -> RawConnection {
+        try await RawConnection.connect(socketPath)
+    }
+
+    /// Triggers graceful shutdown; `stopped()` waits for it to complete.
+    func shutDown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    func stopped() async throws {
+        try await running.value
+    }
+
+    func stop() async throws {
+        await shutDown()
+        try await stopped()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A socket connection that speaks raw frames, for tests of the protocol itself.
+final class RawConnection: Sendable {
+    let channel: any Channel
+    private let queue: FrameQueue
+
+    private init(channel: any Channel, queue: FrameQueue) {
+        self.channel = channel
+        self.queue = queue
+    }
+
+    static func connect(_ path: String) async throws -> RawConnection {
+        let queue = FrameQueue()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumFrameLength: 64 << 20)),
+                        FrameCollector(queue: queue),
+                    ])
+                }
+            }
+            .connect(unixDomainSocketPath: path).get()
+        return RawConnection(channel: channel, queue: queue)
+    }
+
+    /// Sends bytes as they are, no framing added.
+    func send(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Sends each envelope framed, all in one write.
+    func send(_ requests: [RequestEnvelope]) async throws {
+        var bytes: [UInt8] = []
+        for request in requests { bytes += frame(try encodeRequest(request)) }
+        try await send(bytes)
+    }
+
+    /// The next response; throws when the server closes the connection instead.
+    func next(timeout: Duration = .seconds(10)) async throws -> ResponseEnvelope {
+        try await waitUntil("a frame arrives", timeout: timeout) { queue.hasFrameOrClosed }
+        guard let bytes = queue.pop() else { throw TimedOut(description: "the server closed the connection") }
+        return try ProtobufCCodec.ozmap.decode(ResponseEnvelope.self, from: bytes, as: ResponseEnvelope.messageType)
+    }
+
+    /// True when the server closes the connection with nothing more sent; false when a frame comes.
+    func isClosedByServer(timeout: Duration = .seconds(10)) async throws -> Bool {
+        try await waitUntil("a frame or the close", timeout: timeout) { queue.hasFrameOrClosed }
+        return queue.pop() == nil
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+final class FrameQueue: Sendable {
+    private let state = NIOLockedValueBox((frames: CircularBuffer<[UInt8]>(), closed: false))
+
+    var hasFrameOrClosed: Bool { state.withLockedValue { !$0.frames.isEmpty || $0.closed } }
+    func push(_ frame: [UInt8]) { state.withLockedValue { $0.frames.append(frame) } }
+    func pop() -> [UInt8]? { state.withLockedValue { $0.frames.popFirst() } }
+    func close() { state.withLockedValue { $0.closed = true } }
+}
+
+private final class FrameCollector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let queue: FrameQueue
+
+    init(queue: FrameQueue) {
+        self.queue = queue
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        queue.push(Array(unwrapInboundIn(data).readableBytesView))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        queue.close()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// A 4-byte big-endian length, then the bytes.
+func frame(_ body: [UInt8]) -> [UInt8] {
+    let length = UInt32(body.count)
+    return [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + body
+}
+
+func encodeRequest(_ request: RequestEnvelope) throws -> [UInt8] {
+    try ProtobufCCodec.ozmap.encode(request, as: RequestEnvelope.messageType)
+}
+
+let getStatusPath = OZmapIntegration.getStatus.path
+
+/// Where `swift build` put ozmapd and ozmapctl: $OZMAPD_BIN_DIR (the Makefile sets it), else .build/debug.
+func binary(_ name: String) -> String {
+    if let directory = ProcessInfo.processInfo.environment["OZMAPD_BIN_DIR"], !directory.isEmpty {
+        return directory + "/" + name
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/\(name)").path
+}
+
+/// A child process with its output captured to files.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    let outputPath: String
+    let errorPath: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String) throws {
+        outputPath = directory + "/\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8)).out"
+        errorPath = outputPath.replacingOccurrences(of: ".out", with: ".err")
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for the process to exit and returns its status.
+    func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        try await waitUntil("\(process.executableURL!.lastPathComponent) exits", timeout: timeout) { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+}
+
+/// Runs a command to completion: (exit status, standard output, standard error).
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String) async throws -> (Int32, String, String) {
+    let child = try ChildProcess(executable, arguments, environment: environment, directory: directory)
+    let status = try await child.exitStatus()
+    return (status, child.output, child.errorOutput)
+}
+
