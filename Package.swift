@@ -4,8 +4,12 @@ import PackageDescription
 // Folders show the architecture:
 //   Sources/Wire    the wire contract: protobuf-c (system library), the generated C, codecs and framing
 //   Sources/RPC     the transport-independent RPC core, the Unix-socket server and the client library
-//   Sources/Daemon  the service itself (configuration, handlers, lifecycle) and the ozmapd executable
-//   clients/        ozmapctl
+//   Sources/OZmap     the OZmap adapter: libcurl (system library) and the OZmap API v2 client
+//   Sources/Domain    box cache and sync, OLT links (no libcurl, NIO or protobuf-c here)
+//   Sources/Store     SQLite persistence (GRDB): records and migrations in one place
+//   Sources/Simulator the OZmap simulator (ozmap-sim) used by the demo, the tests and the benchmarks
+//   Sources/Daemon    the service itself (configuration, handlers, lifecycle) and the ozmapd executable
+//   clients/          ozmapctl
 let package = Package(
     name: "ozmapd",
     platforms: [.macOS(.v15)],
@@ -19,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: wire contract
@@ -75,11 +80,66 @@ let package = Package(
             path: "Sources/RPC/OZmapClient"
         ),
 
+        // MARK: OZmap adapter
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/OZmap/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "OZmapAdapter",
+            dependencies: [
+                "CCurl", "OZmapDomain", "OZmapRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/OZmap/OZmapAdapter"
+        ),
+
+        // MARK: domain and store
+        .target(
+            name: "OZmapDomain",
+            dependencies: [
+                "OZmapRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Domain/OZmapDomain"
+        ),
+        .target(
+            name: "OZmapStore",
+            dependencies: ["OZmapDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/Store/OZmapStore"
+        ),
+
+        // MARK: OZmap simulator
+        .target(
+            name: "OZmapSimulator",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Simulator/OZmapSimulator"
+        ),
+        .executableTarget(
+            name: "ozmap-sim",
+            dependencies: [
+                "OZmapSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Simulator/ozmap-sim"
+        ),
+
         // MARK: the service
         .target(
             name: "OZmapDaemon",
             dependencies: [
-                "OZmapRPC", "OZmapAPI", "OZmapWire", "OZmapServer",
+                "OZmapRPC", "OZmapAPI", "OZmapWire", "OZmapServer", "OZmapDomain", "OZmapStore", "OZmapAdapter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -119,6 +179,14 @@ let package = Package(
             dependencies: ["OZmapRPC", "OZmapWire", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             path: "Tests/OZmapRPCTests"
+        ),
+        .testTarget(
+            name: "OZmapSimulatorTests",
+            dependencies: ["OZmapSimulator",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/OZmapSimulatorTests"
         ),
         .testTarget(
             name: "OZmapServerTests",

@@ -1,19 +1,24 @@
 import Foundation
 import Logging
+import OZmapAdapter
+import OZmapDomain
 import OZmapRPC
 import OZmapServer
+import OZmapStore
 import OZmapWire
 import ServiceLifecycle
 
-/// ozmapd assembled: the state directory, the handlers, the socket server,
-/// and the service group that starts them and drains them on SIGTERM/SIGINT.
+/// ozmapd assembled: the state directory and database, the OZmap adapter, the
+/// box cache and its sync timer, the handlers, the socket server, and the
+/// service group that starts them and drains them on SIGTERM/SIGINT.
 public struct Daemon: Sendable {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     public let configuration: DaemonConfiguration
     public let server: UnixSocketServer
     /// The handlers behind the socket, callable in process (benchmarks, tests).
     public let dispatcher: RPCDispatcher
+    public let boxSync: BoxSyncService
     private let logger: Logger
 
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
@@ -21,10 +26,32 @@ public struct Daemon: Sendable {
         self.logger = logger
         try StateDirectory.prepare(configuration.stateDirectory, logger: logger)
 
+        let database = try StateDatabase(stateDirectory: configuration.stateDirectory)
+        let metrics = OZmapRequestMetrics()
+        if configuration.ozmapInsecureSkipTLSVerify {
+            logger.critical("TLS verification of OZmap is OFF (ozmap_insecure_skip_tls_verify): anyone on the path can read the API key. Use ozmap_ca_file instead.")
+        }
+        let http = CurlHTTPClient(configuration: configuration.httpClientConfiguration)
+        let clientConfiguration = configuration.ozmapClientConfiguration
+        let connection = try OZmapConnection(
+            store: CredentialFile(stateDirectory: configuration.stateDirectory),
+            configured: try configuration.configuredCredentials()
+        ) { credentials in
+            OZmapAPIClient(credentials: credentials, http: http, metrics: metrics, configuration: clientConfiguration, logger: logger)
+        }
+        let synchronizer = try BoxSynchronizer(cache: BoxCache(), store: database, logger: logger) { connection.directory }
+        boxSync = BoxSyncService(synchronizer: synchronizer, schedule: configuration.syncSchedule, logger: logger) {
+            connection.directory != nil
+        }
+        let links = OLTLinks(store: database, connection: connection)
+
         let codec = ProtobufCCodec.ozmap
         let stats = ServerStats()
         var router = RPCRouter()
-        StatusHandlers.registerGetStatus(into: &router, version: Self.version, socketPath: configuration.socketPath, stats: stats)
+        StatusHandlers.registerGetStatus(into: &router, sources: StatusSources(
+            version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
+            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync))
+        OZmapHandlers(connection: connection, synchronizer: synchronizer, links: links).register(into: &router)
         StatusHandlers.registerListMethods(into: &router, service: codec.service)
 
         dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
@@ -36,12 +63,55 @@ public struct Daemon: Sendable {
     /// Runs until SIGTERM or SIGINT (or cancellation), then shuts down gracefully.
     public func run() async throws {
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: [.init(service: server), .init(service: boxSync)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
         logger.info("ozmapd starting", metadata: ["version": "\(Self.version)", "state_dir": "\(configuration.stateDirectory)"])
         try await group.run()
+    }
+}
+
+extension DaemonConfiguration {
+    var httpClientConfiguration: HTTPClientConfiguration {
+        var http = HTTPClientConfiguration()
+        http.concurrency = ozmapConcurrency
+        http.connectTimeoutMs = ozmapConnectTimeoutMs
+        http.timeoutMs = ozmapTimeoutMs
+        http.caFile = ozmapCAFile
+        http.insecureSkipTLSVerify = ozmapInsecureSkipTLSVerify
+        return http
+    }
+
+    var ozmapClientConfiguration: OZmapClientConfiguration {
+        var client = OZmapClientConfiguration()
+        client.pageSize = ozmapPageSize
+        return client
+    }
+
+    var syncSchedule: BoxSyncSchedule {
+        var schedule = BoxSyncSchedule()
+        schedule.interval = .seconds(syncIntervalSeconds)
+        schedule.jitter = syncJitter
+        schedule.fullEvery = syncFullEvery
+        return schedule
+    }
+
+    /// The credentials from configuration (`ozmap_api_url` and the key file), if both are set.
+    func configuredCredentials() throws -> StoredCredentials? {
+        guard let url = ozmapAPIURL else { return nil }
+        guard let keyFile = ozmapAPIKeyFile else {
+            throw Error(description: "ozmap_api_url is set but ozmap_api_key_file is not: the key is read from a file")
+        }
+        guard let data = FileManager.default.contents(atPath: keyFile) else {
+            throw Error(description: "cannot read the OZmap API key file \(keyFile)")
+        }
+        do {
+            let credentials = try OZmapCredentials(apiURL: url, apiKey: String(decoding: data, as: UTF8.self))
+            return StoredCredentials(credentials: credentials, source: ozmapCredentialsSource, updatedAt: "")
+        } catch let error as RPCError {
+            throw Error(description: "OZmap credentials from configuration: \(error.message)")
+        }
     }
 }
 

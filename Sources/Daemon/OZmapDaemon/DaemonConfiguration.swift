@@ -19,6 +19,22 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownGraceMs = 10_000
     public var logLevel: Logger.Level = .info
 
+    // OZmap
+    public var ozmapAPIURL: String?
+    /// "config" or "environment": where ozmapAPIURL came from.
+    public var ozmapCredentialsSource = "config"
+    /// A file holding the API key (so the key never sits in a config file or a process listing).
+    public var ozmapAPIKeyFile: String?
+    public var ozmapConcurrency = 4
+    public var ozmapConnectTimeoutMs = 5_000
+    public var ozmapTimeoutMs = 30_000
+    public var ozmapCAFile: String?
+    public var ozmapInsecureSkipTLSVerify = false
+    public var ozmapPageSize = 100
+    public var syncIntervalSeconds = 900
+    public var syncJitter = 0.1
+    public var syncFullEvery = 4
+
     public init() {}
 
     /// A setting that could not be applied, naming where it came from.
@@ -30,6 +46,9 @@ public struct DaemonConfiguration: Sendable {
     public static let keys = [
         "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
+        "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
+        "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size",
+        "sync_interval_s", "sync_jitter", "sync_full_every",
     ]
 
     /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
@@ -72,6 +91,23 @@ public struct DaemonConfiguration: Sendable {
                 throw fail("one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             logLevel = level
+        case "ozmap_api_url":
+            ozmapAPIURL = value.isEmpty ? nil : value
+            ozmapCredentialsSource = source.hasPrefix("OZMAP") ? "environment" : "config"
+        case "ozmap_api_key_file": ozmapAPIKeyFile = value.isEmpty ? nil : value
+        case "ozmap_concurrency": ozmapConcurrency = try integer(1...64)
+        case "ozmap_connect_timeout_ms": ozmapConnectTimeoutMs = try integer(100...600_000)
+        case "ozmap_timeout_ms": ozmapTimeoutMs = try integer(100...3_600_000)
+        case "ozmap_ca_file": ozmapCAFile = value.isEmpty ? nil : value
+        case "ozmap_insecure_skip_tls_verify":
+            guard let flag = Bool(value.lowercased()) else { throw fail("true or false") }
+            ozmapInsecureSkipTLSVerify = flag
+        case "ozmap_page_size": ozmapPageSize = try integer(1...1000)
+        case "sync_interval_s": syncIntervalSeconds = try integer(10...86_400)
+        case "sync_jitter":
+            guard let share = Double(value), (0...0.5).contains(share) else { throw fail("a share from 0 to 0.5") }
+            syncJitter = share
+        case "sync_full_every": syncFullEvery = try integer(1...1000)
         default:
             throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }
@@ -99,10 +135,14 @@ public struct DaemonConfiguration: Sendable {
         }
     }
 
-    /// Applies `OZMAPD_<KEY>` variables (e.g. OZMAPD_SOCKET, OZMAPD_STATE_DIR).
+    /// Applies `OZMAPD_<KEY>` variables (e.g. OZMAPD_SOCKET, OZMAPD_STATE_DIR), and
+    /// `OZMAP_API_URL` / `OZMAP_API_KEY_FILE` for the OZmap credentials.
     public mutating func apply(environment: [String: String]) throws {
         for key in Self.keys {
             let name = "OZMAPD_\(key.uppercased())"
+            if let value = environment[name] { try set(key, to: value, source: name) }
+        }
+        for (name, key) in [("OZMAP_API_URL", "ozmap_api_url"), ("OZMAP_API_KEY_FILE", "ozmap_api_key_file")] {
             if let value = environment[name] { try set(key, to: value, source: name) }
         }
     }

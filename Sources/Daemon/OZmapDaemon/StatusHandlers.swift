@@ -1,25 +1,45 @@
 import Foundation
 import OZmapAPI
+import OZmapDomain
 import OZmapRPC
+
+/// What GetStatus reports on.
+struct StatusSources: Sendable {
+    var version: String
+    var socketPath: String
+    var stats: ServerStats
+    var connection: OZmapConnection
+    var metrics: OZmapRequestMetrics
+    var synchronizer: BoxSynchronizer
+    var boxSync: BoxSyncService
+}
 
 /// GetStatus and ListMethods: what ozmapd says about itself.
 enum StatusHandlers {
-    static func registerGetStatus(into router: inout RPCRouter, version: String, socketPath: String, stats: ServerStats) {
-        let startedAt = Timestamp.format(Date())
+    static func registerGetStatus(into router: inout RPCRouter, sources: StatusSources) {
+        let startedAt = Timestamp.now()
         let started = ContinuousClock.now
         router.register(OZmapIntegration.getStatus) { _, _ in
-            let snapshot = stats.snapshot
-            let uptime = ContinuousClock.now - started
-            return GetStatusResponse(
-                version: version,
+            let snapshot = sources.stats.snapshot
+            var status = GetStatusResponse(
+                version: sources.version,
                 startedAt: startedAt,
-                uptimeMs: UInt64(uptime.components.seconds) * 1000 + UInt64(uptime.components.attoseconds / 1_000_000_000_000_000),
-                socketPath: socketPath,
+                uptimeMs: UInt64((ContinuousClock.now - started) / .milliseconds(1)),
+                socketPath: sources.socketPath,
                 connectionsOpen: UInt32(clamping: snapshot.connectionsOpen),
                 connectionsAccepted: UInt64(snapshot.connectionsAccepted),
                 callsServed: UInt64(snapshot.callsServed),
                 callsInFlight: UInt32(clamping: snapshot.callsInFlight)
             )
+            status.credentialsSet = sources.connection.stored != nil
+            status.ozmapReachable = sources.metrics.reachable ?? false
+            status.lastSync = await sources.synchronizer.currentReport.map(OZmapAPI.SyncReport.init)
+            status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
+            status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)
+            status.ozmapRequests = sources.metrics.counts.map {
+                OZmapRequestCount(httpMethod: $0.key.method, route: $0.key.route, httpStatus: Int32($0.key.status), count: UInt64($0.count))
+            }
+            return status
         }
     }
 
@@ -32,12 +52,5 @@ enum StatusHandlers {
                        implemented: implemented.contains($0.name))
         }
         router.register(OZmapIntegration.listMethods) { _, _ in ListMethodsResponse(methods: methods) }
-    }
-}
-
-/// RFC 3339 UTC timestamps with milliseconds, as every time on the wire is written.
-public enum Timestamp {
-    public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

@@ -8,4 +8,13 @@ public enum OZmapIntegration {
 
     public static let getStatus = RPCMethod<GetStatusRequest, GetStatusResponse>(service: serviceName, name: "GetStatus")
     public static let listMethods = RPCMethod<ListMethodsRequest, ListMethodsResponse>(service: serviceName, name: "ListMethods")
+    public static let setCredentials = RPCMethod<SetCredentialsRequest, SetCredentialsResponse>(service: serviceName, name: "SetCredentials")
+    public static let getCredentials = RPCMethod<GetCredentialsRequest, GetCredentialsResponse>(service: serviceName, name: "GetCredentials")
+    public static let listOZmapOLTs = RPCMethod<ListOZmapOLTsRequest, ListOZmapOLTsResponse>(service: serviceName, name: "ListOZmapOLTs")
+    public static let linkOLT = RPCMethod<LinkOLTRequest, LinkOLTResponse>(service: serviceName, name: "LinkOLT")
+    public static let unlinkOLT = RPCMethod<UnlinkOLTRequest, UnlinkOLTResponse>(service: serviceName, name: "UnlinkOLT")
+    public static let listOLTLinks = RPCMethod<ListOLTLinksRequest, ListOLTLinksResponse>(service: serviceName, name: "ListOLTLinks")
+    public static let syncBoxes = RPCMethod<SyncBoxesRequest, SyncBoxesResponse>(service: serviceName, name: "SyncBoxes")
+    public static let listBoxes = RPCMethod<ListBoxesRequest, ListBoxesResponse>(service: serviceName, name: "ListBoxes")
+    public static let getBox = RPCMethod<GetBoxRequest, Box>(service: serviceName, name: "GetBox")
 }

@@ -13,6 +13,12 @@ public struct GetStatusResponse: Codable, Sendable, Hashable {
     public var connectionsAccepted: UInt64
     public var callsServed: UInt64
     public var callsInFlight: UInt32
+    public var credentialsSet = false
+    public var ozmapReachable = false
+    public var lastSync: SyncReport?
+    public var nextSyncAt = ""
+    public var boxCount: UInt32 = 0
+    public var ozmapRequests: [OZmapRequestCount] = []
 
     public init(version: String, startedAt: String, uptimeMs: UInt64, socketPath: String,
                 connectionsOpen: UInt32, connectionsAccepted: UInt64, callsServed: UInt64, callsInFlight: UInt32) {
@@ -55,5 +61,20 @@ public struct MethodInfo: Codable, Sendable, Hashable {
         self.requestType = requestType
         self.responseType = responseType
         self.implemented = implemented
+    }
+}
+
+/// `archolt.ozmap.v1.OZmapRequestCount`
+public struct OZmapRequestCount: Codable, Sendable, Hashable {
+    public var httpMethod: String
+    public var route: String
+    public var httpStatus: Int32
+    public var count: UInt64
+
+    public init(httpMethod: String, route: String, httpStatus: Int32, count: UInt64) {
+        self.httpMethod = httpMethod
+        self.route = route
+        self.httpStatus = httpStatus
+        self.count = count
     }
 }

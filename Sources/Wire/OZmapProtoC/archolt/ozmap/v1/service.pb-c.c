@@ -3386,7 +3386,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_boxes_response__descri
   (ProtobufCMessageInit) archolt__ozmap__v1__sync_boxes_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_descriptors[10] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_descriptors[13] =
 {
   {
     "kind",
@@ -3508,6 +3508,42 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "phase",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__SyncReport, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "progress_done",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__SyncReport, progress_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "progress_total",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__SyncReport, progress_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__sync_report__field_indices_by_name[] = {
   5,   /* field[5] = boxes */
@@ -3518,13 +3554,16 @@ static const unsigned archolt__ozmap__v1__sync_report__field_indices_by_name[] =
   9,   /* field[9] = error */
   3,   /* field[3] = finished_at */
   0,   /* field[0] = kind */
+  10,   /* field[10] = phase */
+  11,   /* field[11] = progress_done */
+  12,   /* field[12] = progress_total */
   1,   /* field[1] = running */
   2,   /* field[2] = started_at */
 };
 static const ProtobufCIntRange archolt__ozmap__v1__sync_report__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_report__descriptor =
 {
@@ -3534,7 +3573,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_report__descriptor =
   "Archolt__Ozmap__V1__SyncReport",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__SyncReport),
-  10,
+  13,
   archolt__ozmap__v1__sync_report__field_descriptors,
   archolt__ozmap__v1__sync_report__field_indices_by_name,
   1,  archolt__ozmap__v1__sync_report__number_ranges,

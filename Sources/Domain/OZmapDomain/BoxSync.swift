@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import OZmapRPC
+
+public enum SyncKind: String, Sendable, Codable {
+    case full, incremental
+}
+
+/// What one sync pass did, or is doing.
+public struct SyncReport: Sendable, Hashable, Codable {
+    public var kind: SyncKind
+    public var running = true
+    public var startedAt: String
+    public var finishedAt = ""
+    public var durationMs = 0
+    /// Boxes in the cache after the pass.
+    public var boxes = 0
+    public var added = 0
+    public var updated = 0
+    public var removed = 0
+    /// Empty when the pass succeeded.
+    public var error = ""
+    /// What the pass is doing: "splitters", "boxes", "saving".
+    public var phase = ""
+    public var progressDone = 0
+    public var progressTotal = 0
+
+    public init(kind: SyncKind, startedAt: String) {
+        self.kind = kind
+        self.startedAt = startedAt
+    }
+}
+
+/// What sync remembers between passes and restarts.
+public struct SyncState: Sendable, Hashable, Codable {
+    /// The newest OZmap `updatedAt` seen: incremental passes ask for changes from here on.
+    public var watermark: String?
+    public var lastReport: SyncReport?
+    public var lastFullAt: String?
+
+    public init(watermark: String? = nil, lastReport: SyncReport? = nil, lastFullAt: String? = nil) {
+        self.watermark = watermark
+        self.lastReport = lastReport
+        self.lastFullAt = lastFullAt
+    }
+}
+
+/// Where the box cache is persisted (SQLite, in OZmapStore).
+public protocol BoxCacheStore: Sendable {
+    func loadBoxes() throws -> [CachedBox]
+    func loadSyncState() throws -> SyncState
+    /// Replaces every box (a full pass), atomically with the state.
+    func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws
+    /// Applies an incremental pass, atomically with the state.
+    func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws
+    func saveSyncState(_ state: SyncState) throws
+}
+
+/// Runs sync passes, one at a time: a pass asked for while one runs joins it.
+/// A failed pass leaves the cache as it was and records its error.
+public actor BoxSynchronizer {
+    /// Ids per OZmap list request: the reference's `id in [...]` recipe takes up to 100.
+    static let chunkSize = 100
+
+    public nonisolated let cache: BoxCache
+    private let store: any BoxCacheStore
+    private let directory: @Sendable () -> (any OZmapDirectory)?
+    private let logger: Logger
+    private var state: SyncState
+    private var running: Task<SyncReport, Never>?
+    private var progress: SyncReport?
+
+    /// Loads the persisted cache into `cache` at once, so it is served before any pass.
+    public init(cache: BoxCache, store: any BoxCacheStore, logger: Logger,
+                directory: @escaping @Sendable () -> (any OZmapDirectory)?) throws {
+        self.cache = cache
+        self.store = store
+        self.logger = logger
+        self.directory = directory
+        state = try store.loadSyncState()
+        cache.replace(with: BoxCacheSnapshot(boxes: try store.loadBoxes()))
+    }
+
+    /// The running pass's progress, else the last finished pass.
+    public var currentReport: SyncReport? { progress ?? state.lastReport }
+    public var lastFinishedReport: SyncReport? { state.lastReport }
+    public var isRunning: Bool { running != nil }
+
+    /// Starts a pass (or joins the running one) and returns at once.
+    public func start(_ kind: SyncKind) -> (report: SyncReport, started: Bool) {
+        if running != nil { return (progress!, false) }
+        launch(kind)
+        return (progress!, true)
+    }
+
+    /// Runs a pass (or joins the running one) and returns its report.
+    public func run(_ kind: SyncKind) async -> (report: SyncReport, started: Bool) {
+        if let running { return (await running.value, false) }
+        let task = launch(kind)
+        return (await task.value, true)
+    }
+
+    @discardableResult
+    private func launch(_ requested: SyncKind) -> Task<SyncReport, Never> {
+        // Without a watermark an incremental pass has nothing to start from.
+        let kind: SyncKind = state.watermark == nil ? .full : requested
+        progress = SyncReport(kind: kind, startedAt: Timestamp.now())
+        let task = Task { await self.pass(kind) }
+        running = task
+        return task
+    }
+
+    private func pass(_ kind: SyncKind) async -> SyncReport {
+        let started = ContinuousClock.now
+        var report = progress!
+        do {
+            guard let directory = directory() else {
+                throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+            }
+            switch kind {
+            case .full: try await fullPass(directory, report: &report)
+            case .incremental: try await incrementalPass(directory, report: &report)
+            }
+            logger.info("box sync finished", metadata: [
+                "kind": "\(kind.rawValue)", "boxes": "\(report.boxes)", "added": "\(report.added)",
+                "updated": "\(report.updated)", "removed": "\(report.removed)",
+            ])
+        } catch {
+            report.error = (error as? RPCError)?.description ?? "\(error)"
+            report.boxes = cache.snapshot.count
+            logger.warning("box sync failed; keeping the last good cache", metadata: ["kind": "\(kind.rawValue)", "error": "\(report.error)"])
+        }
+        report.running = false
+        report.phase = ""
+        report.finishedAt = Timestamp.now()
+        report.durationMs = Int((ContinuousClock.now - started) / .milliseconds(1))
+        state.lastReport = report
+        if kind == .full, report.error.isEmpty { state.lastFullAt = report.finishedAt }
+        do {
+            try store.saveSyncState(state)
+        } catch {
+            logger.error("cannot save the sync state", metadata: ["error": "\(error)"])
+        }
+        progress = nil
+        running = nil
+        return report
+    }
+
+    private func setProgress(_ report: SyncReport) {
+        progress = report
+    }
+
+    /// Every connected splitter, then their boxes and all their splitters, by chunks.
+    private func fullPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
+        report.phase = "splitters"
+        setProgress(report)
+        let connected = try await directory.connectedSplitters()
+        var boxIDs: [String] = []
+        var seen = Set<String>()
+        for splitter in connected where seen.insert(splitter.boxID).inserted { boxIDs.append(splitter.boxID) }
+        let fetched = try await fetchBoxes(boxIDs, directory, report: &report)
+        let old = cache.snapshot
+        let boxes = fetched.boxes
+        let kept = Set(boxes.map(\.id))
+        count(changes: boxes, removed: old.boxesByID.keys.filter { !kept.contains($0) }.count, against: old, into: &report)
+        var newState = state
+        newState.watermark = [state.watermark, fetched.newestUpdate, connected.map(\.updatedAt).max()].compactMap { $0 }.max()
+        report.phase = "saving"
+        setProgress(report)
+        try store.replaceBoxes(with: boxes, state: newState)
+        state = newState
+        cache.replace(with: BoxCacheSnapshot(boxes: boxes))
+        report.boxes = cache.snapshot.count
+    }
+
+    /// What changed since the watermark: splitters (wiring, ports) and boxes (names, places).
+    private func incrementalPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
+        guard let watermark = state.watermark else { return try await fullPass(directory, report: &report) }
+        report.phase = "splitters"
+        setProgress(report)
+        let changedSplitters = try await directory.splitters(updatedSince: watermark)
+        let changedBoxes = try await directory.boxes(updatedSince: watermark)
+        var affected: [String] = []
+        var seen = Set<String>()
+        for id in changedSplitters.map(\.boxID) + changedBoxes.map(\.id) where seen.insert(id).inserted { affected.append(id) }
+        let fetched = try await fetchBoxes(affected, directory, report: &report)
+        let old = cache.snapshot
+        let upserts = fetched.boxes
+        let upserted = Set(upserts.map(\.id))
+        // Affected boxes that are gone, or no longer tied to an OLT, leave the cache.
+        let deletions = affected.filter { !upserted.contains($0) && old.boxesByID[$0] != nil }
+        count(changes: upserts, removed: deletions.count, against: old, into: &report)
+        var newState = state
+        newState.watermark = ([watermark, fetched.newestUpdate] + changedSplitters.map(\.updatedAt) + changedBoxes.map(\.updatedAt))
+            .compactMap { $0 }.max()
+        report.phase = "saving"
+        setProgress(report)
+        try store.applyChanges(upserting: upserts, deleting: deletions, state: newState)
+        state = newState
+        var boxes = old.boxesByID
+        for id in deletions { boxes[id] = nil }
+        for box in upserts { boxes[box.id] = box }
+        cache.replace(with: BoxCacheSnapshot(boxes: Array(boxes.values)))
+        report.boxes = cache.snapshot.count
+    }
+
+    private func count(changes boxes: [CachedBox], removed: Int, against old: BoxCacheSnapshot, into report: inout SyncReport) {
+        report.added = boxes.filter { old.boxesByID[$0.id] == nil }.count
+        report.updated = boxes.filter { box in old.boxesByID[box.id].map { $0 != box } ?? false }.count
+        report.removed = removed
+    }
+
+    /// The boxes with these ids and all their splitters; those not tied to an OLT are left out.
+    private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory,
+                            report: inout SyncReport) async throws -> (boxes: [CachedBox], newestUpdate: String?) {
+        report.phase = "boxes"
+        report.progressTotal = ids.count
+        report.progressDone = 0
+        setProgress(report)
+        var boxes: [CachedBox] = []
+        var newest: String?
+        for start in stride(from: 0, to: ids.count, by: Self.chunkSize) {
+            let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
+            async let infos = directory.boxes(ids: chunk)
+            async let splitters = directory.splitters(inBoxes: chunk)
+            let (boxInfos, boxSplitters) = try await (infos, splitters)
+            let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
+            for info in boxInfos {
+                if let box = CachedBox(box: info, splitters: byBox[info.id] ?? []) {
+                    boxes.append(box)
+                    newest = max(newest ?? box.updatedAt, box.updatedAt)
+                }
+            }
+            report.progressDone = min(ids.count, start + chunk.count)
+            setProgress(report)
+        }
+        return (boxes, newest)
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds, as every time in ozmapd is written.
+public enum Timestamp {
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    public static func now() -> String { format(Date()) }
+}

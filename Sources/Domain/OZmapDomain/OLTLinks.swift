@@ -1,0 +1,97 @@
+import OZmapRPC
+
+/// An ArchOLT OLT mapped to an OZmap OLT.
+public struct OLTLink: Sendable, Hashable, Codable {
+    public var archoltOLTID: String
+    public var ozmapOLTID: String
+    public var ozmapOLTName: String
+    public var requireCTOOnActivation: Bool
+    public var createdAt: String
+    public var updatedAt: String
+
+    public init(archoltOLTID: String, ozmapOLTID: String, ozmapOLTName: String, requireCTOOnActivation: Bool,
+                createdAt: String, updatedAt: String) {
+        self.archoltOLTID = archoltOLTID
+        self.ozmapOLTID = ozmapOLTID
+        self.ozmapOLTName = ozmapOLTName
+        self.requireCTOOnActivation = requireCTOOnActivation
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+public protocol OLTLinkStore: Sendable {
+    func allLinks() throws -> [OLTLink]
+    func link(archoltOLTID: String) throws -> OLTLink?
+    func saveLink(_ link: OLTLink) throws
+    /// Removes and returns the link; nil when there was none.
+    func deleteLink(archoltOLTID: String) throws -> OLTLink?
+}
+
+/// Links between ArchOLT OLTs and OZmap OLTs.
+public struct OLTLinks: Sendable {
+    private let store: any OLTLinkStore
+    private let connection: OZmapConnection
+
+    public init(store: any OLTLinkStore, connection: OZmapConnection) {
+        self.store = store
+        self.connection = connection
+    }
+
+    /// Links (or re-links) an OLT; the OZmap OLT must exist in OZmap.
+    public func link(archoltOLTID: String, ozmapOLTID: String, requireCTO: Bool) async throws -> (link: OLTLink, created: Bool) {
+        try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
+        try Validate.identifier(ozmapOLTID, field: "ozmap_olt_id")
+        guard let directory = connection.directory else {
+            throw RPCError(.failedPrecondition, "no OZmap credentials: set them first (SetCredentials) so the OZmap OLT can be checked")
+        }
+        let olt: OZmapOLT
+        do {
+            olt = try await directory.olt(id: ozmapOLTID)
+        } catch let error as RPCError where error.code == .notFound {
+            throw RPCError(.notFound, "OZmap has no OLT with id \(ozmapOLTID); ListOZmapOLTs lists them")
+        }
+        let now = Timestamp.now()
+        let existing = try store.link(archoltOLTID: archoltOLTID)
+        let link = OLTLink(archoltOLTID: archoltOLTID, ozmapOLTID: olt.id, ozmapOLTName: olt.name,
+                           requireCTOOnActivation: requireCTO, createdAt: existing?.createdAt ?? now, updatedAt: now)
+        try store.saveLink(link)
+        return (link, existing == nil)
+    }
+
+    public func unlink(archoltOLTID: String) throws -> OLTLink {
+        try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
+        guard let removed = try store.deleteLink(archoltOLTID: archoltOLTID) else {
+            throw RPCError(.notFound, "ArchOLT OLT \(archoltOLTID) is not linked")
+        }
+        return removed
+    }
+
+    public func all() throws -> [OLTLink] {
+        try store.allLinks()
+    }
+
+    /// The link of an ArchOLT OLT, or FAILED_PRECONDITION naming it.
+    public func require(_ archoltOLTID: String) throws -> OLTLink {
+        guard let link = try store.link(archoltOLTID: archoltOLTID) else {
+            throw RPCError(.failedPrecondition, "ArchOLT OLT \(archoltOLTID) is not linked to an OZmap OLT (LinkOLT)")
+        }
+        return link
+    }
+}
+
+/// Checks shared by every request.
+public enum Validate {
+    /// A non-empty id of printable characters, at most 128 of them.
+    public static func identifier(_ value: String, field: String) throws {
+        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard value.count <= 128 else { throw RPCError.invalidArgument(field: field, "is longer than 128 characters") }
+        guard value.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControl }) else {
+            throw RPCError.invalidArgument(field: field, "contains control characters")
+        }
+    }
+}
+
+extension Unicode.GeneralCategory {
+    var isControl: Bool { self == .control || self == .format || self == .lineSeparator || self == .paragraphSeparator }
+}

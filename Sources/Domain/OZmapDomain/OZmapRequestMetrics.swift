@@ -1,0 +1,37 @@
+import Synchronization
+
+/// Counts of requests made to OZmap by method, route and HTTP status (0 when
+/// no status came back), and whether the last one reached OZmap.
+public final class OZmapRequestMetrics: Sendable {
+    public struct Key: Sendable, Hashable, Comparable {
+        public var method: String
+        /// The route template, e.g. `boxes/{id}`: ids would make every count 1.
+        public var route: String
+        public var status: Int
+
+        public static func < (a: Key, b: Key) -> Bool { (a.route, a.method, a.status) < (b.route, b.method, b.status) }
+    }
+
+    private let state = Mutex((counts: [Key: Int](), reachable: Bool?.none))
+
+    public init() {}
+
+    public func record(method: String, route: String, status: Int) {
+        state.withLock { state in
+            state.counts[Key(method: method, route: route, status: status), default: 0] += 1
+            // An answer other than 5xx/429 means OZmap is there and serving.
+            state.reachable = status != 0 && status != 429 && status < 500
+        }
+    }
+
+    public var counts: [(key: Key, count: Int)] {
+        state.withLock { $0.counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    /// Nil until the first request.
+    public var reachable: Bool? { state.withLock { $0.reachable } }
+
+    public func count(method: String, route: String) -> Int {
+        state.withLock { $0.counts.filter { $0.key.method == method && $0.key.route == route }.reduce(0) { $0 + $1.value } }
+    }
+}

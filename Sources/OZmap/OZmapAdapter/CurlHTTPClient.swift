@@ -1,0 +1,163 @@
+import CCurl
+import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// One HTTP exchange, as the OZmap client sees it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+}
+
+/// A transfer that never produced an HTTP status: refused, timed out, TLS failure...
+public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+    public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    public var description: String { message }
+}
+
+public struct HTTPClientConfiguration: Sendable {
+    /// Requests in flight at once: also the number of worker threads and of kept-alive connections.
+    public var concurrency = 4
+    public var connectTimeoutMs = 5_000
+    public var timeoutMs = 30_000
+    /// A PEM bundle to verify the server with (on-premises OZmap with its own CA).
+    public var caFile: String?
+    /// Disables TLS verification: only ever from an explicit setting, and logged loudly by the caller.
+    public var insecureSkipTLSVerify = false
+
+    public init() {}
+}
+
+/// HTTP through libcurl. Each of `concurrency` worker threads owns an easy
+/// handle for its whole life, so connections are kept alive and reused, and at
+/// most `concurrency` requests are in flight.
+public final class CurlHTTPClient: Sendable {
+    public let configuration: HTTPClientConfiguration
+    private let pool: NIOThreadPool
+    private let handles: NIOLockedValueBox<[CurlHandle]>
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(configuration: HTTPClientConfiguration) {
+        _ = Self.globalInit
+        self.configuration = configuration
+        let count = max(1, configuration.concurrency)
+        pool = NIOThreadPool(numberOfThreads: count)
+        pool.start()
+        handles = NIOLockedValueBox((0..<count).map { _ in CurlHandle() })
+    }
+
+    deinit {
+        pool.shutdownGracefully { _ in }
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let configuration = self.configuration
+        let handles = self.handles
+        return try await pool.runIfActive {
+            // The pool has as many threads as handles, so one is always free here.
+            let handle = handles.withLockedValue { $0.removeLast() }
+            defer { handles.withLockedValue { $0.append(handle) } }
+            return try handle.perform(request, configuration: configuration)
+        }
+    }
+}
+
+/// A libcurl easy handle, used by one thread at a time.
+final class CurlHandle: @unchecked Sendable {
+    private let handle: UnsafeMutableRawPointer
+
+    init() {
+        handle = curl_easy_init()
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+    }
+
+    /// Collects the body and headers of one transfer.
+    private final class Sink {
+        var body: [UInt8] = []
+        var headers: [String: String] = [:]
+    }
+
+    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration) throws -> HTTPResponse {
+        curl_easy_reset(handle) // keeps the connection cache: only options are cleared
+        let sink = Sink()
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        // libcurl adds "Expect: 100-continue" to larger bodies; OZmap does not need the round trip.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        ozmap_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        ozmap_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        ozmap_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMs)
+        ozmap_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, configuration.timeoutMs)
+        ozmap_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "") // every encoding libcurl can decode
+        ozmap_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+        ozmap_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        ozmap_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        if let caFile = configuration.caFile { ozmap_curl_setopt_string(handle, CURLOPT_CAINFO, caFile) }
+        if configuration.insecureSkipTLSVerify {
+            ozmap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+            ozmap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        ozmap_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        if request.method == "HEAD" { ozmap_curl_setopt_long(handle, CURLOPT_NOBODY, 1) }
+        ozmap_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        ozmap_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
+            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+            sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
+            return size * count
+        }
+        ozmap_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
+        ozmap_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
+            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+            if let colon = line.firstIndex(of: ":") {
+                let name = line[..<colon].lowercased()
+                sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return size * count
+        }
+        ozmap_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
+
+        let result: CURLcode = if let body = request.body {
+            body.withUnsafeBufferPointer { buffer in
+                ozmap_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buffer.count)
+                ozmap_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                return curl_easy_perform(handle)
+            }
+        } else {
+            curl_easy_perform(handle)
+        }
+        guard result == CURLE_OK else {
+            throw HTTPTransportError(code: Int(result.rawValue), message: String(cString: curl_easy_strerror(result)))
+        }
+        var status = 0
+        ozmap_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+}

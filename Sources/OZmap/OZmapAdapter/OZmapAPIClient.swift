@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import OZmapDomain
+import OZmapRPC
+
+/// How the OZmap client pages and retries.
+public struct OZmapClientConfiguration: Sendable {
+    /// Rows per list page (the official SDK pages with 100).
+    public var pageSize = 100
+    /// Attempts for a read before giving up (1 = no retry).
+    public var readAttempts = 4
+    public var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
+    /// The longest `Retry-After` honoured; a longer one fails the read (the next pass retries).
+    public var maxRetryAfter: Duration = .seconds(60)
+
+    public init() {}
+}
+
+/// OZmap API v2 over libcurl, as `../shared/ozmap-api-v2.md` describes it: the
+/// raw key in `Authorization`, filters as URL-encoded JSON, `rows` envelopes.
+public struct OZmapAPIClient: OZmapDirectory {
+    private let credentials: OZmapCredentials
+    private let http: CurlHTTPClient
+    private let metrics: OZmapRequestMetrics
+    private let configuration: OZmapClientConfiguration
+    private let logger: Logger
+
+    public init(credentials: OZmapCredentials, http: CurlHTTPClient, metrics: OZmapRequestMetrics,
+                configuration: OZmapClientConfiguration = .init(), logger: Logger) {
+        self.credentials = credentials
+        self.http = http
+        self.metrics = metrics
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: OZmapDirectory
+
+    public func verifyCredentials() async throws {
+        do {
+            _ = try await get("authenticated", route: "authenticated")
+        } catch let error as RPCError where error.code == .unauthenticated {
+            throw RPCError(.unauthenticated, "OZmap rejected the API key (HTTP 401 on GET \(credentials.apiURL)/authenticated): check the key, and that its user has the API module")
+        }
+    }
+
+    public func olts() async throws -> [OZmapOLT] {
+        try await list("olts").map(OZmapJSON.olt)
+    }
+
+    public func olt(id: String) async throws -> OZmapOLT {
+        OZmapJSON.olt(try OZmapJSON.object(try await get("olts/\(Self.escape(id))", route: "olts/{id}")))
+    }
+
+    public func connectedSplitters() async throws -> [OZmapSplitter] {
+        try await list("splitters", filter: [Filter("olt", "exists", true)]).compactMap(OZmapJSON.splitter)
+    }
+
+    public func splitters(updatedSince time: String) async throws -> [OZmapSplitter] {
+        try await list("splitters", filter: [Filter("updatedAt", ">=", time)]).compactMap(OZmapJSON.splitter)
+    }
+
+    public func splitters(inBoxes ids: [String]) async throws -> [OZmapSplitter] {
+        guard !ids.isEmpty else { return [] }
+        return try await list("splitters", filter: [Filter("parent", "in", ids)]).compactMap(OZmapJSON.splitter)
+    }
+
+    public func boxes(ids: [String]) async throws -> [OZmapBoxInfo] {
+        guard !ids.isEmpty else { return [] }
+        return try await list("boxes", filter: [Filter("id", "in", ids)]).compactMap(OZmapJSON.box)
+    }
+
+    public func boxes(updatedSince time: String) async throws -> [OZmapBoxInfo] {
+        try await list("boxes", filter: [Filter("updatedAt", ">=", time)]).compactMap(OZmapJSON.box)
+    }
+
+    // MARK: requests
+
+    /// One element of OZmap's `filter` parameter.
+    struct Filter: Encodable {
+        var property: String
+        var `operator`: String
+        var value: FilterValue
+
+        init(_ property: String, _ operation: String, _ value: some FilterValueConvertible) {
+            self.property = property
+            self.operator = operation
+            self.value = value.filterValue
+        }
+    }
+
+    /// Pages through a list route until OZmap says there is no next page
+    /// (or, on older servers, until a page comes back short or empty).
+    func list(_ route: String, filter: [Filter] = []) async throws -> [[String: Any]] {
+        var rows: [[String: Any]] = []
+        var page = 1
+        let filterJSON = filter.isEmpty ? nil : String(decoding: try JSONEncoder().encode(filter), as: UTF8.self)
+        while true {
+            var query = [("page", "\(page)"), ("limit", "\(configuration.pageSize)")]
+            if let filterJSON { query.append(("filter", filterJSON)) }
+            let body = try OZmapJSON.object(try await get(route, query: query, route: route))
+            guard let pageRows = body["rows"] as? [[String: Any]] else {
+                throw RPCError(.unavailable, "OZmap answered GET \(route) without a 'rows' list: is \(credentials.apiURL) an OZmap API v2?")
+            }
+            rows += pageRows
+            if let hasNext = body["hasNextPage"] as? Bool {
+                if !hasNext { break }
+            } else {
+                let start = OZmapJSON.int(body["start"]) ?? rows.count - pageRows.count
+                let count = OZmapJSON.int(body["count"]) ?? pageRows.count
+                let total = OZmapJSON.int(body["total"])
+                if pageRows.isEmpty || total.map({ start + count >= $0 }) ?? (pageRows.count < configuration.pageSize) { break }
+            }
+            page += 1
+        }
+        return rows
+    }
+
+    /// A GET, retried with full-jitter backoff on UNAVAILABLE (429, 5xx, no answer), honouring Retry-After.
+    func get(_ path: String, query: [(String, String)] = [], route: String) async throws -> [UInt8] {
+        var attempt = 0
+        while true {
+            do {
+                return try await send(method: "GET", path: path, query: query, body: nil, route: route)
+            } catch let failure as OZmapFailure where failure.error.code == .unavailable && attempt + 1 < configuration.readAttempts {
+                var wait = configuration.backoff.delay(attempt: attempt)
+                if let retryAfter = failure.retryAfter {
+                    guard retryAfter <= configuration.maxRetryAfter else { throw failure.error }
+                    wait = max(wait, retryAfter)
+                }
+                logger.debug("retrying an OZmap read", metadata: ["route": "\(route)", "attempt": "\(attempt + 1)", "wait": "\(wait)", "error": "\(failure.error.message)"])
+                try await Task.sleep(for: wait)
+                attempt += 1
+            } catch let failure as OZmapFailure {
+                throw failure.error
+            }
+        }
+    }
+
+    /// A failed exchange: the status to report, and how long OZmap asked us to wait.
+    struct OZmapFailure: Error {
+        var error: RPCError
+        var retryAfter: Duration?
+    }
+
+    /// One request, counted; failures mapped to status codes. Never retried here.
+    func send(method: String, path: String, query: [(String, String)], body: [UInt8]?, route: String) async throws -> [UInt8] {
+        var url = "\(credentials.apiURL)/\(path)"
+        if !query.isEmpty { url += "?" + query.map { "\($0)=\(Self.escape($1))" }.joined(separator: "&") }
+        var headers = [("Authorization", credentials.apiKey.revealed), ("Accept", "application/json")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let response: HTTPResponse
+        do {
+            response = try await http.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
+        } catch let error as HTTPTransportError {
+            metrics.record(method: method, route: route, status: 0)
+            let what = error.isTimeout ? "timed out" : "failed"
+            throw OZmapFailure(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"))
+        }
+        metrics.record(method: method, route: route, status: response.status)
+        if (200..<300).contains(response.status) { return response.body }
+        throw OZmapFailure(error: mapStatus(response, method: method, route: route), retryAfter: Self.retryAfter(response.headers["retry-after"]))
+    }
+
+    private func mapStatus(_ response: HTTPResponse, method: String, route: String) -> RPCError {
+        let message = redact(OZmapJSON.errorMessage(response.body))
+        let what = "OZmap answered \(response.status) to \(method) \(route)" + (message.isEmpty ? "" : ": \(message)")
+        return switch response.status {
+        case 401: RPCError(.unauthenticated, what + " (the API key was rejected)")
+        case 403: RPCError(.permissionDenied, what + " (the key's user lacks permission)")
+        case 404: RPCError(.notFound, what)
+        case 429, 500...: RPCError(.unavailable, what)
+        case 400, 422: RPCError(.invalidArgument, what)
+        default: RPCError(.failedPrecondition, what)
+        }
+    }
+
+    /// OZmap's text with the key cut out, should a server ever echo it.
+    private func redact(_ text: String) -> String {
+        text.replacingOccurrences(of: credentials.apiKey.revealed, with: "<redacted>")
+    }
+
+    /// `Retry-After` as seconds or an HTTP date.
+    static func retryAfter(_ value: String?) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value) { return .milliseconds(Int64(max(0, seconds) * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}
+
+/// Values a filter compares with.
+enum FilterValue: Encodable {
+    case string(String), bool(Bool), strings([String])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .strings(let value): try container.encode(value)
+        }
+    }
+}
+
+protocol FilterValueConvertible { var filterValue: FilterValue { get } }
+extension String: FilterValueConvertible { var filterValue: FilterValue { .string(self) } }
+extension Bool: FilterValueConvertible { var filterValue: FilterValue { .bool(self) } }
+extension Array: FilterValueConvertible where Element == String { var filterValue: FilterValue { .strings(self) } }

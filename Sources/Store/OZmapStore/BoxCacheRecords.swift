@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import OZmapDomain
+
+/// One cached box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
+struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "box"
+
+    var id: String
+    var name: String
+    var oltID: String
+    var updatedAt: String
+    var box: CachedBox
+
+    init(_ box: CachedBox) {
+        id = box.id
+        name = box.name
+        oltID = box.oltID
+        updatedAt = box.updatedAt
+        self.box = box
+    }
+}
+
+/// The single row of sync state.
+struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "syncState"
+
+    var id = 1
+    var state: SyncState
+}
+
+extension StateDatabase: BoxCacheStore {
+    public func loadBoxes() throws -> [CachedBox] {
+        try queue.read { db in try BoxRecord.fetchAll(db).map(\.box) }
+    }
+
+    public func loadSyncState() throws -> SyncState {
+        try queue.read { db in try SyncStateRecord.fetchOne(db)?.state ?? SyncState() }
+    }
+
+    public func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws {
+        try queue.write { db in
+            try BoxRecord.deleteAll(db)
+            for box in boxes { try BoxRecord(box).insert(db) }
+            try SyncStateRecord(state: state).save(db)
+        }
+    }
+
+    public func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws {
+        try queue.write { db in
+            _ = try BoxRecord.deleteAll(db, keys: ids)
+            for box in boxes { try BoxRecord(box).save(db) }
+            try SyncStateRecord(state: state).save(db)
+        }
+    }
+
+    public func saveSyncState(_ state: SyncState) throws {
+        try queue.write { db in try SyncStateRecord(state: state).save(db) }
+    }
+}

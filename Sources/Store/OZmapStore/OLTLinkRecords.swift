@@ -1,0 +1,49 @@
+import GRDB
+import OZmapDomain
+
+struct OLTLinkRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "oltLink"
+
+    var archoltOLTID: String
+    var ozmapOLTID: String
+    var ozmapOLTName: String
+    var requireCTOOnActivation: Bool
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ link: OLTLink) {
+        archoltOLTID = link.archoltOLTID
+        ozmapOLTID = link.ozmapOLTID
+        ozmapOLTName = link.ozmapOLTName
+        requireCTOOnActivation = link.requireCTOOnActivation
+        createdAt = link.createdAt
+        updatedAt = link.updatedAt
+    }
+
+    var link: OLTLink {
+        OLTLink(archoltOLTID: archoltOLTID, ozmapOLTID: ozmapOLTID, ozmapOLTName: ozmapOLTName,
+                requireCTOOnActivation: requireCTOOnActivation, createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+extension StateDatabase: OLTLinkStore {
+    public func allLinks() throws -> [OLTLink] {
+        try queue.read { db in try OLTLinkRecord.order(Column("archoltOLTID")).fetchAll(db).map(\.link) }
+    }
+
+    public func link(archoltOLTID: String) throws -> OLTLink? {
+        try queue.read { db in try OLTLinkRecord.fetchOne(db, key: archoltOLTID)?.link }
+    }
+
+    public func saveLink(_ link: OLTLink) throws {
+        try queue.write { db in try OLTLinkRecord(link).save(db) }
+    }
+
+    public func deleteLink(archoltOLTID: String) throws -> OLTLink? {
+        try queue.write { db in
+            let existing = try OLTLinkRecord.fetchOne(db, key: archoltOLTID)
+            if existing != nil { _ = try OLTLinkRecord.deleteOne(db, key: archoltOLTID) }
+            return existing?.link
+        }
+    }
+}

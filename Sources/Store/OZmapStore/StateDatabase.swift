@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+
+/// ozmapd's SQLite database in the state directory: the connection and every
+/// migration, in one place.
+public final class StateDatabase: Sendable {
+    public static let fileName = "ozmapd.sqlite"
+
+    let queue: DatabaseQueue
+
+    /// Opens (creating and migrating) the database in `stateDirectory`.
+    public init(stateDirectory: String) throws {
+        let path = (stateDirectory as NSString).appendingPathComponent(Self.fileName)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        // Readable by ozmapd's user only; SQLite gives its -wal and -shm files the same mode.
+        chmod(path, 0o600)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+        }
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: box cache, sync state, OLT links") { db in
+            try db.create(table: BoxRecord.databaseTableName) { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("oltID", .text).notNull().indexed()
+                table.column("updatedAt", .text).notNull()
+                table.column("box", .jsonText).notNull()
+            }
+            try db.create(table: SyncStateRecord.databaseTableName) { table in
+                table.primaryKey("id", .integer).check { $0 == 1 }
+                table.column("state", .jsonText).notNull()
+            }
+            try db.create(table: OLTLinkRecord.databaseTableName) { table in
+                table.primaryKey("archoltOLTID", .text)
+                table.column("ozmapOLTID", .text).notNull()
+                table.column("ozmapOLTName", .text).notNull()
+                table.column("requireCTOOnActivation", .boolean).notNull()
+                table.column("createdAt", .text).notNull()
+                table.column("updatedAt", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+}

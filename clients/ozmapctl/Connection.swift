@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapWire
+
+/// Options every subcommand takes.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "ozmapd's socket (default: $OZMAPD_SOCKET, else /run/ozmapd/ozmapd.sock).")
+    var socket: String?
+
+    @Flag(help: "Print JSON for scripts instead of aligned text.")
+    var json = false
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 30
+
+    var socketPath: String {
+        socket ?? ProcessInfo.processInfo.environment["OZMAPD_SOCKET"] ?? "/run/ozmapd/ozmapd.sock"
+    }
+
+    /// Calls a typed method; returns the response typed and as a value (for --json).
+    func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request) async throws -> (Response, ProtoValue) {
+        let value = try await call(method.name, request: try ProtoValueEncoder().encode(request))
+        return (try ProtoValueDecoder().decode(Response.self, from: value), value)
+    }
+
+    /// Calls `method` with a request value and returns the response value;
+    /// any failure ends the process with the status code as exit code.
+    func call(_ method: String, request: ProtoValue) async throws -> ProtoValue {
+        do {
+            let codec = ProtobufCCodec.ozmap
+            guard let descriptor = codec.service.methods.first(where: { $0.name == method || $0.path == method }) else {
+                throw RPCError(.unimplemented, "unknown method '\(method)'; 'ozmapctl methods' lists them")
+            }
+            let payload = try codec.encode(request, as: descriptor.requestType)
+            let client = try await OZmapClient.connect(socketPath: socketPath)
+            let response = try await client.call(path: descriptor.path, payload: payload, timeout: .milliseconds(Int64(timeout * 1000)))
+            await client.close()
+            guard response.status.isOK else { throw RPCError(status: response.status) }
+            return try codec.decode(response.payload, as: descriptor.responseType)
+        } catch let error as RPCError {
+            report(error)
+            throw ExitCode(error.code.rawValue)
+        }
+    }
+
+    func report(_ error: RPCError) {
+        if json {
+            var status: ProtoMessage = ["code": .int(Int64(error.code.rawValue)), "status": .string(error.code.name),
+                                        "message": .string(error.message)]
+            if !error.violations.isEmpty {
+                status["violations"] = .list(error.violations.map { .message(["field": .string($0.field), "description": .string($0.description)]) })
+            }
+            print(ProtoJSON.render(.message(["error": .message(status)])))
+        } else {
+            var text = "ozmapctl: \(error.code.name): \(error.message)\n"
+            for violation in error.violations { text += "  \(violation.field): \(violation.description)\n" }
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+}
+
+/// Prints rows as columns padded to their widest cell.
+func printTable(_ rows: [[String]]) {
+    guard let columns = rows.map(\.count).max() else { return }
+    let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+    for row in rows {
+        let cells = row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}
+

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapWire
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show ozmapd's version, uptime, connections and calls.")
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let (status, value) = try await options.call(OZmapIntegration.getStatus, GetStatusRequest())
+        if options.json { return print(ProtoJSON.render(value)) }
+        var rows = [
+            ["version", status.version],
+            ["started", status.startedAt],
+            ["uptime", formatDuration(milliseconds: status.uptimeMs)],
+            ["socket", status.socketPath],
+            ["connections", "\(status.connectionsOpen) open, \(status.connectionsAccepted) accepted"],
+            ["calls", "\(status.callsServed) served, \(status.callsInFlight) in flight"],
+            ["OZmap", !status.credentialsSet ? "no credentials" : status.ozmapReachable ? "reachable" : "not reachable"],
+            ["boxes", "\(status.boxCount) cached"],
+        ]
+        if let sync = status.lastSync {
+            rows.append(["last sync", describe(sync)])
+        }
+        if !status.nextSyncAt.isEmpty { rows.append(["next sync", status.nextSyncAt]) }
+        let requests = status.ozmapRequests.reduce(0) { $0 + $1.count }
+        if requests > 0 {
+            let failed = status.ozmapRequests.filter { $0.httpStatus == 0 || $0.httpStatus >= 400 }.reduce(0) { $0 + $1.count }
+            rows.append(["OZmap requests", "\(requests), \(failed) failed"])
+        }
+        printTable(rows)
+    }
+
+    private func formatDuration(milliseconds: UInt64) -> String {
+        let seconds = milliseconds / 1000
+        let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60)
+        if days > 0 { return "\(days)d \(hours)h \(minutes)m" }
+        if hours > 0 { return "\(hours)h \(minutes)m \(seconds % 60)s" }
+        return "\(minutes)m \(seconds % 60)s"
+    }
+}
+
+struct Methods: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the methods ozmapd answers, with their request and response types.")
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let value = try await options.call(OZmapIntegration.listMethods.name, request: .message(ProtoMessage()))
+        if options.json { return print(ProtoJSON.render(value)) }
+        let methods = try ProtoValueDecoder().decode(ListMethodsResponse.self, from: value).methods
+        let prefix = "archolt.ozmap.v1."
+        func short(_ type: String) -> String { type.hasPrefix(prefix) ? String(type.dropFirst(prefix.count)) : type }
+        printTable([["METHOD", "REQUEST", "RESPONSE", "IMPLEMENTED"]] + methods.map {
+            [$0.name, short($0.requestType), short($0.responseType), $0.implemented ? "yes" : "no"]
+        })
+    }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call any method with its request as JSON and print the response as JSON.",
+        discussion: """
+        Field names as in the .proto (onu_id) or camelCase (onuId); enums by name or number.
+        Example: ozmapctl call GetStatus --data '{}'
+        """
+    )
+
+    @Argument(help: "A method name (GetStatus) or path (/archolt.ozmap.v1.OZmapIntegration/GetStatus).")
+    var method: String
+
+    @Option(help: "The request as a JSON object ('-' reads it from standard input).")
+    var data: String = "{}"
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let text = data == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : data
+        let request: ProtoValue
+        do {
+            request = try ProtoJSON.parse(text)
+        } catch let error as RPCError {
+            options.report(RPCError(.invalidArgument, "--data: \(error.message)"))
+            throw ExitCode(StatusCode.invalidArgument.rawValue)
+        }
+        print(ProtoJSON.render(try await options.call(method, request: request)))
+    }
+}
+
+/// One line about a sync pass.
+func describe(_ sync: SyncReport) -> String {
+    let kind = sync.kind == .full ? "full" : "incremental"
+    if sync.running {
+        return "\(kind), running since \(sync.startedAt) (\(sync.phase) \(sync.progressDone)/\(sync.progressTotal))"
+    }
+    let outcome = sync.error.isEmpty
+        ? "\(sync.boxes) boxes (+\(sync.boxesAdded) ~\(sync.boxesUpdated) -\(sync.boxesRemoved))"
+        : "FAILED: \(sync.error)"
+    return "\(kind) at \(sync.finishedAt) in \(sync.durationMs) ms, \(outcome)"
+}
