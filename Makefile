@@ -44,11 +44,9 @@ test: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
-# Runs ozmapd in the foreground on a socket in ./demo-state; Ctrl-C stops it.
+# The OZmap simulator and ozmapd pointed at it, state in ./demo-state; Ctrl-C stops both.
 demo: build
-	@mkdir -p $(DEMO_DIR)
-	@echo "== ozmapd on $(DEMO_DIR)/ozmapd.sock — try: $(BIN)/ozmapctl --socket $(DEMO_DIR)/ozmapd.sock status"
-	$(BIN)/ozmapd --socket $(DEMO_DIR)/ozmapd.sock --state-dir $(DEMO_DIR)
+	@scripts/demo.sh "$(BIN)" "$(DEMO_DIR)"
 
 bench: deps
 	$(SWIFT) build -c release --product ozmap-bench

@@ -189,6 +189,15 @@ let package = Package(
             path: "Tests/OZmapSimulatorTests"
         ),
         .testTarget(
+            name: "OZmapIntegrationTests",
+            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapStore", "OZmapDomain",
+                           "OZmapAdapter",
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Tests/OZmapIntegrationTests"
+        ),
+        .testTarget(
             name: "OZmapServerTests",
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapRPC", "OZmapWire",
                            .product(name: "NIOCore", package: "swift-nio"),

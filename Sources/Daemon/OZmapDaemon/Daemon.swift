@@ -19,6 +19,8 @@ public struct Daemon: Sendable {
     /// The handlers behind the socket, callable in process (benchmarks, tests).
     public let dispatcher: RPCDispatcher
     public let boxSync: BoxSyncService
+    /// The libcurl client every OZmap request goes through.
+    public let ozmapHTTP: CurlHTTPClient
     private let logger: Logger
 
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
@@ -32,6 +34,7 @@ public struct Daemon: Sendable {
             logger.critical("TLS verification of OZmap is OFF (ozmap_insecure_skip_tls_verify): anyone on the path can read the API key. Use ozmap_ca_file instead.")
         }
         let http = CurlHTTPClient(configuration: configuration.httpClientConfiguration)
+        ozmapHTTP = http
         let clientConfiguration = configuration.ozmapClientConfiguration
         let connection = try OZmapConnection(
             store: CredentialFile(stateDirectory: configuration.stateDirectory),

@@ -53,6 +53,10 @@ public final class CurlHTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
     private let pool: NIOThreadPool
     private let handles: NIOLockedValueBox<[CurlHandle]>
+    private let connections = NIOLockedValueBox(0)
+
+    /// New connections libcurl had to open: with keep-alive, about `concurrency` for any number of requests.
+    public var connectionsOpened: Int { connections.withLockedValue { $0 } }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -72,11 +76,14 @@ public final class CurlHTTPClient: Sendable {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let configuration = self.configuration
         let handles = self.handles
+        let connections = self.connections
         return try await pool.runIfActive {
             // The pool has as many threads as handles, so one is always free here.
             let handle = handles.withLockedValue { $0.removeLast() }
             defer { handles.withLockedValue { $0.append(handle) } }
-            return try handle.perform(request, configuration: configuration)
+            let (response, opened) = try handle.perform(request, configuration: configuration)
+            connections.withLockedValue { $0 += opened }
+            return response
         }
     }
 }
@@ -99,7 +106,8 @@ final class CurlHandle: @unchecked Sendable {
         var headers: [String: String] = [:]
     }
 
-    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration) throws -> HTTPResponse {
+    /// The response, and how many new connections the transfer opened.
+    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration) throws -> (HTTPResponse, Int) {
         curl_easy_reset(handle) // keeps the connection cache: only options are cleared
         let sink = Sink()
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -158,6 +166,8 @@ final class CurlHandle: @unchecked Sendable {
         }
         var status = 0
         ozmap_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+        var opened = 0
+        ozmap_curl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &opened)
+        return (HTTPResponse(status: status, headers: sink.headers, body: sink.body), opened)
     }
 }

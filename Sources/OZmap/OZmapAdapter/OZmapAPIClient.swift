@@ -77,7 +77,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     // MARK: requests
 
     /// One element of OZmap's `filter` parameter.
-    struct Filter: Encodable {
+    struct Filter {
         var property: String
         var `operator`: String
         var value: FilterValue
@@ -87,6 +87,11 @@ public struct OZmapAPIClient: OZmapDirectory {
             self.operator = operation
             self.value = value.filterValue
         }
+
+        /// `{"property":…,"operator":…,"value":…}`, keys in the reference's order (stable in logs and tests).
+        var json: String {
+            "{\"property\":\(FilterValue.string(property).json),\"operator\":\(FilterValue.string(self.operator).json),\"value\":\(value.json)}"
+        }
     }
 
     /// Pages through a list route until OZmap says there is no next page
@@ -94,7 +99,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     func list(_ route: String, filter: [Filter] = []) async throws -> [[String: Any]] {
         var rows: [[String: Any]] = []
         var page = 1
-        let filterJSON = filter.isEmpty ? nil : String(decoding: try JSONEncoder().encode(filter), as: UTF8.self)
+        let filterJSON = filter.isEmpty ? nil : "[" + filter.map(\.json).joined(separator: ",") + "]"
         while true {
             var query = [("page", "\(page)"), ("limit", "\(configuration.pageSize)")]
             if let filterJSON { query.append(("filter", filterJSON)) }
@@ -199,15 +204,16 @@ public struct OZmapAPIClient: OZmapDirectory {
 }
 
 /// Values a filter compares with.
-enum FilterValue: Encodable {
+enum FilterValue {
     case string(String), bool(Bool), strings([String])
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
+    var json: String {
         switch self {
-        case .string(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .strings(let value): try container.encode(value)
+        case .string(let value):
+            // JSONEncoder escapes a bare string exactly as JSON wants it.
+            String(decoding: (try? JSONEncoder().encode(value)) ?? Data("\"\"".utf8), as: UTF8.self)
+        case .bool(let value): value ? "true" : "false"
+        case .strings(let values): "[" + values.map { FilterValue.string($0).json }.joined(separator: ",") + "]"
         }
     }
 }

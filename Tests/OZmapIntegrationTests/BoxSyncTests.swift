@@ -1,0 +1,256 @@
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapDaemon
+import OZmapRPC
+import OZmapSimulator
+import OZmapStore
+import Testing
+
+/// The box cache, end to end: ozmapd over its socket, libcurl over real HTTP to the simulator.
+@Suite(.timeLimit(.minutes(5))) struct BoxSyncTests {
+    @Test func credentialsStartTheLoadOfEveryConnectedBox() async throws {
+        let rig = try await TestRig(boxes: 300, olts: 2)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        let report = try await rig.connect(client)
+        #expect(report.error.isEmpty, "\(report.error)")
+
+        let truth = connectedBoxes(rig.simulator)
+        let boxes = try await rig.allBoxes(client)
+        #expect(boxes.count == truth.count)
+        #expect(Set(boxes.map(\.id)) == Set(truth.keys), "exactly the boxes with a splitter traced to an OLT")
+        for box in boxes.prefix(20) {
+            let expected = try #require(truth[box.id])
+            #expect(box.name == expected.name)
+            #expect(box.ozmapOltId == expected.olt)
+            #expect(abs(box.lat - expected.lat) < 1e-9 && abs(box.lng - expected.lng) < 1e-9, "coords are [lng, lat]")
+            #expect(box.portsFree == expected.freePorts && box.portsTotal == expected.totalPorts)
+        }
+
+        let query = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(query: "cto-01", pageSize: 1000))
+        #expect(query.total > 0)
+        #expect(query.boxes.allSatisfy { $0.name.lowercased().contains("cto-01") })
+
+        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(status.credentialsSet && status.ozmapReachable)
+        #expect(status.boxCount == UInt32(truth.count))
+        #expect(status.lastSync?.kind == .full && status.lastSync?.error == "")
+        #expect(status.ozmapRequests.contains { $0.route == "splitters" && $0.httpStatus == 200 })
+
+        // ozmapd sent the raw key and only filters OZmap documents, over kept-alive connections.
+        let log = rig.simulator.requestLog()
+        #expect(log.count > 10)
+        #expect(try rig.daemon.ozmapHTTP.connectionsOpened <= 4, "at most one connection per libcurl worker")
+        #expect(log.allSatisfy { $0.authorization == simulatorKey })
+        let filters = log.compactMap { $0.queryParameters["filter"] }
+        #expect(filters.contains(#"[{"property":"olt","operator":"exists","value":true}]"#))
+        #expect(filters.contains { $0.hasPrefix(#"[{"property":"id","operator":"in","value":["#) })
+        #expect(filters.contains { $0.hasPrefix(#"[{"property":"parent","operator":"in","value":["#) })
+        #expect(log.allSatisfy { $0.method == "GET" }, "a sync only reads")
+        for filter in filters {
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(filter.utf8)) as? [[String: Any]])
+            for condition in parsed {
+                #expect(["=", "in", "exists", ">="].contains(condition["operator"] as? String ?? ""))
+                if let ids = condition["value"] as? [String] { #expect(ids.count <= 100, "id lists go 100 at a time") }
+            }
+        }
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func pagingAcrossTenThousandBoxes() async throws {
+        let rig = try await TestRig(boxes: 10_000, olts: 4)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        let started = ContinuousClock.now
+        let report = try await rig.connect(client, timeout: .seconds(240))
+        print("full sync of \(report.boxes) boxes took \(ContinuousClock.now - started)")
+        #expect(report.error.isEmpty, "\(report.error)")
+        let truth = connectedBoxes(rig.simulator)
+        #expect(truth.count >= 10_000)
+
+        // OZmap was paged with limit 100 until hasNextPage was false.
+        let splitterPages = rig.simulator.requestLog().filter {
+            $0.method == "GET" && $0.path.hasSuffix("/splitters") && $0.queryParameters["filter"]?.contains("exists") == true
+        }
+        #expect(splitterPages.allSatisfy { $0.queryParameters["limit"] == "100" })
+        #expect(Set(splitterPages.compactMap { $0.queryParameters["page"] }).count == splitterPages.count, "no page asked twice")
+
+        // ozmapd's own paging hands out every box once.
+        var seen = Set<String>()
+        var request = ListBoxesRequest(pageSize: 777)
+        var pages = 0
+        repeat {
+            let page = try await client.call(OZmapIntegration.listBoxes, request)
+            #expect(page.total == UInt32(truth.count))
+            for box in page.boxes { #expect(seen.insert(box.id).inserted, "box \(box.id) listed twice") }
+            request.pageToken = page.nextPageToken
+            pages += 1
+        } while !request.pageToken.isEmpty
+        #expect(seen == Set(truth.keys))
+        #expect(pages == (truth.count + 776) / 777)
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func renameMoveAndDeleteAreSeenByTheNextPasses() async throws {
+        let rig = try await TestRig(boxes: 60, olts: 2)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        let olts = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts
+        #expect(olts.count == 2)
+        let boxes = try await rig.allBoxes(client)
+        let renamed = boxes[0], moved = boxes[1], deleted = boxes[2]
+        let otherOLT = try #require(olts.first { $0.id != moved.ozmapOltId })
+
+        try rig.simulator.renameBox(id: renamed.id, to: "CTO-Renomeada-Ação")
+        try rig.simulator.moveBox(id: moved.id, toOLT: otherOLT.id)
+        try rig.simulator.deleteBox(id: deleted.id)
+        rig.simulator.clearRequestLog()
+
+        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true)).report
+        #expect(incremental.kind == .incremental && incremental.error.isEmpty, "\(incremental.error)")
+        #expect(rig.simulator.requestLog().contains { $0.queryParameters["filter"]?.contains(#""operator":">=""#) == true })
+        let byName = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: "cto-renomeada-acao"))
+        #expect(byName.id == renamed.id, "names match case- and accent-insensitively")
+        let movedNow = try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: moved.id))
+        #expect(movedNow.ozmapOltId == otherOLT.id)
+        let onOther = try await rig.allBoxes(client, ListBoxesRequest(ozmapOltId: otherOLT.id, pageSize: 1000))
+        #expect(onOther.contains { $0.id == moved.id })
+
+        let full = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report
+        #expect(full.kind == .full && full.boxesRemoved >= 1)
+        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: deleted.id)) }
+        #expect(try await rig.allBoxes(client).count == connectedBoxes(rig.simulator).count)
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func ozmapDownDuringASyncKeepsTheLastGoodCache() async throws {
+        let rig = try await TestRig(boxes: 50)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        let before = try await rig.allBoxes(client)
+
+        rig.simulator.setFaults(SimulatorFaults(down: true))
+        let failed = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report
+        #expect(failed.error.hasPrefix("UNAVAILABLE"), "\(failed.error)")
+        #expect(try await rig.allBoxes(client) == before, "the old cache is kept")
+        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(!status.ozmapReachable)
+        #expect(status.lastSync?.error == failed.error)
+        #expect(status.ozmapRequests.contains { $0.httpStatus == 503 })
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func restartWithOZmapDownServesTheCacheFromSQLite() async throws {
+        let rig = try await TestRig(boxes: 40)
+        try await rig.startDaemon()
+        var client = try await rig.client()
+        _ = try await rig.connect(client)
+        let before = try await rig.allBoxes(client)
+        await client.close()
+        try await rig.stopDaemon()
+
+        rig.simulator.setFaults(SimulatorFaults(down: true))
+        try await rig.startDaemon()
+        client = try await rig.client()
+        #expect(try await rig.allBoxes(client) == before)
+        let credentials = try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials
+        #expect(credentials.apiKeySet && credentials.apiUrl == rig.simulator.baseURL)
+        #expect(try StateDatabase(stateDirectory: rig.stateDirectory).integrityCheck() == "ok")
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func aWrongKeyIsUnauthenticatedAndNothingIsSaved() async throws {
+        let rig = try await TestRig(boxes: 10)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        do {
+            _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: "not-the-key"))
+            Issue.record("a wrong key was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+            #expect(error.message.contains("rejected the API key"))
+            #expect(!error.message.contains("not-the-key"))
+        }
+        #expect(try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials.apiKeySet == false)
+
+        let invalid: [(SetCredentialsRequest, String)] = [
+            (SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: "Bearer \(simulatorKey)"), "api_key"),
+            (SetCredentialsRequest(apiUrl: "ftp://example.com/api/v2", apiKey: simulatorKey), "api_url"),
+            (SetCredentialsRequest(apiUrl: rig.simulator.baseURL.replacingOccurrences(of: "/api/v2", with: "/api"), apiKey: simulatorKey), "api_url"),
+            (SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: ""), "api_key"),
+        ]
+        for (request, field) in invalid {
+            do {
+                _ = try await client.call(OZmapIntegration.setCredentials, request)
+                Issue.record("accepted \(request.apiUrl)")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.violations.first?.field == field)
+            }
+        }
+        // The simulator, like OZmap, refuses a Bearer-prefixed key.
+        let bearer = rig.simulator.requestLog().filter { $0.authorization?.hasPrefix("Bearer") == true }
+        #expect(bearer.isEmpty, "ozmapd never sends a Bearer prefix")
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func readsRetryAndHonourRetryAfter() async throws {
+        let rig = try await TestRig(boxes: 10)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        rig.simulator.clearRequestLog()
+        // The first two list requests fail with 429 and Retry-After: 1; the pass still succeeds.
+        rig.simulator.setFaults(.forcedStatus(429, retryAfterSeconds: 1, routes: [FaultRoute("GET splitters")]))
+        let running = Task { try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report }
+        try await waitUntil("two throttled attempts") {
+            rig.simulator.requestLog().filter { $0.status == 429 }.count >= 2
+        }
+        rig.simulator.setFaults(.none)
+        let report = try await running.value
+        #expect(report.error.isEmpty, "\(report.error)")
+        let attempts = rig.simulator.requestLog().filter {
+            $0.path.hasSuffix("/splitters") && $0.queryParameters["filter"]?.contains("exists") == true
+        }
+        #expect(attempts.count >= 3)
+        for (previous, next) in zip(attempts, attempts.dropFirst()) where previous.status == 429 {
+            #expect(next.receivedAt.timeIntervalSince(previous.receivedAt) >= 0.95, "Retry-After: 1 was honoured")
+        }
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func theKeyAppearsInNoLogLineReplyOrDatabase() async throws {
+        let rig = try await TestRig(boxes: 20)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        rig.simulator.setFaults(SimulatorFaults(down: true))
+        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        rig.simulator.setFaults(.none)
+        _ = try? await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey + "x"))
+
+        var replies: [String] = []
+        for method in ["GetStatus", "GetCredentials", "ListBoxes", "ListOZmapOLTs", "ListMethods"] {
+            let response = try await client.call(path: "/archolt.ozmap.v1.OZmapIntegration/\(method)", payload: [])
+            replies.append(response.status.message + String(decoding: response.payload, as: UTF8.self))
+        }
+        #expect(!rig.logs.all.isEmpty)
+        for line in rig.logs.all + replies { #expect(!line.contains(simulatorKey)) }
+        let database = try Data(contentsOf: URL(fileURLWithPath: rig.stateDirectory + "/ozmapd.sqlite"))
+        #expect(database.range(of: Data(simulatorKey.utf8)) == nil)
+        let keyFile = rig.stateDirectory + "/ozmap-credentials.json"
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600)
+        await client.close()
+        try await rig.tearDown()
+    }
+}
