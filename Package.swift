@@ -174,6 +174,11 @@ let package = Package(
         ),
 
         // MARK: tests
+        // Helpers shared by the test targets.
+        .target(
+            name: "OZmapTestSupport",
+            path: "Tests/OZmapTestSupport"
+        ),
         .testTarget(
             name: "OZmapRPCTests",
             dependencies: ["OZmapRPC", "OZmapWire", .product(name: "NIOCore", package: "swift-nio"),
@@ -182,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapSimulatorTests",
-            dependencies: ["OZmapSimulator",
+            dependencies: ["OZmapSimulator", "OZmapTestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
@@ -190,7 +195,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapIntegrationTests",
-            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapStore", "OZmapDomain",
+            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
                            "OZmapAdapter",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
@@ -199,7 +204,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapServerTests",
-            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapRPC", "OZmapWire",
+            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapTestSupport", "OZmapRPC", "OZmapWire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

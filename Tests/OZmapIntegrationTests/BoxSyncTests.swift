@@ -5,6 +5,7 @@ import OZmapDaemon
 import OZmapRPC
 import OZmapSimulator
 import OZmapStore
+import OZmapTestSupport
 import Testing
 
 /// The box cache, end to end: ozmapd over its socket, libcurl over real HTTP to the simulator.

@@ -6,30 +6,11 @@ import OZmapClient
 import OZmapDaemon
 import OZmapRPC
 import OZmapSimulator
+import OZmapTestSupport
 import ServiceLifecycle
 import Testing
 
 let simulatorKey = "sim-key-4f1c2a9e7b"
-
-/// A fresh directory under /tmp, short enough for a socket path.
-func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/ozmapd-it-XXXXXX".utf8CString)
-    guard let path = mkdtemp(&template) else { throw RPCError(.internal, "mkdtemp failed") }
-    return String(cString: path)
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !(try await condition()) {
-        guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
 
 /// Every log line, kept in memory so tests can search them.
 final class LogCapture: Sendable {
@@ -73,7 +54,7 @@ final class TestRig: Sendable {
     private let daemonState = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, any Error>, daemon: Daemon)?>(nil)
 
     init(boxes: Int = 300, olts: Int = 2, directory: String? = nil) async throws {
-        self.directory = try directory ?? makeTemporaryDirectory()
+        self.directory = try directory ?? makeTemporaryDirectory(prefix: "ozmapd-it")
         var configuration = SimulatorConfiguration(apiKey: simulatorKey)
         configuration.boxes = boxes
         configuration.olts = olts

@@ -2,6 +2,7 @@ import Foundation
 import OZmapAPI
 import OZmapDaemon
 import OZmapRPC
+import OZmapTestSupport
 import Testing
 
 /// ozmapctl against a real ozmapd process.

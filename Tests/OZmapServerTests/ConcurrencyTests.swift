@@ -3,6 +3,7 @@ import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapWire
+import OZmapTestSupport
 import Testing
 
 /// Pipelining, backpressure and timeouts over a real socket.

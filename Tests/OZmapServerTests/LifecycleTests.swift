@@ -5,6 +5,7 @@ import OZmapDaemon
 import OZmapRPC
 import OZmapServer
 import OZmapWire
+import OZmapTestSupport
 import Testing
 
 /// Start-up, shutdown, the socket file and who may connect.

@@ -3,6 +3,7 @@ import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapWire
+import OZmapTestSupport
 import Testing
 
 /// The wire protocol over a real socket: framing, bad input, and what a bad connection may not disturb.

@@ -8,29 +8,10 @@ import OZmapClient
 import OZmapDaemon
 import OZmapRPC
 import OZmapServer
+import OZmapTestSupport
 import OZmapWire
 import ServiceLifecycle
 import Testing
-
-/// A fresh directory under /tmp, short enough for a socket path (108 bytes at most).
-func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/ozmapd-test-XXXXXX".utf8CString)
-    guard let path = mkdtemp(&template) else { throw RPCError(.internal, "mkdtemp failed") }
-    return String(cString: path)
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Polls `condition` until it holds or `timeout` passes: a wait with a deadline, not a guess.
-func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !(try await condition()) {
-        guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
 
 /// A gate handlers wait on until the test opens it; counts who is waiting.
 final class Gate: Sendable {

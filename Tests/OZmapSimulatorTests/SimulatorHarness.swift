@@ -1,5 +1,6 @@
 import Foundation
 import OZmapSimulator
+import OZmapTestSupport
 import Testing
 
 /// A running simulator plus request helpers (one fresh connection per request unless a
@@ -95,12 +96,12 @@ struct SimulatorHarness: Sendable {
     static func eventually(
         timeout: Duration = .seconds(5), _ condition: () async throws -> Bool
     ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
+        do {
+            try await waitUntil("the condition holds", timeout: timeout, condition)
+            return true
+        } catch is TimedOut {
+            return false
         }
-        return try await condition()
     }
 }
 
