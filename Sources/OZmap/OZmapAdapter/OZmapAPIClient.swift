@@ -96,14 +96,16 @@ public struct OZmapAPIClient: OZmapDirectory {
 
     /// Pages through a list route until OZmap says there is no next page
     /// (or, on older servers, until a page comes back short or empty).
-    func list(_ route: String, filter: [Filter] = []) async throws -> [[String: Any]] {
+    func list(_ route: String, filter: [Filter] = [],
+              reader: ((String, [(String, String)], String) async throws -> [UInt8])? = nil) async throws -> [[String: Any]] {
+        let fetch = reader ?? { path, query, route in try await get(path, query: query, route: route) }
         var rows: [[String: Any]] = []
         var page = 1
         let filterJSON = filter.isEmpty ? nil : "[" + filter.map(\.json).joined(separator: ",") + "]"
         while true {
             var query = [("page", "\(page)"), ("limit", "\(configuration.pageSize)")]
             if let filterJSON { query.append(("filter", filterJSON)) }
-            let body = try OZmapJSON.object(try await get(route, query: query, route: route))
+            let body = try OZmapJSON.object(try await fetch(route, query, route))
             guard let pageRows = body["rows"] as? [[String: Any]] else {
                 throw RPCError(.unavailable, "OZmap answered GET \(route) without a 'rows' list: is \(credentials.apiURL) an OZmap API v2?")
             }
@@ -122,33 +124,35 @@ public struct OZmapAPIClient: OZmapDirectory {
     }
 
     /// A GET, retried with full-jitter backoff on UNAVAILABLE (429, 5xx, no answer), honouring Retry-After.
+    /// Throws `RPCError`, the status RPC handlers answer with.
     func get(_ path: String, query: [(String, String)] = [], route: String) async throws -> [UInt8] {
+        do {
+            return try await read(path, query: query, route: route)
+        } catch let failure as OZmapCallError {
+            throw failure.error
+        }
+    }
+
+    /// `get`, throwing `OZmapCallError` (with the HTTP status and Retry-After) for the outbox.
+    func read(_ path: String, query: [(String, String)] = [], route: String) async throws -> [UInt8] {
         var attempt = 0
         while true {
             do {
                 return try await send(method: "GET", path: path, query: query, body: nil, route: route)
-            } catch let failure as OZmapFailure where failure.error.code == .unavailable && attempt + 1 < configuration.readAttempts {
+            } catch let failure as OZmapCallError where failure.error.code == .unavailable && attempt + 1 < configuration.readAttempts {
                 var wait = configuration.backoff.delay(attempt: attempt)
                 if let retryAfter = failure.retryAfter {
-                    guard retryAfter <= configuration.maxRetryAfter else { throw failure.error }
+                    guard retryAfter <= configuration.maxRetryAfter else { throw failure }
                     wait = max(wait, retryAfter)
                 }
                 logger.debug("retrying an OZmap read", metadata: ["route": "\(route)", "attempt": "\(attempt + 1)", "wait": "\(wait)", "error": "\(failure.error.message)"])
                 try await Task.sleep(for: wait)
                 attempt += 1
-            } catch let failure as OZmapFailure {
-                throw failure.error
             }
         }
     }
 
-    /// A failed exchange: the status to report, and how long OZmap asked us to wait.
-    struct OZmapFailure: Error {
-        var error: RPCError
-        var retryAfter: Duration?
-    }
-
-    /// One request, counted; failures mapped to status codes. Never retried here.
+    /// One request, counted; failures are `OZmapCallError`s mapped to status codes. Never retried here.
     func send(method: String, path: String, query: [(String, String)], body: [UInt8]?, route: String) async throws -> [UInt8] {
         var url = "\(credentials.apiURL)/\(path)"
         if !query.isEmpty { url += "?" + query.map { "\($0)=\(Self.escape($1))" }.joined(separator: "&") }
@@ -160,11 +164,12 @@ public struct OZmapAPIClient: OZmapDirectory {
         } catch let error as HTTPTransportError {
             metrics.record(method: method, route: route, status: 0)
             let what = error.isTimeout ? "timed out" : "failed"
-            throw OZmapFailure(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"))
+            throw OZmapCallError(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"), httpStatus: 0)
         }
         metrics.record(method: method, route: route, status: response.status)
         if (200..<300).contains(response.status) { return response.body }
-        throw OZmapFailure(error: mapStatus(response, method: method, route: route), retryAfter: Self.retryAfter(response.headers["retry-after"]))
+        throw OZmapCallError(error: mapStatus(response, method: method, route: route), httpStatus: response.status,
+                             retryAfter: Self.retryAfter(response.headers["retry-after"]))
     }
 
     private func mapStatus(_ response: HTTPResponse, method: String, route: String) -> RPCError {

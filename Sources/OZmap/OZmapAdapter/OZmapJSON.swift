@@ -83,6 +83,14 @@ enum OZmapJSON {
                              updatedAt: string(object["updatedAt"]) ?? "")
     }
 
+    /// A property, its client given as an id or populated.
+    static func property(_ object: [String: Any]) -> OZmapProperty? {
+        guard let id = id(object) else { return nil }
+        let client = object["client"] as? [String: Any]
+        return OZmapProperty(id: id, boxID: reference(object["box"]) ?? "", clientID: reference(object["client"]) ?? "",
+                             clientCode: client.flatMap { string($0["code"]) } ?? "")
+    }
+
     static func box(_ object: [String: Any]) -> OZmapBoxInfo? {
         guard let id = id(object) else { return nil }
         // `coords` is [lng, lat] (GeoJSON order); explicit lat/lng win when present.

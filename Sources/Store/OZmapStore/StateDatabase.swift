@@ -45,6 +45,28 @@ public final class StateDatabase: Sendable {
                 table.column("updatedAt", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: ONUs, the outbox, the audit log") { db in
+            try db.create(table: ONURow.databaseTableName) { table in
+                table.primaryKey("onuID", .text)
+                table.column("archoltOLTID", .text).notNull().indexed()
+                table.column("state", .text).notNull().indexed()
+                table.column("ctoBoxID", .text).notNull().indexed()
+                table.column("record", .jsonText).notNull()
+            }
+            try db.create(table: OperationRow.databaseTableName) { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("onuID", .text).notNull().indexed()
+                table.column("state", .text).notNull().indexed()
+                table.column("attempts", .integer).notNull()
+                table.column("nextAttemptAt", .text).notNull()
+                table.column("record", .jsonText).notNull()
+            }
+            try db.create(table: AuditRow.databaseTableName) { table in
+                table.autoIncrementedPrimaryKey("seq")
+                table.column("onuID", .text).notNull().indexed()
+                table.column("record", .jsonText).notNull()
+            }
+        }
         return migrator
     }
 

@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import OZmapRPC
+import ServiceLifecycle
+import Synchronization
+
+/// Applies the outbox, as a lifecycle `Service`: operations of one ONU strictly
+/// in order, different ONUs in parallel (up to `concurrency`), retryable
+/// failures again after a full-jitter backoff (and no sooner than OZmap's
+/// `Retry-After`), until they succeed. State lives in the store: after a
+/// restart, pending and interrupted operations resume, each re-checked against OZmap.
+public final class OutboxWorker: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var concurrency = 4
+        public var backoff = Backoff(base: .milliseconds(500), cap: .seconds(60))
+        /// Wake up at least this often to look for due operations.
+        public var idlePoll: Duration = .seconds(5)
+
+        public init() {}
+    }
+
+    private let store: any ProvisioningStore
+    private let provisioner: @Sendable () -> (any OZmapProvisioner)?
+    private let configuration: Configuration
+    private let logger: Logger
+    private let signal = WakeSignal()
+    private let running = Mutex<Set<String>>([])
+    private let waiters = OutcomeWaiters()
+
+    public init(store: any ProvisioningStore, configuration: Configuration, logger: Logger,
+                provisioner: @escaping @Sendable () -> (any OZmapProvisioner)?) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.provisioner = provisioner
+    }
+
+    /// Something was queued, or may be due: look now.
+    public func wake() { signal.fire() }
+
+    /// The operation once it is finished or has been attempted, or as it is at `deadline`.
+    public func outcome(of id: Int64, by deadline: ContinuousClock.Instant) async throws -> OutboxOperation {
+        if let current = try store.operation(id: id), current.state.isFinished || current.attempts > 0 && current.state == .pending {
+            return current
+        }
+        await waiters.wait(for: id, until: deadline)
+        guard let latest = try store.operation(id: id) else { throw RPCError(.internal, "operation \(id) vanished from the outbox") }
+        return latest
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully {
+                self.startDueOperations()
+                let nextDue = (try? self.store.nextAttemptTime()).flatMap(Timestamp.parse)
+                let untilDue = nextDue.map { Duration.milliseconds(Int64(max(0, $0.timeIntervalSinceNow) * 1000) + 1) }
+                await self.signal.wait(upTo: min(untilDue ?? self.configuration.idlePoll, self.configuration.idlePoll))
+            }
+        } onGracefulShutdown: {
+            self.signal.fire()
+        }
+        logger.info("outbox worker stopped; unfinished operations resume at the next start")
+    }
+
+    private func startDueOperations() {
+        let busy = running.withLock { $0 }
+        let room = configuration.concurrency - busy.count
+        guard room > 0 else { return }
+        let due: [OutboxOperation]
+        do {
+            due = try store.dueOperations(now: Timestamp.now(), excluding: busy, limit: room)
+        } catch {
+            logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+            return
+        }
+        guard !due.isEmpty, let provisioner = provisioner() else { return }
+        for operation in due {
+            running.withLock { _ = $0.insert(operation.onuID) }
+            Task {
+                await self.attempt(operation, provisioner)
+                self.running.withLock { _ = $0.remove(operation.onuID) }
+                self.signal.fire()
+            }
+        }
+    }
+
+    private func attempt(_ queued: OutboxOperation, _ provisioner: any OZmapProvisioner) async {
+        var operation: OutboxOperation
+        do {
+            guard let started = try store.beginAttempt(id: queued.id, at: Timestamp.now()) else { return }
+            operation = started
+        } catch {
+            logger.error("cannot start an outbox operation", metadata: ["operation": "\(queued.id)", "error": "\(error)"])
+            return
+        }
+        let store = self.store
+        let logger = self.logger
+        let applier = OperationApplier(provisioner: provisioner) { entry in
+            do { try store.appendAudit(entry) } catch { logger.error("cannot write the audit log", metadata: ["error": "\(error)"]) }
+        }
+        let now = Timestamp.now()
+        do {
+            let (clientID, propertyID) = try await applier.apply(operation)
+            operation.state = .done
+            operation.ozmapClientID = clientID
+            operation.ozmapPropertyID = propertyID
+            operation.lastError = ""
+            operation.updatedAt = now
+            try save(operation) { onu, laterUnfinished in
+                onu.ozmapClientID = clientID
+                onu.ozmapPropertyID = propertyID
+                onu.lastError = ""
+                if !laterUnfinished { onu.state = operation.kind == .createClient ? .synced : .deprovisioned }
+            }
+            logger.info("applied to OZmap", metadata: ["onu": "\(operation.onuID)", "operation": "\(operation.id)", "kind": "\(operation.kind.rawValue)"])
+        } catch {
+            let failure = error as? OZmapCallError
+                ?? OZmapCallError(error: RPCError(.unavailable, "\(error)"), httpStatus: 0)
+            operation.lastError = failure.error.description
+            operation.lastHTTPStatus = failure.httpStatus
+            operation.updatedAt = now
+            if failure.isRetryable {
+                var wait = configuration.backoff.delay(attempt: operation.attempts - 1)
+                if let retryAfter = failure.retryAfter { wait = max(wait, retryAfter) }
+                operation.state = .pending
+                operation.nextAttemptAt = Timestamp.format(Date().addingTimeInterval(Double(wait / .milliseconds(1)) / 1000))
+                logger.notice("OZmap change postponed", metadata: [
+                    "onu": "\(operation.onuID)", "operation": "\(operation.id)", "attempt": "\(operation.attempts)",
+                    "retry_at": "\(operation.nextAttemptAt)", "error": "\(failure.error.description)",
+                ])
+            } else {
+                operation.state = .failed
+                logger.warning("OZmap refused a change", metadata: [
+                    "onu": "\(operation.onuID)", "operation": "\(operation.id)", "error": "\(failure.error.description)",
+                ])
+            }
+            let failed = operation.state == .failed
+            let message = operation.lastError
+            try? save(operation) { onu, laterUnfinished in
+                onu.lastError = message
+                if failed, !laterUnfinished { onu.state = .failed }
+            }
+        }
+        waiters.resume(operation.id)
+    }
+
+    private func save(_ operation: OutboxOperation, _ update: (inout ONURecord, Bool) -> Void) throws {
+        do {
+            try store.record(operation, update: update)
+        } catch {
+            logger.error("cannot record an outbox outcome; the operation will be re-checked", metadata: ["operation": "\(operation.id)", "error": "\(error)"])
+            throw error
+        }
+    }
+}
+
+/// A wake-up call that is not lost when nobody is waiting yet.
+final class WakeSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func fire() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            if state.waiter == nil { state.fired = true }
+            return state.waiter
+        }?.resume()
+    }
+
+    /// Returns when fired (now, if it fired since the last wait) or after `timeout`.
+    func wait(upTo timeout: Duration) async {
+        await withCheckedContinuation { continuation in
+            let fired = state.withLock { state -> Bool in
+                if state.fired { state.fired = false; return true }
+                state.waiter = continuation
+                return false
+            }
+            if fired { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.fire()
+            }
+        }
+    }
+}
+
+/// RPCs waiting for an operation's outcome.
+final class OutcomeWaiters: Sendable {
+    private let state = Mutex<(next: Int, waiting: [Int64: [Int: CheckedContinuation<Void, Never>]])>((0, [:]))
+
+    func wait(for id: Int64, until deadline: ContinuousClock.Instant) async {
+        await withCheckedContinuation { continuation in
+            let token = state.withLock { state -> Int in
+                state.next += 1
+                state.waiting[id, default: [:]][state.next] = continuation
+                return state.next
+            }
+            Task {
+                try? await Task.sleep(until: deadline)
+                let expired = self.state.withLock { $0.waiting[id]?.removeValue(forKey: token) }
+                expired?.resume()
+            }
+        }
+    }
+
+    func resume(_ id: Int64) {
+        let waiting = state.withLock { $0.waiting.removeValue(forKey: id) } ?? [:]
+        waiting.values.forEach { $0.resume() }
+    }
+}
+
+extension Timestamp {
+    public static func parse(_ text: String) -> Date? {
+        try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

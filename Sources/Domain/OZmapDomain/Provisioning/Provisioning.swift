@@ -1,0 +1,244 @@
+import Foundation
+import OZmapRPC
+
+/// What ArchOLT asks when it provisions an ONU.
+public struct ProvisionRequest: Sendable {
+    public var archoltOLTID: String
+    public var onuID: String
+    public var serialNumber: String
+    public var macAddress: String
+    public var pppoeUser: String
+    public var cto: String
+    public var implanted: Bool
+    public var requireCTO: Bool
+
+    public init(archoltOLTID: String, onuID: String, serialNumber: String, macAddress: String, pppoeUser: String,
+                cto: String, implanted: Bool, requireCTO: Bool) {
+        self.archoltOLTID = archoltOLTID
+        self.onuID = onuID
+        self.serialNumber = serialNumber
+        self.macAddress = macAddress
+        self.pppoeUser = pppoeUser
+        self.cto = cto
+        self.implanted = implanted
+        self.requireCTO = requireCTO
+    }
+}
+
+/// The provisioning flow: validates, records the ONU and queues its OZmap
+/// change in one transaction, then waits (up to the call's deadline) for the
+/// outbox worker to apply it.
+public struct Provisioning: Sendable {
+    private let store: any ProvisioningStore
+    private let cache: BoxCache
+    private let links: OLTLinks
+    private let worker: OutboxWorker
+
+    public init(store: any ProvisioningStore, cache: BoxCache, links: OLTLinks, worker: OutboxWorker) {
+        self.store = store
+        self.cache = cache
+        self.links = links
+        self.worker = worker
+    }
+
+    public typealias Outcome = (onu: ONURecord, operation: OutboxOperation?)
+
+    public func provision(_ request: ProvisionRequest, deadline: ContinuousClock.Instant) async throws -> Outcome {
+        var request = request
+        try ONUValidation.identifier(request.archoltOLTID, field: "archolt_olt_id")
+        try ONUValidation.onuID(request.onuID)
+        request.serialNumber = try ONUValidation.serialNumber(request.serialNumber)
+        request.macAddress = try ONUValidation.macAddress(request.macAddress)
+        try ONUValidation.text(request.pppoeUser, field: "pppoe_user", maximum: 128)
+        try ONUValidation.text(request.cto, field: "cto", maximum: 128)
+        let link = try links.require(request.archoltOLTID)
+        // ArchOLT aborts the activation on this answer: it comes before anything is written.
+        if request.cto.isEmpty, link.requireCTOOnActivation || request.requireCTO {
+            throw RPCError(.failedPrecondition, "OLT \(request.archoltOLTID) requires a CTO at activation: give the ONU's CTO (box name or OZmap id)")
+        }
+        let box = try request.cto.isEmpty ? nil : resolve(request.cto, link: link, onuID: request.onuID)
+        let now = Timestamp.now()
+        let outcome = try store.changeONU(id: request.onuID) { current in
+            if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
+                throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
+            }
+            var onu = ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: request.serialNumber,
+                                macAddress: request.macAddress, pppoeUser: request.pppoeUser, implanted: request.implanted,
+                                ctoBoxID: current?.ctoBoxID ?? "", ctoBoxName: current?.ctoBoxName ?? "",
+                                ozmapClientID: current?.ozmapClientID ?? "", ozmapPropertyID: current?.ozmapPropertyID ?? "",
+                                state: current?.state == .synced ? .synced : .waitingForCTO, createdAt: current?.state == .deprovisioned ? now : current?.createdAt ?? now,
+                                updatedAt: now)
+            guard let box else {
+                // Without a CTO an ONU already placed keeps its CTO; a new one waits for AssignCTO.
+                if let current, current.state != .deprovisioned, !current.ctoBoxID.isEmpty {
+                    onu.ctoBoxID = current.ctoBoxID
+                    onu.ctoBoxName = current.ctoBoxName
+                    onu.state = current.state
+                }
+                return (onu, nil)
+            }
+            return (onu, Self.queueCreate(&onu, at: box, now: now))
+        }
+        return try await settle(outcome, deadline: deadline)
+    }
+
+    /// "Alterar CTO (OZMAP)": put an already provisioned ONU's client at another CTO.
+    public func assignCTO(onuID: String, cto: String, deadline: ContinuousClock.Instant) async throws -> Outcome {
+        try ONUValidation.onuID(onuID)
+        guard !cto.isEmpty else { throw RPCError.invalidArgument(field: "cto", "is required (a box name or OZmap box id)") }
+        try ONUValidation.text(cto, field: "cto", maximum: 128)
+        guard let existing = try store.onu(id: onuID), existing.state != .deprovisioned else {
+            throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
+        }
+        let link = try links.require(existing.archoltOLTID)
+        let box = try resolve(cto, link: link, onuID: onuID)
+        let now = Timestamp.now()
+        let outcome = try store.changeONU(id: onuID) { current in
+            guard var onu = current, onu.state != .deprovisioned else {
+                throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
+            }
+            onu.updatedAt = now
+            return (onu, Self.queueCreate(&onu, at: box, now: now))
+        }
+        return try await settle(outcome, deadline: deadline)
+    }
+
+    /// Removes the ONU's client and property from OZmap; also for ONUs ozmapd never saw (found by code).
+    public func deprovision(onuID: String, deadline: ContinuousClock.Instant) async throws -> Outcome {
+        try ONUValidation.onuID(onuID)
+        let now = Timestamp.now()
+        let outcome = try store.changeONU(id: onuID) { current in
+            var onu = current ?? ONURecord(onuID: onuID, archoltOLTID: "", serialNumber: "", macAddress: "", pppoeUser: "",
+                                           implanted: false, state: .pending, createdAt: now, updatedAt: now)
+            onu.state = .pending
+            onu.updatedAt = now
+            let operation = OutboxOperation(onuID: onuID, kind: .deleteClient, client: Self.payload(onu), box: nil,
+                                            nextAttemptAt: now, createdAt: now, updatedAt: now)
+            return (onu, operation)
+        }
+        return try await settle(outcome, deadline: deadline)
+    }
+
+    public func onu(id: String) throws -> ONURecord {
+        try ONUValidation.onuID(id)
+        guard let onu = try store.onu(id: id) else { throw RPCError(.notFound, "ozmapd has no ONU \(id)") }
+        return onu
+    }
+
+    /// Puts a failed operation back in the queue.
+    public func retry(operationID: Int64) throws -> OutboxOperation {
+        guard let failed = try store.operation(id: operationID) else {
+            throw RPCError(.notFound, "no operation \(operationID)")
+        }
+        guard failed.state == .failed else {
+            throw RPCError(.failedPrecondition, "operation \(operationID) is \(failed.state.rawValue); only failed operations can be retried")
+        }
+        var operation = failed
+        operation.state = .pending
+        operation.nextAttemptAt = Timestamp.now()
+        operation.updatedAt = operation.nextAttemptAt
+        try store.record(operation) { onu, laterUnfinished in
+            if !laterUnfinished || onu.state == .failed { onu.state = .pending }
+        }
+        worker.wake()
+        return operation
+    }
+
+    // MARK: -
+
+    private static func payload(_ onu: ONURecord) -> ClientPayload {
+        ClientPayload(code: onu.onuID, name: onu.serialNumber.isEmpty ? onu.onuID : onu.serialNumber, serialNumber: onu.serialNumber,
+                      macAddress: onu.macAddress, pppoeUser: onu.pppoeUser, implanted: onu.implanted)
+    }
+
+    /// Points the ONU at the box and returns the create to queue; nil when OZmap already matches.
+    private static func queueCreate(_ onu: inout ONURecord, at box: CachedBox, now: String) -> OutboxOperation? {
+        let alreadyThere = onu.ctoBoxID == box.id && onu.state == .synced
+        onu.ctoBoxID = box.id
+        onu.ctoBoxName = box.name
+        guard !alreadyThere else { return nil }
+        onu.state = .pending
+        return OutboxOperation(onuID: onu.onuID, kind: .createClient, client: payload(onu),
+                               box: TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng),
+                               nextAttemptAt: now, createdAt: now, updatedAt: now)
+    }
+
+    /// The CTO among the boxes connected to the linked OZmap OLT, by id or by name.
+    private func resolve(_ cto: String, link: OLTLink, onuID: String) throws -> CachedBox {
+        let snapshot = cache.snapshot
+        let candidates: [CachedBox]
+        if let byID = snapshot.boxesByID[cto] {
+            candidates = [byID]
+        } else {
+            candidates = snapshot.boxes(named: cto)
+        }
+        let onOLT = candidates.filter { $0.oltID == link.ozmapOLTID }
+        guard !onOLT.isEmpty else {
+            let elsewhere = candidates.isEmpty ? "" : " (it is on OZmap OLT \(candidates[0].oltID))"
+            throw RPCError(.notFound, "CTO '\(cto)' is not among the boxes of OZmap OLT \(link.ozmapOLTName) (\(link.ozmapOLTID))\(elsewhere); if it was just created in OZmap, run a sync")
+        }
+        guard onOLT.count == 1 else {
+            throw RPCError(.failedPrecondition, "\(onOLT.count) boxes of OZmap OLT \(link.ozmapOLTName) are named '\(cto)': \(onOLT.map(\.id).joined(separator: ", ")); give the box id")
+        }
+        let box = onOLT[0]
+        let current = try store.onu(id: onuID)
+        if box.portsFree == 0, current?.ctoBoxID != box.id {
+            throw RPCError(.failedPrecondition, "CTO \(box.name) (\(box.id)) has no free customer port (\(box.portsTotal) taken)")
+        }
+        return box
+    }
+
+    /// Wakes the worker and waits for the operation's outcome, up to shortly before the call's deadline.
+    private func settle(_ outcome: Outcome, deadline: ContinuousClock.Instant) async throws -> Outcome {
+        guard let queued = outcome.operation else { return outcome }
+        worker.wake()
+        let operation = try await worker.outcome(of: queued.id, by: deadline - .milliseconds(250))
+        let onu = try store.onu(id: outcome.onu.onuID) ?? outcome.onu
+        if operation.state == .failed {
+            throw RPCError(.failedPrecondition, "OZmap refused the change for ONU \(onu.onuID) (operation \(operation.id)): \(operation.lastError); fix it, then RetryOperation \(operation.id)")
+        }
+        return (onu, operation)
+    }
+}
+
+/// Field checks for ONU requests; INVALID_ARGUMENT names the field.
+enum ONUValidation {
+    static func identifier(_ value: String, field: String) throws {
+        try Validate.identifier(value, field: field)
+    }
+
+    static func onuID(_ value: String) throws {
+        try Validate.identifier(value, field: "onu_id")
+        guard value.count <= 64 else { throw RPCError.invalidArgument(field: "onu_id", "is longer than 64 characters") }
+    }
+
+    /// Upper-cased; letters and digits (GPON serials such as ZTEG12345678), 4 to 32 of them.
+    static func serialNumber(_ value: String) throws -> String {
+        let serial = value.trimmingCharacters(in: .whitespaces).uppercased()
+        guard !serial.isEmpty else { throw RPCError.invalidArgument(field: "serial_number", "is required") }
+        guard (4...32).contains(serial.count), serial.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
+            throw RPCError.invalidArgument(field: "serial_number", "must be 4 to 32 letters and digits, such as ZTEG12345678")
+        }
+        return serial
+    }
+
+    /// Empty, or six hex pairs (any of `:`, `-` or nothing between them), written AA:BB:CC:DD:EE:FF.
+    static func macAddress(_ value: String) throws -> String {
+        let hex = value.uppercased().filter { $0 != ":" && $0 != "-" && $0 != "." }
+        if value.isEmpty { return "" }
+        guard hex.count == 12, hex.allSatisfy(\.isHexDigit) else {
+            throw RPCError.invalidArgument(field: "mac_address", "must be a MAC address such as AA:BB:CC:DD:EE:FF")
+        }
+        return stride(from: 0, to: 12, by: 2).map { offset -> String in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return String(hex[start..<hex.index(start, offsetBy: 2)])
+        }.joined(separator: ":")
+    }
+
+    static func text(_ value: String, field: String, maximum: Int) throws {
+        guard value.count <= maximum else { throw RPCError.invalidArgument(field: field, "is longer than \(maximum) characters") }
+        guard value.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControl }) else {
+            throw RPCError.invalidArgument(field: field, "contains control characters")
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import GRDB
+import OZmapDomain
+
+/// An ONU: the columns it is filtered by, and the whole record as JSON.
+struct ONURow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "onu"
+
+    var onuID: String
+    var archoltOLTID: String
+    var state: String
+    var ctoBoxID: String
+    var record: ONURecord
+
+    init(_ onu: ONURecord) {
+        onuID = onu.onuID
+        archoltOLTID = onu.archoltOLTID
+        state = onu.state.rawValue
+        ctoBoxID = onu.ctoBoxID
+        record = onu
+    }
+}
+
+/// An outbox operation; `id` orders the operations of an ONU.
+struct OperationRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "operation"
+
+    var id: Int64?
+    var onuID: String
+    var state: String
+    var attempts: Int
+    var nextAttemptAt: String
+    var record: OutboxOperation
+
+    init(_ operation: OutboxOperation) {
+        id = operation.id == 0 ? nil : operation.id
+        onuID = operation.onuID
+        state = operation.state.rawValue
+        attempts = operation.attempts
+        nextAttemptAt = operation.nextAttemptAt
+        record = operation
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+        record.id = inserted.rowID
+    }
+
+    /// Operations not yet done, failed or collapsed.
+    static let unfinished = Column("state") == OperationState.pending.rawValue || Column("state") == OperationState.inFlight.rawValue
+}
+
+struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "audit"
+
+    var seq: Int64?
+    var onuID: String
+    var record: AuditEntry
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        seq = inserted.rowID
+    }
+}
+
+extension StateDatabase: ProvisioningStore {
+    public func onu(id: String) throws -> ONURecord? {
+        try queue.read { db in try ONURow.fetchOne(db, key: id)?.record }
+    }
+
+    public func changeONU(
+        id: String,
+        _ change: (ONURecord?) throws -> (onu: ONURecord, operation: OutboxOperation?)
+    ) throws -> (onu: ONURecord, operation: OutboxOperation?) {
+        try queue.write { db in
+            let (onu, operation) = try change(try ONURow.fetchOne(db, key: id)?.record)
+            try ONURow(onu).save(db)
+            guard let operation else { return (onu, nil) }
+            // Earlier operations that never reached OZmap are superseded: the last one states the wanted outcome.
+            for var row in try OperationRow.filter(Column("onuID") == id && Column("state") == OperationState.pending.rawValue
+                                                   && Column("attempts") == 0).fetchAll(db) {
+                row.state = OperationState.collapsed.rawValue
+                row.record.state = .collapsed
+                row.record.updatedAt = operation.createdAt
+                try row.update(db)
+            }
+            var row = OperationRow(operation)
+            try row.insert(db)
+            return (onu, row.record)
+        }
+    }
+
+    public func operation(id: Int64) throws -> OutboxOperation? {
+        try queue.read { db in try OperationRow.fetchOne(db, key: id)?.record }
+    }
+
+    public func dueOperations(now: String, excluding onuIDs: Set<String>, limit: Int) throws -> [OutboxOperation] {
+        try queue.read { db in
+            // The first unfinished operation of each ONU, if it is due.
+            let firsts = try OperationRow.fetchAll(db, sql: """
+                SELECT * FROM operation WHERE id IN (
+                    SELECT MIN(id) FROM operation WHERE state IN (?, ?) GROUP BY onuID
+                ) AND nextAttemptAt <= ? ORDER BY id
+                """, arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue, now])
+            return Array(firsts.lazy.filter { !onuIDs.contains($0.onuID) }.prefix(limit).map(\.record))
+        }
+    }
+
+    public func nextAttemptTime() throws -> String? {
+        try queue.read { db in
+            try String.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM operation WHERE state IN (?, ?)",
+                                arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue])
+        }
+    }
+
+    public func beginAttempt(id: Int64, at time: String) throws -> OutboxOperation? {
+        try queue.write { db in
+            guard var row = try OperationRow.fetchOne(db, key: id), !row.record.state.isFinished else { return nil }
+            row.attempts += 1
+            row.state = OperationState.inFlight.rawValue
+            row.record.attempts = row.attempts
+            row.record.state = .inFlight
+            row.record.updatedAt = time
+            try row.update(db)
+            return row.record
+        }
+    }
+
+    public func record(_ operation: OutboxOperation, update: (inout ONURecord, Bool) -> Void) throws {
+        try queue.write { db in
+            try OperationRow(operation).update(db)
+            guard var onu = try ONURow.fetchOne(db, key: operation.onuID)?.record else { return }
+            let later = try OperationRow.filter(Column("onuID") == operation.onuID && Column("id") > operation.id
+                                                && OperationRow.unfinished).fetchCount(db) > 0
+            update(&onu, later)
+            onu.updatedAt = operation.updatedAt
+            try ONURow(onu).save(db)
+        }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) throws {
+        try queue.write { db in
+            var row = AuditRow(seq: nil, onuID: entry.onuID, record: entry)
+            try row.insert(db)
+        }
+    }
+
+    public func listONUs(_ filter: ONUFilter, afterID: String?, limit: Int) throws -> [ONURecord] {
+        try queue.read { db in
+            var request = ONURow.order(Column("onuID"))
+            if let olt = filter.archoltOLTID { request = request.filter(Column("archoltOLTID") == olt) }
+            if let state = filter.state { request = request.filter(Column("state") == state.rawValue) }
+            if let box = filter.ctoBoxID { request = request.filter(Column("ctoBoxID") == box) }
+            if let afterID { request = request.filter(Column("onuID") > afterID) }
+            return try request.limit(limit).fetchAll(db).map(\.record)
+        }
+    }
+
+    public func listOperations(onuID: String?, state: OperationState?, afterID: Int64?, limit: Int) throws -> [OutboxOperation] {
+        try queue.read { db in
+            var request = OperationRow.order(Column("id"))
+            if let onuID { request = request.filter(Column("onuID") == onuID) }
+            if let state { request = request.filter(Column("state") == state.rawValue) }
+            if let afterID { request = request.filter(Column("id") > afterID) }
+            return try request.limit(limit).fetchAll(db).map(\.record)
+        }
+    }
+
+    public func listAudit(onuID: String?, afterSeq: Int64, limit: Int) throws -> [AuditEntry] {
+        try queue.read { db in
+            var request = AuditRow.filter(Column("seq") > afterSeq).order(Column("seq"))
+            if let onuID { request = request.filter(Column("onuID") == onuID) }
+            return try request.limit(limit).fetchAll(db).map { row in
+                var entry = row.record
+                entry.seq = row.seq ?? 0
+                return entry
+            }
+        }
+    }
+
+    public func operationCounts() throws -> (pending: Int, failed: Int) {
+        try queue.read { db in
+            (try OperationRow.filter(OperationRow.unfinished).fetchCount(db),
+             try OperationRow.filter(Column("state") == OperationState.failed.rawValue).fetchCount(db))
+        }
+    }
+}
