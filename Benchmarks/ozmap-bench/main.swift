@@ -56,7 +56,7 @@ var configuration = DaemonConfiguration()
 configuration.socketPath = directory + "/ozmapd.sock"
 configuration.stateDirectory = directory + "/state"
 let daemon = try Daemon(configuration: configuration, logger: logger)
-let services = ServiceGroup(services: [daemon.server], logger: logger)
+let services = ServiceGroup(services: daemon.services, logger: logger)
 let running = Task { try await services.run() }
 try await daemon.server.waitUntilListening()
 

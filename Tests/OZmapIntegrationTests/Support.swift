@@ -79,10 +79,12 @@ final class TestRig: Sendable {
         configuration.stateDirectory = stateDirectory
         configuration.syncIntervalSeconds = 86_400
         configuration.ozmapConnectTimeoutMs = 2_000
-        configuration.ozmapTimeoutMs = 10_000
+        configuration.ozmapTimeoutMs = 3_000
+        configuration.outboxBackoffBaseMs = 20
+        configuration.outboxBackoffCapMs = 300
         configure(&configuration)
         let daemon = try Daemon(configuration: configuration, logger: logs.logger())
-        let group = ServiceGroup(services: [daemon.server, daemon.boxSync], logger: logs.logger(label: "lifecycle"))
+        let group = ServiceGroup(services: daemon.services, logger: logs.logger(label: "lifecycle"))
         let task = Task { try await group.run() }
         daemonState.withLockedValue { $0 = (group, task, daemon) }
         try await daemon.server.waitUntilListening()

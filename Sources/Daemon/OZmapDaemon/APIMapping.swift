@@ -33,3 +33,79 @@ extension OZmapAPI.Box {
                   updatedAt: box.updatedAt)
     }
 }
+
+extension ONUChangeResponse {
+    init(_ outcome: Provisioning.Outcome) {
+        self.init(onu: OZmapAPI.ONU(outcome.onu), operation: outcome.operation.map(OZmapAPI.Operation.init))
+    }
+}
+
+extension OZmapAPI.ONU {
+    init(_ onu: ONURecord) {
+        let state: OZmapAPI.ONUState = switch onu.state {
+        case .waitingForCTO: .waitingForCto
+        case .pending: .pending
+        case .synced: .synced
+        case .failed: .failed
+        case .deprovisioned: .deprovisioned
+        }
+        self.init(onuId: onu.onuID, archoltOltId: onu.archoltOLTID, serialNumber: onu.serialNumber, macAddress: onu.macAddress,
+                  pppoeUser: onu.pppoeUser, implanted: onu.implanted, ctoBoxId: onu.ctoBoxID, ctoBoxName: onu.ctoBoxName,
+                  ozmapClientId: onu.ozmapClientID, ozmapPropertyId: onu.ozmapPropertyID, state: state,
+                  lastError: onu.lastError, createdAt: onu.createdAt, updatedAt: onu.updatedAt)
+    }
+}
+
+extension OZmapDomain.ONUState {
+    /// Nil for UNSPECIFIED: no filter.
+    init?(_ state: OZmapAPI.ONUState) {
+        switch state {
+        case .unspecified: return nil
+        case .waitingForCto: self = .waitingForCTO
+        case .pending: self = .pending
+        case .synced: self = .synced
+        case .failed: self = .failed
+        case .deprovisioned: self = .deprovisioned
+        }
+    }
+}
+
+extension OZmapAPI.Operation {
+    init(_ operation: OutboxOperation) {
+        let state: OZmapAPI.OperationState = switch operation.state {
+        case .pending: .pending
+        case .inFlight: .inFlight
+        case .done: .done
+        case .failed: .failed
+        case .collapsed: .collapsed
+        }
+        self.init(id: "\(operation.id)", onuId: operation.onuID,
+                  kind: operation.kind == .createClient ? .createClient : .deleteClient, state: state,
+                  ctoBoxId: operation.box?.id ?? "", attempts: UInt32(clamping: operation.attempts), lastError: operation.lastError,
+                  lastHttpStatus: Int32(clamping: operation.lastHTTPStatus), nextAttemptAt: operation.nextAttemptAt,
+                  ozmapClientId: operation.ozmapClientID, ozmapPropertyId: operation.ozmapPropertyID,
+                  createdAt: operation.createdAt, updatedAt: operation.updatedAt)
+    }
+}
+
+extension OZmapDomain.OperationState {
+    /// Nil for UNSPECIFIED: no filter.
+    init?(_ state: OZmapAPI.OperationState) {
+        switch state {
+        case .unspecified: return nil
+        case .pending: self = .pending
+        case .inFlight: self = .inFlight
+        case .done: self = .done
+        case .failed: self = .failed
+        case .collapsed: self = .collapsed
+        }
+    }
+}
+
+extension OZmapAPI.AuditEntry {
+    init(_ entry: OZmapDomain.AuditEntry) {
+        self.init(seq: UInt64(max(0, entry.seq)), at: entry.at, onuId: entry.onuID, operationId: "\(entry.operationID)",
+                  httpMethod: entry.httpMethod, route: entry.route, httpStatus: Int32(clamping: entry.httpStatus),
+                  durationMs: UInt64(max(0, entry.durationMs)), result: entry.result, error: entry.error)
+    }
+}

@@ -19,6 +19,7 @@ public struct Daemon: Sendable {
     /// The handlers behind the socket, callable in process (benchmarks, tests).
     public let dispatcher: RPCDispatcher
     public let boxSync: BoxSyncService
+    public let outbox: OutboxWorker
     /// The libcurl client every OZmap request goes through.
     public let ozmapHTTP: CurlHTTPClient
     private let logger: Logger
@@ -47,14 +48,20 @@ public struct Daemon: Sendable {
             connection.directory != nil
         }
         let links = OLTLinks(store: database, connection: connection)
+        outbox = OutboxWorker(store: database, configuration: configuration.outboxConfiguration, logger: logger) {
+            connection.directory as? any OZmapProvisioner
+        }
+        let provisioning = Provisioning(store: database, cache: synchronizer.cache, links: links, worker: outbox,
+                                        maximumWait: .milliseconds(configuration.outboxWaitMs))
 
         let codec = ProtobufCCodec.ozmap
         let stats = ServerStats()
         var router = RPCRouter()
         StatusHandlers.registerGetStatus(into: &router, sources: StatusSources(
             version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
-            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync))
+            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database))
         OZmapHandlers(connection: connection, synchronizer: synchronizer, links: links).register(into: &router)
+        ProvisioningHandlers(provisioning: provisioning, store: database).register(into: &router)
         StatusHandlers.registerListMethods(into: &router, service: codec.service)
 
         dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
@@ -63,10 +70,13 @@ public struct Daemon: Sendable {
                                   stats: stats, logger: logger)
     }
 
+    /// Every long-running part, in start order (shutdown drains them in reverse).
+    public var services: [any Service] { [outbox, boxSync, server] }
+
     /// Runs until SIGTERM or SIGINT (or cancellation), then shuts down gracefully.
     public func run() async throws {
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: boxSync)],
+            services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -90,6 +100,13 @@ extension DaemonConfiguration {
         var client = OZmapClientConfiguration()
         client.pageSize = ozmapPageSize
         return client
+    }
+
+    var outboxConfiguration: OutboxWorker.Configuration {
+        var outbox = OutboxWorker.Configuration()
+        outbox.concurrency = ozmapConcurrency
+        outbox.backoff = Backoff(base: .milliseconds(outboxBackoffBaseMs), cap: .milliseconds(outboxBackoffCapMs))
+        return outbox
     }
 
     var syncSchedule: BoxSyncSchedule {

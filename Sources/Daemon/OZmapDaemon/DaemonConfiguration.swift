@@ -34,6 +34,11 @@ public struct DaemonConfiguration: Sendable {
     public var syncIntervalSeconds = 900
     public var syncJitter = 0.1
     public var syncFullEvery = 4
+    /// Full-jitter backoff of outbox retries.
+    public var outboxBackoffBaseMs = 500
+    public var outboxBackoffCapMs = 60_000
+    /// How long ProvisionONU & co. wait for OZmap before answering "pending".
+    public var outboxWaitMs = 10_000
 
     public init() {}
 
@@ -48,7 +53,8 @@ public struct DaemonConfiguration: Sendable {
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size",
-        "sync_interval_s", "sync_jitter", "sync_full_every",
+        "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
+        "outbox_wait_ms",
     ]
 
     /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
@@ -108,6 +114,9 @@ public struct DaemonConfiguration: Sendable {
             guard let share = Double(value), (0...0.5).contains(share) else { throw fail("a share from 0 to 0.5") }
             syncJitter = share
         case "sync_full_every": syncFullEvery = try integer(1...1000)
+        case "outbox_backoff_base_ms": outboxBackoffBaseMs = try integer(1...600_000)
+        case "outbox_backoff_cap_ms": outboxBackoffCapMs = try integer(1...3_600_000)
+        case "outbox_wait_ms": outboxWaitMs = try integer(0...600_000)
         default:
             throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }

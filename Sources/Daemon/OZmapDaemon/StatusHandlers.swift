@@ -12,6 +12,7 @@ struct StatusSources: Sendable {
     var metrics: OZmapRequestMetrics
     var synchronizer: BoxSynchronizer
     var boxSync: BoxSyncService
+    var outbox: any ProvisioningStore
 }
 
 /// GetStatus and ListMethods: what ozmapd says about itself.
@@ -38,6 +39,10 @@ enum StatusHandlers {
             status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)
             status.ozmapRequests = sources.metrics.counts.map {
                 OZmapRequestCount(httpMethod: $0.key.method, route: $0.key.route, httpStatus: Int32($0.key.status), count: UInt64($0.count))
+            }
+            if let counts = try? sources.outbox.operationCounts() {
+                status.operationsPending = UInt32(clamping: counts.pending)
+                status.operationsFailed = UInt32(clamping: counts.failed)
             }
             return status
         }

@@ -133,6 +133,12 @@ final class CurlHandle: @unchecked Sendable {
             ozmap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
         }
         ozmap_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        if request.method != "GET", request.method != "HEAD" {
+            // libcurl silently resends a request whose reused connection died before any reply;
+            // for a POST that could create a client twice. Writes get a connection of their own.
+            ozmap_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1)
+            ozmap_curl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1)
+        }
         if request.method == "HEAD" { ozmap_curl_setopt_long(handle, CURLOPT_NOBODY, 1) }
         ozmap_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
         ozmap_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in

@@ -2,11 +2,12 @@ import Foundation
 import OZmapDomain
 import OZmapRPC
 
-/// Client creation and removal (reference §3.4, §3.5). Writes are sent once;
-/// the outbox looks the client up again before any new attempt.
+/// Client creation and removal (reference §3.4, §3.5). Every request is sent
+/// once: the outbox has its own retries, and looks the client up again before
+/// any new attempt.
 extension OZmapAPIClient: OZmapProvisioner {
     public func properties(clientCode code: String) async throws -> [OZmapProperty] {
-        let body = try await read("properties/client/\(Self.escape(code))", route: "properties/client/{code}")
+        let body = try await read("properties/client/\(Self.escape(code))", route: "properties/client/{code}", attempts: 1)
         guard let rows = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
             throw OZmapCallError(error: RPCError(.unavailable, "OZmap answered GET properties/client/{code} without a JSON array"), httpStatus: 200)
         }
@@ -55,6 +56,8 @@ extension OZmapAPIClient: OZmapProvisioner {
 
     /// `list`, throwing `OZmapCallError` for the outbox.
     private func pages(_ route: String, filter: [Filter]) async throws -> [[String: Any]] {
-        try await list(route, filter: filter, reader: read)
+        try await list(route, filter: filter) { path, query, route in
+            try await read(path, query: query, route: route, attempts: 1)
+        }
     }
 }

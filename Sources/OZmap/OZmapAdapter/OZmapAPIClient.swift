@@ -133,13 +133,15 @@ public struct OZmapAPIClient: OZmapDirectory {
         }
     }
 
-    /// `get`, throwing `OZmapCallError` (with the HTTP status and Retry-After) for the outbox.
-    func read(_ path: String, query: [(String, String)] = [], route: String) async throws -> [UInt8] {
+    /// `get`, throwing `OZmapCallError` (with the HTTP status and Retry-After).
+    /// `attempts` nil means the configured read attempts.
+    func read(_ path: String, query: [(String, String)] = [], route: String, attempts: Int? = nil) async throws -> [UInt8] {
+        let attempts = attempts ?? configuration.readAttempts
         var attempt = 0
         while true {
             do {
                 return try await send(method: "GET", path: path, query: query, body: nil, route: route)
-            } catch let failure as OZmapCallError where failure.error.code == .unavailable && attempt + 1 < configuration.readAttempts {
+            } catch let failure as OZmapCallError where failure.error.code == .unavailable && attempt + 1 < attempts {
                 var wait = configuration.backoff.delay(attempt: attempt)
                 if let retryAfter = failure.retryAfter {
                     guard retryAfter <= configuration.maxRetryAfter else { throw failure }

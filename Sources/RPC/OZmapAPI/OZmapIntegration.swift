@@ -17,4 +17,12 @@ public enum OZmapIntegration {
     public static let syncBoxes = RPCMethod<SyncBoxesRequest, SyncBoxesResponse>(service: serviceName, name: "SyncBoxes")
     public static let listBoxes = RPCMethod<ListBoxesRequest, ListBoxesResponse>(service: serviceName, name: "ListBoxes")
     public static let getBox = RPCMethod<GetBoxRequest, Box>(service: serviceName, name: "GetBox")
+    public static let provisionONU = RPCMethod<ProvisionONURequest, ONUChangeResponse>(service: serviceName, name: "ProvisionONU")
+    public static let assignCTO = RPCMethod<AssignCTORequest, ONUChangeResponse>(service: serviceName, name: "AssignCTO")
+    public static let deprovisionONU = RPCMethod<DeprovisionONURequest, ONUChangeResponse>(service: serviceName, name: "DeprovisionONU")
+    public static let getONU = RPCMethod<GetONURequest, ONU>(service: serviceName, name: "GetONU")
+    public static let listONUs = RPCMethod<ListONUsRequest, ListONUsResponse>(service: serviceName, name: "ListONUs")
+    public static let listOperations = RPCMethod<ListOperationsRequest, ListOperationsResponse>(service: serviceName, name: "ListOperations")
+    public static let retryOperation = RPCMethod<RetryOperationRequest, Operation>(service: serviceName, name: "RetryOperation")
+    public static let listAuditLog = RPCMethod<ListAuditLogRequest, ListAuditLogResponse>(service: serviceName, name: "ListAuditLog")
 }

@@ -19,6 +19,8 @@ public struct GetStatusResponse: Codable, Sendable, Hashable {
     public var nextSyncAt = ""
     public var boxCount: UInt32 = 0
     public var ozmapRequests: [OZmapRequestCount] = []
+    public var operationsPending: UInt32 = 0
+    public var operationsFailed: UInt32 = 0
 
     public init(version: String, startedAt: String, uptimeMs: UInt64, socketPath: String,
                 connectionsOpen: UInt32, connectionsAccepted: UInt64, callsServed: UInt64, callsInFlight: UInt32) {

@@ -28,6 +28,7 @@ struct OperationRow: Codable, FetchableRecord, MutablePersistableRecord {
     var onuID: String
     var state: String
     var attempts: Int
+    var mutationsSent: Int
     var nextAttemptAt: String
     var record: OutboxOperation
 
@@ -36,6 +37,7 @@ struct OperationRow: Codable, FetchableRecord, MutablePersistableRecord {
         onuID = operation.onuID
         state = operation.state.rawValue
         attempts = operation.attempts
+        mutationsSent = operation.mutationsSent
         nextAttemptAt = operation.nextAttemptAt
         record = operation
     }
@@ -43,6 +45,13 @@ struct OperationRow: Codable, FetchableRecord, MutablePersistableRecord {
     mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
         record.id = inserted.rowID
+    }
+
+    /// The operation, with the id the database gave it (the JSON was written before the id existed).
+    var operation: OutboxOperation {
+        var operation = record
+        operation.id = id ?? operation.id
+        return operation
     }
 
     /// Operations not yet done, failed or collapsed.
@@ -74,9 +83,9 @@ extension StateDatabase: ProvisioningStore {
             let (onu, operation) = try change(try ONURow.fetchOne(db, key: id)?.record)
             try ONURow(onu).save(db)
             guard let operation else { return (onu, nil) }
-            // Earlier operations that never reached OZmap are superseded: the last one states the wanted outcome.
+            // Earlier operations that never sent OZmap a write are superseded: the last one states the wanted outcome.
             for var row in try OperationRow.filter(Column("onuID") == id && Column("state") == OperationState.pending.rawValue
-                                                   && Column("attempts") == 0).fetchAll(db) {
+                                                   && Column("mutationsSent") == 0).fetchAll(db) {
                 row.state = OperationState.collapsed.rawValue
                 row.record.state = .collapsed
                 row.record.updatedAt = operation.createdAt
@@ -84,12 +93,12 @@ extension StateDatabase: ProvisioningStore {
             }
             var row = OperationRow(operation)
             try row.insert(db)
-            return (onu, row.record)
+            return (onu, row.operation)
         }
     }
 
     public func operation(id: Int64) throws -> OutboxOperation? {
-        try queue.read { db in try OperationRow.fetchOne(db, key: id)?.record }
+        try queue.read { db in try OperationRow.fetchOne(db, key: id)?.operation }
     }
 
     public func dueOperations(now: String, excluding onuIDs: Set<String>, limit: Int) throws -> [OutboxOperation] {
@@ -100,7 +109,7 @@ extension StateDatabase: ProvisioningStore {
                     SELECT MIN(id) FROM operation WHERE state IN (?, ?) GROUP BY onuID
                 ) AND nextAttemptAt <= ? ORDER BY id
                 """, arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue, now])
-            return Array(firsts.lazy.filter { !onuIDs.contains($0.onuID) }.prefix(limit).map(\.record))
+            return Array(firsts.lazy.filter { !onuIDs.contains($0.onuID) }.prefix(limit).map(\.operation))
         }
     }
 
@@ -119,20 +128,27 @@ extension StateDatabase: ProvisioningStore {
             row.record.attempts = row.attempts
             row.record.state = .inFlight
             row.record.updatedAt = time
+            row.record.id = id
             try row.update(db)
-            return row.record
+            return row.operation
         }
     }
 
-    public func record(_ operation: OutboxOperation, update: (inout ONURecord, Bool) -> Void) throws {
+    @discardableResult
+    public func record(_ operation: OutboxOperation,
+                       update: (inout OutboxOperation, inout ONURecord, Bool) -> Void) throws -> OutboxOperation {
         try queue.write { db in
-            try OperationRow(operation).update(db)
-            guard var onu = try ONURow.fetchOne(db, key: operation.onuID)?.record else { return }
+            var operation = operation
             let later = try OperationRow.filter(Column("onuID") == operation.onuID && Column("id") > operation.id
                                                 && OperationRow.unfinished).fetchCount(db) > 0
-            update(&onu, later)
+            var onu = try ONURow.fetchOne(db, key: operation.onuID)?.record
+                ?? ONURecord(onuID: operation.onuID, archoltOLTID: "", serialNumber: "", macAddress: "", pppoeUser: "",
+                             implanted: false, state: .pending, createdAt: operation.createdAt, updatedAt: operation.updatedAt)
+            update(&operation, &onu, later)
             onu.updatedAt = operation.updatedAt
+            try OperationRow(operation).update(db)
             try ONURow(onu).save(db)
+            return operation
         }
     }
 
@@ -160,7 +176,7 @@ extension StateDatabase: ProvisioningStore {
             if let onuID { request = request.filter(Column("onuID") == onuID) }
             if let state { request = request.filter(Column("state") == state.rawValue) }
             if let afterID { request = request.filter(Column("id") > afterID) }
-            return try request.limit(limit).fetchAll(db).map(\.record)
+            return try request.limit(limit).fetchAll(db).map(\.operation)
         }
     }
 

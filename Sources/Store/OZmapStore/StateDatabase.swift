@@ -58,6 +58,7 @@ public final class StateDatabase: Sendable {
                 table.column("onuID", .text).notNull().indexed()
                 table.column("state", .text).notNull().indexed()
                 table.column("attempts", .integer).notNull()
+                table.column("mutationsSent", .integer).notNull()
                 table.column("nextAttemptAt", .text).notNull()
                 table.column("record", .jsonText).notNull()
             }

@@ -6,6 +6,8 @@ import Foundation
 struct OperationApplier: Sendable {
     let provisioner: any OZmapProvisioner
     let audit: @Sendable (AuditEntry) -> Void
+    /// Called before each write is sent, so the operation is known to have touched OZmap.
+    let willWrite: @Sendable () -> Void
 
     /// The OZmap client and property ids the operation left (empty after a delete).
     /// Failures are `OZmapCallError`s.
@@ -64,6 +66,7 @@ struct OperationApplier: Sendable {
     /// Runs one OZmap mutation and writes its audit entry, whatever the outcome.
     private func audited<T>(_ operation: OutboxOperation, _ method: String, _ route: String, status: Int,
                             _ call: () async throws -> T) async throws -> T {
+        willWrite()
         let started = ContinuousClock.now
         func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditEntry {
             AuditEntry(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,

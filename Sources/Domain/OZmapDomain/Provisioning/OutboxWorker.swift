@@ -95,18 +95,20 @@ public final class OutboxWorker: Service, Sendable {
         }
         let store = self.store
         let logger = self.logger
-        let applier = OperationApplier(provisioner: provisioner) { entry in
+        let writes = Mutex(0)
+        let applier = OperationApplier(provisioner: provisioner, audit: { entry in
             do { try store.appendAudit(entry) } catch { logger.error("cannot write the audit log", metadata: ["error": "\(error)"]) }
-        }
-        let now = Timestamp.now()
+        }, willWrite: { writes.withLock { $0 += 1 } })
         do {
             let (clientID, propertyID) = try await applier.apply(operation)
+            let now = Timestamp.now()
+            operation.mutationsSent += writes.withLock { $0 }
             operation.state = .done
             operation.ozmapClientID = clientID
             operation.ozmapPropertyID = propertyID
             operation.lastError = ""
             operation.updatedAt = now
-            try save(operation) { onu, laterUnfinished in
+            try save(operation) { _, onu, laterUnfinished in
                 onu.ozmapClientID = clientID
                 onu.ozmapPropertyID = propertyID
                 onu.lastError = ""
@@ -114,6 +116,8 @@ public final class OutboxWorker: Service, Sendable {
             }
             logger.info("applied to OZmap", metadata: ["onu": "\(operation.onuID)", "operation": "\(operation.id)", "kind": "\(operation.kind.rawValue)"])
         } catch {
+            let now = Timestamp.now()
+            operation.mutationsSent += writes.withLock { $0 }
             let failure = error as? OZmapCallError
                 ?? OZmapCallError(error: RPCError(.unavailable, "\(error)"), httpStatus: 0)
             operation.lastError = failure.error.description
@@ -134,19 +138,21 @@ public final class OutboxWorker: Service, Sendable {
                     "onu": "\(operation.onuID)", "operation": "\(operation.id)", "error": "\(failure.error.description)",
                 ])
             }
-            let failed = operation.state == .failed
             let message = operation.lastError
-            try? save(operation) { onu, laterUnfinished in
+            operation = (try? save(operation) { operation, onu, laterUnfinished in
                 onu.lastError = message
-                if failed, !laterUnfinished { onu.state = .failed }
-            }
+                // Superseded while in flight, and it wrote nothing: the newer operation decides.
+                if operation.state == .pending, operation.mutationsSent == 0, laterUnfinished { operation.state = .collapsed }
+                if operation.state == .failed, !laterUnfinished { onu.state = .failed }
+            }) ?? operation
         }
         waiters.resume(operation.id)
     }
 
-    private func save(_ operation: OutboxOperation, _ update: (inout ONURecord, Bool) -> Void) throws {
+    @discardableResult
+    private func save(_ operation: OutboxOperation, _ update: (inout OutboxOperation, inout ONURecord, Bool) -> Void) throws -> OutboxOperation {
         do {
-            try store.record(operation, update: update)
+            return try store.record(operation, update: update)
         } catch {
             logger.error("cannot record an outbox outcome; the operation will be re-checked", metadata: ["operation": "\(operation.id)", "error": "\(error)"])
             throw error

@@ -33,12 +33,16 @@ public struct Provisioning: Sendable {
     private let cache: BoxCache
     private let links: OLTLinks
     private let worker: OutboxWorker
+    /// The longest a call waits for OZmap before answering "pending".
+    private let maximumWait: Duration
 
-    public init(store: any ProvisioningStore, cache: BoxCache, links: OLTLinks, worker: OutboxWorker) {
+    public init(store: any ProvisioningStore, cache: BoxCache, links: OLTLinks, worker: OutboxWorker,
+                maximumWait: Duration = .seconds(10)) {
         self.store = store
         self.cache = cache
         self.links = links
         self.worker = worker
+        self.maximumWait = maximumWait
     }
 
     public typealias Outcome = (onu: ONURecord, operation: OutboxOperation?)
@@ -77,7 +81,8 @@ public struct Provisioning: Sendable {
                 }
                 return (onu, nil)
             }
-            return (onu, Self.queueCreate(&onu, at: box, now: now))
+            let operation = Self.queueCreate(&onu, at: box, now: now)
+            return (onu, operation)
         }
         return try await settle(outcome, deadline: deadline)
     }
@@ -98,7 +103,8 @@ public struct Provisioning: Sendable {
                 throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
             }
             onu.updatedAt = now
-            return (onu, Self.queueCreate(&onu, at: box, now: now))
+            let operation = Self.queueCreate(&onu, at: box, now: now)
+            return (onu, operation)
         }
         return try await settle(outcome, deadline: deadline)
     }
@@ -137,7 +143,7 @@ public struct Provisioning: Sendable {
         operation.state = .pending
         operation.nextAttemptAt = Timestamp.now()
         operation.updatedAt = operation.nextAttemptAt
-        try store.record(operation) { onu, laterUnfinished in
+        try store.record(operation) { _, onu, laterUnfinished in
             if !laterUnfinished || onu.state == .failed { onu.state = .pending }
         }
         worker.wake()
@@ -188,11 +194,12 @@ public struct Provisioning: Sendable {
         return box
     }
 
-    /// Wakes the worker and waits for the operation's outcome, up to shortly before the call's deadline.
+    /// Wakes the worker and waits for the operation's outcome: at most `maximumWait`,
+    /// and a second before the call's deadline, so that "pending" always gets out in time.
     private func settle(_ outcome: Outcome, deadline: ContinuousClock.Instant) async throws -> Outcome {
         guard let queued = outcome.operation else { return outcome }
         worker.wake()
-        let operation = try await worker.outcome(of: queued.id, by: deadline - .milliseconds(250))
+        let operation = try await worker.outcome(of: queued.id, by: min(deadline - .seconds(1), .now + maximumWait))
         let onu = try store.onu(id: outcome.onu.onuID) ?? outcome.onu
         if operation.state == .failed {
             throw RPCError(.failedPrecondition, "OZmap refused the change for ONU \(onu.onuID) (operation \(operation.id)): \(operation.lastError); fix it, then RetryOperation \(operation.id)")

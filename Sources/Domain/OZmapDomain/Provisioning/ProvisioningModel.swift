@@ -63,7 +63,7 @@ public enum OperationState: String, Sendable, Codable, CaseIterable {
     case done
     /// OZmap refused it (a 4xx other than 401/403/429); RetryOperation puts it back.
     case failed
-    /// Superseded by a later operation on the same ONU before it ever reached OZmap.
+    /// Superseded by a later operation on the same ONU before it sent OZmap any write.
     case collapsed
 
     public var isFinished: Bool { self == .done || self == .failed || self == .collapsed }
@@ -116,6 +116,9 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     /// The target box of a create; nil for a delete.
     public var box: TargetBox?
     public var attempts: Int
+    /// Writes sent to OZmap by all attempts: an operation that never sent one has not
+    /// touched OZmap, and a newer operation of the ONU may supersede it.
+    public var mutationsSent: Int
     public var lastError: String
     public var lastHTTPStatus: Int
     public var nextAttemptAt: String
@@ -125,7 +128,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var updatedAt: String
 
     public init(id: Int64 = 0, onuID: String, kind: OperationKind, state: OperationState = .pending, client: ClientPayload,
-                box: TargetBox?, attempts: Int = 0, lastError: String = "", lastHTTPStatus: Int = 0, nextAttemptAt: String = "",
+                box: TargetBox?, attempts: Int = 0, mutationsSent: Int = 0, lastError: String = "", lastHTTPStatus: Int = 0, nextAttemptAt: String = "",
                 ozmapClientID: String = "", ozmapPropertyID: String = "", createdAt: String, updatedAt: String) {
         self.id = id
         self.onuID = onuID
@@ -134,6 +137,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
         self.client = client
         self.box = box
         self.attempts = attempts
+        self.mutationsSent = mutationsSent
         self.lastError = lastError
         self.lastHTTPStatus = lastHTTPStatus
         self.nextAttemptAt = nextAttemptAt

@@ -18,8 +18,9 @@ public protocol ProvisioningStore: Sendable {
 
     /// Reads the ONU (nil when unknown), lets `change` decide, and saves what it
     /// returns: the ONU and, optionally, an operation to queue. Queuing marks the
-    /// ONU's earlier operations that never reached OZmap (pending, no attempt) as
-    /// collapsed: every operation states the whole wanted outcome, so the last one wins.
+    /// ONU's earlier operations that never sent OZmap a write (pending, no
+    /// mutation sent) as collapsed: every operation states the whole wanted
+    /// outcome, so the last one wins.
     func changeONU(
         id: String,
         _ change: (ONURecord?) throws -> (onu: ONURecord, operation: OutboxOperation?)
@@ -39,8 +40,11 @@ public protocol ProvisioningStore: Sendable {
     func beginAttempt(id: Int64, at: String) throws -> OutboxOperation?
 
     /// Saves an operation's new state and updates its ONU in the same
-    /// transaction; `update` learns whether later operations of the ONU are unfinished.
-    func record(_ operation: OutboxOperation, update: (inout ONURecord, _ laterUnfinished: Bool) -> Void) throws
+    /// transaction; `update` may amend both, knowing whether later operations
+    /// of the ONU are unfinished. Returns the operation as saved.
+    @discardableResult
+    func record(_ operation: OutboxOperation,
+                update: (inout OutboxOperation, inout ONURecord, _ laterUnfinished: Bool) -> Void) throws -> OutboxOperation
 
     func appendAudit(_ entry: AuditEntry) throws
 

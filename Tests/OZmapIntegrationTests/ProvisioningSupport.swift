@@ -1,0 +1,47 @@
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapSimulator
+import OZmapTestSupport
+
+extension TestRig {
+    /// Credentials set, boxes loaded, ArchOLT OLT "olt-a" linked to the first OZmap OLT.
+    func provisioningReady(requireCTO: Bool = false) async throws -> (client: OZmapClient, olt: OZmapAPI.OZmapOLT) {
+        try await startDaemon()
+        let client = try await self.client()
+        _ = try await connect(client)
+        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
+        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: requireCTO))
+        return (client, olt)
+    }
+
+    /// Boxes of an OZmap OLT with at least `free` free ports, by name.
+    func boxesWithRoom(on olt: OZmapAPI.OZmapOLT, client: OZmapClient, free: UInt32 = 2) async throws -> [Box] {
+        try await allBoxes(client, ListBoxesRequest(ozmapOltId: olt.id, pageSize: 1000)).filter { $0.portsFree >= free }
+    }
+
+    /// The simulator's clients with this code, and the boxes of their properties.
+    func ozmapClients(code: String) -> (clients: Int, boxes: [String]) {
+        let snapshot = simulator.snapshot()
+        let ids = Set(snapshot.clients(code: code).map(\.id))
+        return (ids.count, snapshot.properties.filter { $0.client.map(ids.contains) ?? false }.map(\.box))
+    }
+
+    /// Waits until the outbox has nothing left to do.
+    func outboxDrained(_ client: OZmapClient, timeout: Duration = .seconds(60)) async throws {
+        try await waitUntil("the outbox drains", timeout: timeout) {
+            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsPending == 0
+        }
+    }
+
+    /// POSTs that reached OZmap's properties route (applied, answered or not).
+    func propertyCreates() -> Int {
+        simulator.requestLog().filter { $0.method == "POST" && $0.path.hasSuffix("/properties") && $0.outcome != .faulted }.count
+    }
+}
+
+func provision(_ onu: String, cto: String = "", serial: String? = nil) -> ProvisionONURequest {
+    ProvisionONURequest(archoltOltId: "olt-a", onuId: onu, serialNumber: serial ?? "ZTEG\(String(format: "%08X", abs(onu.hashValue) % 0xFFFFFFF))",
+                        macAddress: "aa:bb:cc:00:11:22", pppoeUser: "user-\(onu)", cto: cto, implanted: true)
+}
