@@ -24,7 +24,8 @@ public final class OutboxWorker: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let signal = WakeSignal()
-    private let running = Mutex<Set<String>>([])
+    /// Attempts under way, by ONU.
+    private let running = Mutex<[String: Task<Void, Never>]>([:])
     private let waiters = OutcomeWaiters()
 
     public init(store: any ProvisioningStore, configuration: Configuration, logger: Logger,
@@ -59,11 +60,15 @@ public final class OutboxWorker: Service, Sendable {
         } onGracefulShutdown: {
             self.signal.fire()
         }
+        // Let attempts under way finish (their HTTP timeouts bound them): an attempt
+        // abandoned mid-write would be re-checked at the next start, but must never
+        // overlap one made by the next worker on the same database.
+        for attempt in running.withLock({ Array($0.values) }) { await attempt.value }
         logger.info("outbox worker stopped; unfinished operations resume at the next start")
     }
 
     private func startDueOperations() {
-        let busy = running.withLock { $0 }
+        let busy = running.withLock { Set($0.keys) }
         let room = configuration.concurrency - busy.count
         guard room > 0 else { return }
         let due: [OutboxOperation]
@@ -75,11 +80,12 @@ public final class OutboxWorker: Service, Sendable {
         }
         guard !due.isEmpty, let provisioner = provisioner() else { return }
         for operation in due {
-            running.withLock { _ = $0.insert(operation.onuID) }
-            Task {
-                await self.attempt(operation, provisioner)
-                self.running.withLock { _ = $0.remove(operation.onuID) }
-                self.signal.fire()
+            running.withLock { running in
+                running[operation.onuID] = Task {
+                    await self.attempt(operation, provisioner)
+                    self.running.withLock { _ = $0.removeValue(forKey: operation.onuID) }
+                    self.signal.fire()
+                }
             }
         }
     }
