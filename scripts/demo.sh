@@ -31,6 +31,22 @@ for _ in $(seq 1 100); do [ -S "$OZMAPD_SOCKET" ] && break; sleep 0.1; done
 
 "$bin/ozmapctl" sync --full --wait
 "$bin/ozmapctl" boxes list --query cto-01 --page-size 5
+
+# A demo ONU, provisioned at a CTO: ozmapd creates its client and property in the simulator.
+olt=$("$bin/ozmapctl" ozmap olts --json | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["olts"], key=lambda o: o["name"])[0]["id"])')
+"$bin/ozmapctl" olt link demo-olt "$olt" --require-cto
+"$bin/ozmapctl" onu provision --olt demo-olt --onu demo-0001 --serial ZTEG00D3M001 --cto CTO-01-001 --pppoe demo@isp
+echo "== the client as the OZmap simulator holds it (GET properties/client/demo-0001):"
+python3 - "$url" "$key_file" <<'PY'
+import json, sys, urllib.request
+url, key_file = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(url + "/properties/client/demo-0001", headers={"Authorization": open(key_file).read().strip()})
+for prop in json.load(urllib.request.urlopen(request)):
+    client = prop["client"]
+    print(f"   property {prop['id']} at box {prop['box']} port {prop['connections'][0]['port']}: "
+          f"client {client['code']} '{client['name']}' implanted={client['implanted']}")
+PY
+
 cat <<MSG
 
 == ozmapd is running on $OZMAPD_SOCKET against the simulator. In another terminal:
@@ -39,6 +55,10 @@ cat <<MSG
    $bin/ozmapctl ozmap olts
    $bin/ozmapctl boxes list --query cto-01
    $bin/ozmapctl boxes show CTO-01-001
+   $bin/ozmapctl onu show demo-0001
+   $bin/ozmapctl onu assign demo-0001 CTO-01-002
+   $bin/ozmapctl onu deprovision demo-0001
+   $bin/ozmapctl log
 == Ctrl-C stops ozmapd and the simulator.
 MSG
 wait $daemon

@@ -27,6 +27,7 @@ struct Status: AsyncParsableCommand {
             rows.append(["last sync", describe(sync)])
         }
         if !status.nextSyncAt.isEmpty { rows.append(["next sync", status.nextSyncAt]) }
+        rows.append(["outbox", "\(status.operationsPending) pending, \(status.operationsFailed) failed"])
         let requests = status.ozmapRequests.reduce(0) { $0 + $1.count }
         if requests > 0 {
             let failed = status.ozmapRequests.filter { $0.httpStatus == 0 || $0.httpStatus >= 400 }.reduce(0) { $0 + $1.count }

@@ -8,6 +8,6 @@ struct OZmapctl: AsyncParsableCommand {
         discussion: "The exit code is the call's gRPC status code: 0 OK, 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...",
         version: "0.2.0",
         subcommands: [Status.self, Methods.self, Call.self, CredentialsCommand.self, OZmapCommand.self, OLTCommand.self,
-                      BoxesCommand.self, SyncCommand.self]
+                      BoxesCommand.self, SyncCommand.self, ONUCommand.self, OpsCommand.self, LogCommand.self]
     )
 }

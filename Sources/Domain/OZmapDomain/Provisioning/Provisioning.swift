@@ -62,7 +62,7 @@ public struct Provisioning: Sendable {
         }
         let box = try request.cto.isEmpty ? nil : resolve(request.cto, link: link, onuID: request.onuID)
         let now = Timestamp.now()
-        let outcome = try store.changeONU(id: request.onuID) { current in
+        let outcome = try durably { try store.changeONU(id: request.onuID) { current in
             if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
                 throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
             }
@@ -83,7 +83,7 @@ public struct Provisioning: Sendable {
             }
             let operation = Self.queueCreate(&onu, at: box, now: now)
             return (onu, operation)
-        }
+        } }
         return try await settle(outcome, deadline: deadline)
     }
 
@@ -98,14 +98,14 @@ public struct Provisioning: Sendable {
         let link = try links.require(existing.archoltOLTID)
         let box = try resolve(cto, link: link, onuID: onuID)
         let now = Timestamp.now()
-        let outcome = try store.changeONU(id: onuID) { current in
+        let outcome = try durably { try store.changeONU(id: onuID) { current in
             guard var onu = current, onu.state != .deprovisioned else {
                 throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
             }
             onu.updatedAt = now
             let operation = Self.queueCreate(&onu, at: box, now: now)
             return (onu, operation)
-        }
+        } }
         return try await settle(outcome, deadline: deadline)
     }
 
@@ -113,7 +113,7 @@ public struct Provisioning: Sendable {
     public func deprovision(onuID: String, deadline: ContinuousClock.Instant) async throws -> Outcome {
         try ONUValidation.onuID(onuID)
         let now = Timestamp.now()
-        let outcome = try store.changeONU(id: onuID) { current in
+        let outcome = try durably { try store.changeONU(id: onuID) { current in
             var onu = current ?? ONURecord(onuID: onuID, archoltOLTID: "", serialNumber: "", macAddress: "", pppoeUser: "",
                                            implanted: false, state: .pending, createdAt: now, updatedAt: now)
             onu.state = .pending
@@ -121,7 +121,7 @@ public struct Provisioning: Sendable {
             let operation = OutboxOperation(onuID: onuID, kind: .deleteClient, client: Self.payload(onu), box: nil,
                                             nextAttemptAt: now, createdAt: now, updatedAt: now)
             return (onu, operation)
-        }
+        } }
         return try await settle(outcome, deadline: deadline)
     }
 
@@ -151,6 +151,18 @@ public struct Provisioning: Sendable {
     }
 
     // MARK: -
+
+    /// Runs a store change; a failure of the store (disk full, read-only, ...) becomes
+    /// UNAVAILABLE: nothing was recorded, and ArchOLT may retry.
+    private func durably<T>(_ change: () throws -> T) throws -> T {
+        do {
+            return try change()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "ozmapd cannot record the change in its state directory (\(error)); nothing was stored, retry later")
+        }
+    }
 
     private static func payload(_ onu: ONURecord) -> ClientPayload {
         ClientPayload(code: onu.onuID, name: onu.serialNumber.isEmpty ? onu.onuID : onu.serialNumber, serialNumber: onu.serialNumber,

@@ -1,0 +1,199 @@
+import ArgumentParser
+import Foundation
+import OZmapAPI
+import OZmapRPC
+
+struct ONUCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onu", abstract: "Provision ONUs and look at them.",
+        subcommands: [Provision.self, Assign.self, Deprovision.self, Show.self, List.self])
+
+    struct Provision: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Provision an ONU, creating its OZmap client when a CTO is given.")
+
+        @Option(help: "The ArchOLT OLT id.") var olt: String
+        @Option(help: "The ONU id (the OZmap client code).") var onu: String
+        @Option(help: "The serial number (the OZmap client name).") var serial: String
+        @Option(help: "The CTO: a box name or OZmap box id.") var cto: String?
+        @Option(help: "MAC address.") var mac: String?
+        @Option(help: "PPPoE user.") var pppoe: String?
+        @Flag(inversion: .prefixedNo, help: "Whether the client is implanted.") var implanted = true
+        @Flag(help: "Refuse without a CTO even if the OLT link does not require one.") var requireCTO = false
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let (response, value) = try await options.call(OZmapIntegration.provisionONU, ProvisionONURequest(
+                archoltOltId: olt, onuId: onu, serialNumber: serial, macAddress: mac ?? "", pppoeUser: pppoe ?? "",
+                cto: cto ?? "", implanted: implanted, requireCto: requireCTO))
+            printChange(response, value, options)
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move an ONU's OZmap client to another CTO (\"Alterar CTO\").")
+
+        @Argument(help: "The ONU id.") var onu: String
+        @Argument(help: "The CTO: a box name or OZmap box id.") var cto: String
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let (response, value) = try await options.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: onu, cto: cto))
+            printChange(response, value, options)
+        }
+    }
+
+    struct Deprovision: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an ONU's client and property from OZmap.")
+
+        @Argument(help: "The ONU id.") var onu: String
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let (response, value) = try await options.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: onu))
+            printChange(response, value, options)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an ONU and where it stands with OZmap.")
+
+        @Argument(help: "The ONU id.") var onu: String
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let (found, value) = try await options.call(OZmapIntegration.getONU, GetONURequest(onuId: onu))
+            if options.json { return print(ProtoJSON.render(value)) }
+            printTable([
+                ["ONU", found.onuId], ["state", short(found.state.rawValue, "ONU_STATE_")], ["OLT", found.archoltOltId],
+                ["serial", found.serialNumber], ["MAC", found.macAddress], ["PPPoE", found.pppoeUser],
+                ["CTO", found.ctoBoxName.isEmpty ? "" : "\(found.ctoBoxName) (\(found.ctoBoxId))"],
+                ["OZmap client", found.ozmapClientId], ["OZmap property", found.ozmapPropertyId],
+                ["last error", found.lastError], ["updated", found.updatedAt],
+            ])
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List ONUs.")
+
+        @Option(help: "Only this ArchOLT OLT.") var olt: String?
+        @Option(help: "Only this state: waiting-for-cto, pending, synced, failed, deprovisioned.") var state: String?
+        @Option(help: "Only this CTO box id.") var cto: String?
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let wanted = state.map { "ONU_STATE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_") }
+            guard wanted == nil || ONUState(rawValue: wanted!) != nil else {
+                options.report(RPCError.invalidArgument(field: "--state", "one of waiting-for-cto, pending, synced, failed, deprovisioned"))
+                throw ExitCode(StatusCode.invalidArgument.rawValue)
+            }
+            var request = ListONUsRequest(archoltOltId: olt ?? "", state: wanted.flatMap(ONUState.init) ?? .unspecified,
+                                          ctoBoxId: cto ?? "", pageSize: 1000)
+            var onus: [ONU] = []
+            var values: [ProtoValue] = []
+            repeat {
+                let (page, value) = try await options.call(OZmapIntegration.listONUs, request)
+                onus += page.onus
+                values.append(value)
+                request.pageToken = page.nextPageToken
+            } while !request.pageToken.isEmpty
+            if options.json { return print(ProtoJSON.render(.list(values))) }
+            printTable([["ONU", "STATE", "OLT", "SERIAL", "CTO", "OZMAP CLIENT"]] + onus.map {
+                [$0.onuId, short($0.state.rawValue, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, $0.ozmapClientId]
+            })
+        }
+    }
+}
+
+struct OpsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops", abstract: "The outbox of OZmap changes.", subcommands: [List.self, Retry.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List operations: pending, failed, done...")
+
+        @Option(help: "Only this ONU.") var onu: String?
+        @Option(help: "Only this state: pending, in-flight, done, failed, collapsed.") var state: String?
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let wanted = state.map { "OPERATION_STATE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_") }
+            guard wanted == nil || OperationState(rawValue: wanted!) != nil else {
+                options.report(RPCError.invalidArgument(field: "--state", "one of pending, in-flight, done, failed, collapsed"))
+                throw ExitCode(StatusCode.invalidArgument.rawValue)
+            }
+            let (response, value) = try await options.call(OZmapIntegration.listOperations, ListOperationsRequest(
+                onuId: onu ?? "", state: wanted.flatMap(OperationState.init) ?? .unspecified, pageSize: 1000))
+            if options.json { return print(ProtoJSON.render(value)) }
+            printTable([["ID", "ONU", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]] + response.operations.map {
+                [$0.id, $0.onuId, short($0.kind.rawValue, "OPERATION_KIND_"), short($0.state.rawValue, "OPERATION_STATE_"),
+                 "\($0.attempts)", $0.state == .pending ? $0.nextAttemptAt : "", $0.lastError]
+            })
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put a failed operation back in the queue.")
+
+        @Argument(help: "The operation id.") var operation: String
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let (retried, value) = try await options.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: operation))
+            if options.json { return print(ProtoJSON.render(value)) }
+            print("operation \(retried.id) of ONU \(retried.onuId) is queued again")
+        }
+    }
+}
+
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "The audit log: every change ozmapd made in OZmap.")
+
+    @Option(help: "Only this ONU.") var onu: String?
+    @Flag(help: "Keep printing new entries as they come.") var follow = false
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        var after: UInt64 = 0
+        var first = true
+        repeat {
+            var request = ListAuditLogRequest(onuId: onu ?? "", afterSeq: after, pageSize: 1000)
+            var entries: [AuditEntry] = []
+            repeat {
+                let (page, value) = try await options.call(OZmapIntegration.listAuditLog, request)
+                entries += page.entries
+                if options.json, !page.entries.isEmpty { print(ProtoJSON.render(value, pretty: false)) }
+                request.pageToken = page.nextPageToken
+            } while !request.pageToken.isEmpty
+            if !options.json {
+                let rows = entries.map {
+                    [$0.at, $0.onuId, "op \($0.operationId)", "\($0.httpMethod) \($0.route)", $0.httpStatus == 0 ? "—" : "\($0.httpStatus)",
+                     "\($0.durationMs) ms", $0.result, $0.error]
+                }
+                if first || !rows.isEmpty { printTable((first ? [["TIME", "ONU", "OPERATION", "REQUEST", "STATUS", "TOOK", "RESULT", "ERROR"]] : []) + rows) }
+            }
+            after = entries.last?.seq ?? after
+            first = false
+            if follow { try await Task.sleep(for: .seconds(1)) }
+        } while follow
+    }
+}
+
+private func printChange(_ response: ONUChangeResponse, _ value: ProtoValue, _ options: ConnectionOptions) {
+    if options.json { return print(ProtoJSON.render(value)) }
+    let onu = response.onu
+    var line = "ONU \(onu.onuId): \(short(onu.state.rawValue, "ONU_STATE_"))"
+    if !onu.ctoBoxName.isEmpty { line += " at \(onu.ctoBoxName)" }
+    if let operation = response.operation {
+        line += "; operation \(operation.id) \(short(operation.state.rawValue, "OPERATION_STATE_"))"
+        if !operation.lastError.isEmpty { line += " (\(operation.lastError))" }
+    }
+    if !onu.ozmapClientId.isEmpty { line += "; OZmap client \(onu.ozmapClientId)" }
+    print(line)
+}
+
+/// `SYNCED` from `ONU_STATE_SYNCED`, lower-cased with dashes: `synced`, `waiting-for-cto`.
+func short(_ name: String, _ prefix: String) -> String {
+    String(name.dropFirst(name.hasPrefix(prefix) ? prefix.count : 0)).lowercased().replacingOccurrences(of: "_", with: "-")
+}
