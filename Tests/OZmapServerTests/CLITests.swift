@@ -28,10 +28,12 @@ import Testing
         #expect(names.count == 19)
         #expect(names.contains("ProvisionONU") && names.contains("ListAuditLog"))
 
-        let (unimplemented, _, message) = try await runProcess(ctl, ["call", "ProvisionONU", "--data", #"{"onu_id": "1", "serial_number": "ZTEG12345678"}"#],
-                                                               environment: environment, directory: directory)
-        #expect(unimplemented == StatusCode.unimplemented.rawValue)
-        #expect(message.contains("UNIMPLEMENTED"))
+        let (missing, _, message) = try await runProcess(ctl, ["call", "ProvisionONU", "--data", #"{"onu_id": "1", "serial_number": "ZTEG12345678"}"#],
+                                                         environment: environment, directory: directory)
+        #expect(missing == StatusCode.invalidArgument.rawValue)
+        #expect(message.contains("INVALID_ARGUMENT: archolt_olt_id: is required"))
+        let (unknown, _, _) = try await runProcess(ctl, ["call", "Teleport"], environment: environment, directory: directory)
+        #expect(unknown == StatusCode.unimplemented.rawValue)
 
         let (invalid, invalidJSON, _) = try await runProcess(ctl, ["call", "ProvisionONU", "--json", "--data", #"{"implanted": "yes"}"#],
                                                              environment: environment, directory: directory)

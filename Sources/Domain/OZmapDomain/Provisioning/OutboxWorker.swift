@@ -50,14 +50,14 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 self.startDueOperations()
                 let nextDue = (try? self.store.nextAttemptTime()).flatMap(Timestamp.parse)
                 let untilDue = nextDue.map { Duration.milliseconds(Int64(max(0, $0.timeIntervalSinceNow) * 1000) + 1) }
                 await self.signal.wait(upTo: min(untilDue ?? self.configuration.idlePoll, self.configuration.idlePoll))
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             self.signal.fire()
         }
         // Let attempts under way finish (their HTTP timeouts bound them): an attempt
