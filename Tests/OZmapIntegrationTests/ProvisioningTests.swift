@@ -202,8 +202,17 @@ import Testing
         for index in 0..<count {
             #expect(snapshot.clients(code: "down-\(index)").count == 1, "client down-\(index) exists exactly once")
         }
-        let onus = try await client.call(OZmapIntegration.listONUs, ListONUsRequest(state: .synced, pageSize: 1000)).onus
-        #expect(onus.count == count)
+        // Paged in 64s, every ONU once.
+        var request = ListONUsRequest(state: .synced, pageSize: 64)
+        var seen = Set<String>()
+        repeat {
+            let page = try await client.call(OZmapIntegration.listONUs, request)
+            for onu in page.onus { #expect(seen.insert(onu.onuId).inserted) }
+            request.pageToken = page.nextPageToken
+        } while !request.pageToken.isEmpty
+        #expect(seen.count == count)
+        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(pageSize: 1000)).entries
+        #expect(audit.filter { $0.httpMethod == "POST" && $0.result == "ok" }.count == count)
         await client.close()
         try await rig.tearDown()
     }
@@ -333,6 +342,37 @@ import Testing
         try await rig.outboxDrained(client)
         #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "9001")).state == .synced)
         #expect(rig.ozmapClients(code: "9001").clients == 1)
+        await client.close()
+        try await rig.tearDown()
+    }
+}
+
+/// ozmapctl's provisioning commands against a real ozmapd and the simulator.
+@Suite(.timeLimit(.minutes(3))) struct ProvisioningCLITests {
+    @Test func onuOpsAndLogCommands() async throws {
+        let rig = try await TestRig(boxes: 20)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        let environment = ["OZMAPD_SOCKET": rig.socketPath]
+        func ctl(_ arguments: String...) async throws -> (Int32, String, String) {
+            try await runProcess(binary("ozmapctl"), arguments, environment: environment, directory: rig.directory)
+        }
+        var (status, output, errors) = try await ctl("onu", "provision", "--olt", "olt-a", "--onu", "cli-1", "--serial", "zteg0000c011", "--cto", box.name)
+        #expect(status == 0, "\(errors)")
+        #expect(output.contains("ONU cli-1: synced at \(box.name)"))
+        (status, output, _) = try await ctl("onu", "show", "cli-1", "--json")
+        #expect(status == 0 && output.contains(#""state": "ONU_STATE_SYNCED""#) && output.contains(#""serial_number": "ZTEG0000C011""#))
+        (status, output, _) = try await ctl("ops", "list", "--onu", "cli-1")
+        #expect(status == 0 && output.contains("create-client") && output.contains("done"))
+        (status, output, _) = try await ctl("log", "--onu", "cli-1")
+        #expect(status == 0 && output.contains("POST properties") && output.contains("201"))
+        (status, _, errors) = try await ctl("onu", "assign", "nobody", box.id)
+        #expect(status == StatusCode.notFound.rawValue && errors.contains("NOT_FOUND"))
+        (status, _, errors) = try await ctl("onu", "list", "--state", "shiny")
+        #expect(status == StatusCode.invalidArgument.rawValue && errors.contains("--state"))
+        (status, output, _) = try await ctl("onu", "deprovision", "cli-1")
+        #expect(status == 0 && output.contains("deprovisioned"))
+        #expect(rig.ozmapClients(code: "cli-1").clients == 0)
         await client.close()
         try await rig.tearDown()
     }

@@ -5,9 +5,6 @@ import OZmapRPC
 
 /// Credentials, OZmap OLTs, OLT links and the box cache.
 struct OZmapHandlers: Sendable {
-    static let defaultPageSize = 100
-    static let maxPageSize = 1000
-
     let connection: OZmapConnection
     let synchronizer: BoxSynchronizer
     let links: OLTLinks
@@ -77,11 +74,8 @@ struct OZmapHandlers: Sendable {
             }
             oltID = linked
         }
-        guard request.pageSize <= Self.maxPageSize else {
-            throw RPCError.invalidArgument(field: "page_size", "at most \(Self.maxPageSize)")
-        }
-        let pageSize = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
-        let offset = try PageToken.offset(request.pageToken)
+        let pageSize = try Paging.size(request.pageSize)
+        let offset = try Paging.offset(request.pageToken)
         let match: NameMatch = switch request.match {
         case .contains: .contains
         case .exact: .exact
@@ -89,7 +83,7 @@ struct OZmapHandlers: Sendable {
         }
         let matches = synchronizer.cache.snapshot.boxes(oltID: oltID, query: request.query, match: match)
         let page = matches.dropFirst(offset).prefix(pageSize)
-        let next = offset + page.count < matches.count ? PageToken.make(offset: offset + page.count) : ""
+        let next = offset + page.count < matches.count ? Paging.token(offset: offset + page.count) : ""
         return ListBoxesResponse(boxes: page.map(OZmapAPI.Box.init), nextPageToken: next, total: UInt32(clamping: matches.count))
     }
 
@@ -109,21 +103,5 @@ struct OZmapHandlers: Sendable {
         default:
             throw RPCError(.failedPrecondition, "\(named.count) boxes are named '\(request.name)': \(named.map(\.id).joined(separator: ", ")); ask by id")
         }
-    }
-}
-
-/// Opaque page tokens: the offset into the ordered result, base64-encoded.
-enum PageToken {
-    static func make(offset: Int) -> String {
-        Data("o:\(offset)".utf8).base64EncodedString()
-    }
-
-    static func offset(_ token: String) throws -> Int {
-        guard !token.isEmpty else { return 0 }
-        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8),
-              text.hasPrefix("o:"), let offset = Int(text.dropFirst(2)), offset >= 0 else {
-            throw RPCError.invalidArgument(field: "page_token", "is not a token this server issued")
-        }
-        return offset
     }
 }

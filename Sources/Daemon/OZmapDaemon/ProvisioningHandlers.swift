@@ -5,9 +5,6 @@ import OZmapRPC
 
 /// ProvisionONU, AssignCTO, DeprovisionONU and the provisioning diagnostics.
 struct ProvisioningHandlers: Sendable {
-    static let defaultPageSize = 100
-    static let maxPageSize = 1000
-
     let provisioning: Provisioning
     let store: any ProvisioningStore
 
@@ -34,59 +31,39 @@ struct ProvisioningHandlers: Sendable {
         router.register(OZmapIntegration.listAuditLog) { request, _ in try listAuditLog(request) }
     }
 
-    private func pageSize(_ requested: UInt32) throws -> Int {
-        guard requested <= Self.maxPageSize else { throw RPCError.invalidArgument(field: "page_size", "at most \(Self.maxPageSize)") }
-        return requested == 0 ? Self.defaultPageSize : Int(requested)
-    }
-
     private func operationID(_ text: String, field: String) throws -> Int64 {
         guard let id = Int64(text), id > 0 else { throw RPCError.invalidArgument(field: field, "must be an operation id such as 42") }
         return id
     }
 
     private func listONUs(_ request: ListONUsRequest) throws -> ListONUsResponse {
-        let size = try pageSize(request.pageSize)
+        let size = try Paging.size(request.pageSize)
         let filter = ONUFilter(archoltOLTID: request.archoltOltId.isEmpty ? nil : request.archoltOltId,
                                state: OZmapDomain.ONUState(request.state), ctoBoxID: request.ctoBoxId.isEmpty ? nil : request.ctoBoxId)
-        let after = try Cursor.decode(request.pageToken)
+        let after = try Paging.key(request.pageToken)
         let onus = try store.listONUs(filter, afterID: after, limit: size + 1)
         let page = onus.prefix(size)
-        let next = onus.count > size ? Cursor.encode(page.last!.onuID) : ""
+        let next = onus.count > size ? Paging.token(after: page.last!.onuID) : ""
         return ListONUsResponse(onus: page.map(OZmapAPI.ONU.init), nextPageToken: next)
     }
 
     private func listOperations(_ request: ListOperationsRequest) throws -> ListOperationsResponse {
-        let size = try pageSize(request.pageSize)
-        let after = try Cursor.decode(request.pageToken).map { try operationID($0, field: "page_token") }
+        let size = try Paging.size(request.pageSize)
+        let after = try Paging.key(request.pageToken).map { try operationID($0, field: "page_token") }
         let operations = try store.listOperations(onuID: request.onuId.isEmpty ? nil : request.onuId,
                                                   state: OZmapDomain.OperationState(request.state), afterID: after, limit: size + 1)
         let page = operations.prefix(size)
-        let next = operations.count > size ? Cursor.encode("\(page.last!.id)") : ""
+        let next = operations.count > size ? Paging.token(after: "\(page.last!.id)") : ""
         return ListOperationsResponse(operations: page.map(OZmapAPI.Operation.init), nextPageToken: next)
     }
 
     private func listAuditLog(_ request: ListAuditLogRequest) throws -> ListAuditLogResponse {
-        let size = try pageSize(request.pageSize)
-        let afterToken = try Cursor.decode(request.pageToken).map { try operationID($0, field: "page_token") } ?? 0
+        let size = try Paging.size(request.pageSize)
+        let afterToken = try Paging.key(request.pageToken).map { try operationID($0, field: "page_token") } ?? 0
         let after = max(Int64(clamping: request.afterSeq), afterToken)
         let entries = try store.listAudit(onuID: request.onuId.isEmpty ? nil : request.onuId, afterSeq: after, limit: size + 1)
         let page = entries.prefix(size)
-        let next = entries.count > size ? Cursor.encode("\(page.last!.seq)") : ""
+        let next = entries.count > size ? Paging.token(after: "\(page.last!.seq)") : ""
         return ListAuditLogResponse(entries: page.map(OZmapAPI.AuditEntry.init), nextPageToken: next)
-    }
-}
-
-/// Page tokens that carry the last key of the previous page (stable while rows are added).
-enum Cursor {
-    static func encode(_ key: String) -> String {
-        Data("k:\(key)".utf8).base64EncodedString()
-    }
-
-    static func decode(_ token: String) throws -> String? {
-        guard !token.isEmpty else { return nil }
-        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8), text.hasPrefix("k:") else {
-            throw RPCError.invalidArgument(field: "page_token", "is not a token this server issued")
-        }
-        return String(text.dropFirst(2))
     }
 }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Where `swift build` put ozmapd and ozmapctl: $OZMAPD_BIN_DIR (the Makefile sets it), else .build/debug.
+public func binary(_ name: String) -> String {
+    if let directory = ProcessInfo.processInfo.environment["OZMAPD_BIN_DIR"], !directory.isEmpty {
+        return directory + "/" + name
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() // Tests/OZmapTestSupport/…
+    return root.appendingPathComponent(".build/debug/\(name)").path
+}
+
+/// A child process with its output captured to files.
+public final class ChildProcess: @unchecked Sendable {
+    public let process = Process()
+    public let outputPath: String
+    public let errorPath: String
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String) throws {
+        outputPath = directory + "/\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8)).out"
+        errorPath = outputPath.replacingOccurrences(of: ".out", with: ".err")
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    public var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for the process to exit and returns its status.
+    public func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        try await waitUntil("\(process.executableURL!.lastPathComponent) exits", timeout: timeout) { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    public func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+}
+
+/// Runs a command to completion: (exit status, standard output, standard error).
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String) async throws -> (Int32, String, String) {
+    let child = try ChildProcess(executable, arguments, environment: environment, directory: directory)
+    let status = try await child.exitStatus()
+    return (status, child.output, child.errorOutput)
+}
