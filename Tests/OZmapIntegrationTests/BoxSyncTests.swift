@@ -129,6 +129,54 @@ import Testing
         try await rig.tearDown()
     }
 
+    @Test func neverTwoSyncsAtOnce() async throws {
+        let rig = try await TestRig(boxes: 30)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 300))
+        rig.simulator.clearRequestLog()
+        async let first = client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        try await waitUntil("the first pass is running") {
+            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).lastSync?.running == true
+        }
+        let second = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        let firstReport = try await first
+        #expect(firstReport.started && !second.started, "the second request joined the running pass")
+        #expect(second.report == firstReport.report)
+        let passes = rig.simulator.requestLog().filter { $0.queryParameters["filter"]?.contains("exists") == true && $0.queryParameters["page"] == "1" }
+        #expect(passes.count == 1, "OZmap saw one pass")
+        rig.simulator.setFaults(.none)
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func linkingChecksTheOZmapOLT() async throws {
+        let rig = try await TestRig(boxes: 10)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
+        let created = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        #expect(created.created && created.link.ozmapOltName == olt.name)
+        let updated = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: true))
+        #expect(!updated.created && updated.link.requireCtoOnActivation && updated.link.createdAt == created.link.createdAt)
+        #expect(try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.first { $0.id == olt.id }?.archoltOltId == "olt-a")
+        let byLink = try await rig.allBoxes(client, ListBoxesRequest(archoltOltId: "olt-a", pageSize: 1000))
+        #expect(!byLink.isEmpty && byLink.allSatisfy { $0.ozmapOltId == olt.id })
+        do {
+            _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: "5f5e1000000100000000ffff", requireCtoOnActivation: false))
+            Issue.record("linked to an OLT OZmap does not have")
+        } catch let error as RPCError {
+            #expect(error.code == .notFound)
+        }
+        _ = try await client.call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: "olt-a"))
+        #expect(try await client.call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest()).links.isEmpty)
+        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: "olt-a")) }
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func ozmapDownDuringASyncKeepsTheLastGoodCache() async throws {
         let rig = try await TestRig(boxes: 50)
         try await rig.startDaemon()
