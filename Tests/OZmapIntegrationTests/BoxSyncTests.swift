@@ -285,9 +285,18 @@ import Testing
         _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
         rig.simulator.setFaults(.none)
         _ = try? await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey + "x"))
+        // A provisioning round trip, with a failure in the middle, also logs and audits.
+        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
+        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        let box = try await rig.allBoxes(client, ListBoxesRequest(ozmapOltId: olt.id, pageSize: 1000)).first { $0.portsFree > 0 }!
+        rig.simulator.setFaults(.forcedStatus(500, routes: [FaultRoute("POST properties")]))
+        _ = try await client.call(OZmapIntegration.provisionONU, provision("key-1", cto: box.id))
+        rig.simulator.setFaults(.none)
+        try await rig.outboxDrained(client)
+        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "key-1"))
 
         var replies: [String] = []
-        for method in ["GetStatus", "GetCredentials", "ListBoxes", "ListOZmapOLTs", "ListMethods"] {
+        for method in ["GetStatus", "GetCredentials", "ListBoxes", "ListOZmapOLTs", "ListMethods", "ListAuditLog", "ListOperations", "ListONUs"] {
             let response = try await client.call(path: "/archolt.ozmap.v1.OZmapIntegration/\(method)", payload: [])
             replies.append(response.status.message + String(decoding: response.payload, as: UTF8.self))
         }

@@ -323,6 +323,27 @@ import Testing
         try await rig.tearDown()
     }
 
+    @Test func theOutboxWaitsAsLongAsRetryAfterSays() async throws {
+        let rig = try await TestRig(boxes: 20)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        rig.simulator.clearRequestLog()
+        rig.simulator.setFaults(.forcedStatus(429, retryAfterSeconds: 2, routes: [FaultRoute("POST properties")]))
+        let response = try await client.call(OZmapIntegration.provisionONU, provision("9101", cto: box.id))
+        #expect(response.onu.state == .pending)
+        rig.simulator.setFaults(.none)
+        try await rig.outboxDrained(client)
+        let posts = rig.simulator.requestLog().filter { $0.method == "POST" && $0.path.hasSuffix("/properties") }
+        #expect(posts.map(\.status) == [429, 201])
+        if posts.count == 2 {
+            #expect(posts[1].receivedAt.timeIntervalSince(posts[0].receivedAt) >= 1.95, "no request before Retry-After expired")
+        }
+        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "9101")).entries
+        #expect(audit.map(\.result) == ["retry", "ok"])
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func aPermanentRefusalFailsTheOperationUntilRetried() async throws {
         let rig = try await TestRig(boxes: 20)
         let (client, olt) = try await rig.provisioningReady()
