@@ -99,6 +99,7 @@ extension DaemonConfiguration {
     var ozmapClientConfiguration: OZmapClientConfiguration {
         var client = OZmapClientConfiguration()
         client.pageSize = ozmapPageSize
+        client.readAttempts = ozmapReadAttempts
         return client
     }
 

@@ -31,6 +31,8 @@ public struct DaemonConfiguration: Sendable {
     public var ozmapCAFile: String?
     public var ozmapInsecureSkipTLSVerify = false
     public var ozmapPageSize = 100
+    /// Attempts of an OZmap read before it fails (429/5xx/no answer are retried).
+    public var ozmapReadAttempts = 4
     public var syncIntervalSeconds = 900
     public var syncJitter = 0.1
     public var syncFullEvery = 4
@@ -52,7 +54,7 @@ public struct DaemonConfiguration: Sendable {
         "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
-        "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size",
+        "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
         "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
         "outbox_wait_ms",
     ]
@@ -109,6 +111,7 @@ public struct DaemonConfiguration: Sendable {
             guard let flag = Bool(value.lowercased()) else { throw fail("true or false") }
             ozmapInsecureSkipTLSVerify = flag
         case "ozmap_page_size": ozmapPageSize = try integer(1...1000)
+        case "ozmap_read_attempts": ozmapReadAttempts = try integer(1...20)
         case "sync_interval_s": syncIntervalSeconds = try integer(10...86_400)
         case "sync_jitter":
             guard let share = Double(value), (0...0.5).contains(share) else { throw fail("a share from 0 to 0.5") }
