@@ -82,6 +82,30 @@ import Testing
         try await allowed.stop()
     }
 
+    @Test func oneConnectionOverTheMaximumIsRefusedAndTheOthersCarryOn() async throws {
+        let server = try await TestServer(configure: { $0.maximumConnections = 3 })
+        var clients: [OZmapClient] = []
+        for _ in 0..<3 { clients.append(try await server.connect()) }
+        let extra = try await server.connect()
+        do {
+            _ = try await extra.call(OZmapIntegration.getStatus, GetStatusRequest())
+            Issue.record("a fourth connection was served")
+        } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted)
+            #expect(error.message.contains("at most 3 connections"))
+        }
+        for client in clients {
+            #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        }
+        // Once one closes, a new connection is admitted.
+        await clients[0].close()
+        try await waitUntil("a slot frees up") { server.server.stats.snapshot.connectionsOpen <= 2 }
+        let next = try await server.connect()
+        #expect(try await next.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        for client in clients.dropFirst() + [next, extra] { await client.close() }
+        try await server.stop()
+    }
+
     @Test func staleSocketFileIsReplaced() async throws {
         let directory = try makeTemporaryDirectory()
         let path = directory + "/ozmapd.sock"

@@ -13,6 +13,7 @@ public struct DaemonConfiguration: Sendable {
     public var socketMode: UInt32 = 0o660
     public var maximumFrameBytes = Framing.defaultMaxFrameLength
     public var maximumCallsInFlight = 128
+    public var maximumConnections = 256
     public var allowedUIDs: Set<UInt32> = []
     public var allowedGIDs: Set<UInt32> = []
     public var callTimeoutMs = 30_000
@@ -51,7 +52,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// The settings, by the name used in the config file.
     public static let keys = [
-        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight",
+        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_connections",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
@@ -90,6 +91,7 @@ public struct DaemonConfiguration: Sendable {
             socketMode = mode
         case "max_frame_bytes": maximumFrameBytes = try integer(64...(256 << 20))
         case "max_calls_in_flight": maximumCallsInFlight = try integer(1...65_536)
+        case "max_connections": maximumConnections = try integer(1...65_536)
         case "allowed_uids": allowedUIDs = try ids()
         case "allowed_gids": allowedGIDs = try ids()
         case "call_timeout_ms": callTimeoutMs = try integer(1...3_600_000)
@@ -165,6 +167,7 @@ public struct DaemonConfiguration: Sendable {
         server.socketGroup = socketGroup
         server.maximumFrameLength = maximumFrameBytes
         server.maximumCallsInFlightPerConnection = maximumCallsInFlight
+        server.maximumConnections = maximumConnections
         server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)
         server.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
         return server

@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumFrameLength = Framing.defaultMaxFrameLength
     /// Calls one connection may have in flight before the server stops reading from it.
     public var maximumCallsInFlightPerConnection = 128
+    /// Connections open at once; one more is answered RESOURCE_EXHAUSTED and closed.
+    public var maximumConnections = 256
     public var peerPolicy = PeerPolicy()
     /// How long shutdown waits for calls in flight before closing connections.
     public var shutdownGracePeriod: Duration = .seconds(10)

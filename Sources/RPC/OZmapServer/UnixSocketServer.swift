@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// finish (up to the grace period), closes connections and removes its socket file.
 ///
 /// Each connection's pipeline, one job per handler:
-/// frame decoder → frame encoder → envelope codec → peer authorization → call dispatch → protocol errors.
+/// frame decoder → frame encoder → envelope codec → admission → call dispatch → protocol errors.
 public final class UnixSocketServer: Service, Sendable {
     public let configuration: ServerConfiguration
     public let stats: ServerStats
@@ -96,12 +96,16 @@ public final class UnixSocketServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 PeerCredentials.read(channel).flatMapThrowing { peer in
-                    self.track(channel, peer: peer)
+                    let open = self.track(channel, peer: peer)
+                    let refusal = configuration.peerPolicy.denial(for: peer)
+                        ?? (open > configuration.maximumConnections
+                            ? RPCError(.resourceExhausted, "ozmapd serves at most \(configuration.maximumConnections) connections at once (max_connections); close idle ones or retry later")
+                            : nil)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumFrameLength: configuration.maximumFrameLength)),
                         MessageToByteHandler(LengthPrefixedFrameEncoder()),
                         EnvelopeCodecHandler(serverCodec: .ozmap),
-                        PeerAuthorizationHandler(peer: peer, policy: configuration.peerPolicy),
+                        AdmissionHandler(refusal: refusal),
                         CallDispatchHandler(dispatcher: self.dispatcher, peer: peer,
                                             maximumInFlight: configuration.maximumCallsInFlightPerConnection,
                                             tracker: self.tracker, stats: self.stats),
@@ -111,14 +115,19 @@ public final class UnixSocketServer: Service, Sendable {
             }
     }
 
-    private func track(_ channel: any Channel, peer: PeerIdentity?) {
+    /// Registers the connection; returns how many are open, this one included.
+    private func track(_ channel: any Channel, peer: PeerIdentity?) -> Int {
         let key = ObjectIdentifier(channel)
-        connections.withLockedValue { $0[key] = channel }
+        let open = connections.withLockedValue { connections in
+            connections[key] = channel
+            return connections.count
+        }
         stats.connectionOpened()
         logger.debug("connection opened", metadata: ["peer": "\(peer.map(\.description) ?? "unknown")"])
         channel.closeFuture.whenComplete { [self] _ in
             connections.withLockedValue { _ = $0.removeValue(forKey: key) }
             stats.connectionClosed()
         }
+        return open
     }
 }

@@ -1,0 +1,32 @@
+import NIOCore
+import OZmapRPC
+
+/// Admits a connection, or refuses it: answers the reason (PERMISSION_DENIED for
+/// a peer outside the allowlist, RESOURCE_EXHAUSTED when the server is full)
+/// with call_id 0 and closes it before any call runs.
+final class AdmissionHandler: ChannelInboundHandler {
+    typealias InboundIn = RequestEnvelope
+    typealias InboundOut = RequestEnvelope
+    typealias OutboundOut = ResponseEnvelope
+
+    private let refusal: RPCError?
+
+    init(refusal: RPCError?) {
+        self.refusal = refusal
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let refusal {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.connectionError(refusal))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard refusal == nil else { return }
+        context.fireChannelRead(data)
+    }
+}
