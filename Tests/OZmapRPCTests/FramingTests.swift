@@ -44,6 +44,19 @@ import Testing
         _ = try? channel.finish()
     }
 
+    @Test func aFrameThatStallsFailsAfterItsTimeout() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+            LengthPrefixedFrameDecoder(maximumFrameLength: 64, incompleteFrameTimeout: .milliseconds(100))))
+        try channel.writeInbound(ByteBuffer(bytes: frame([1]) + [0, 0, 0, 5, 9]))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1]))
+        (channel.eventLoop as! EmbeddedEventLoop).advanceTime(by: .milliseconds(99))
+        #expect(throws: Never.self) { try channel.throwIfErrorCaught() }
+        (channel.eventLoop as! EmbeddedEventLoop).advanceTime(by: .milliseconds(1))
+        #expect(throws: IncompleteFrameTimeoutError.self) { try channel.throwIfErrorCaught() }
+        _ = try? channel.finish()
+    }
+
     @Test func encoderPrefixesTheLength() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LengthPrefixedFrameEncoder()))

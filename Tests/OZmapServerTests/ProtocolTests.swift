@@ -95,6 +95,23 @@ import Testing
         try await server.stop()
     }
 
+    @Test func aStalledFrameTimesOutAndIdleConnectionsStay() async throws {
+        let server = try await TestServer(configure: { $0.incompleteFrameTimeout = .milliseconds(300) })
+        let idle = try await server.rawConnection()
+        let stalled = try await server.rawConnection()
+        // A header announcing 50 bytes, one byte of body, then silence.
+        try await stalled.send([0, 0, 0, 50, 0x08])
+        let response = try await stalled.next()
+        #expect(response.callID == 0)
+        #expect(response.status.statusCode == .deadlineExceeded)
+        #expect(try await stalled.isClosedByServer(), "the connection is closed")
+        // The idle connection (no frame begun) was left alone and still works.
+        try await idle.send([RequestEnvelope(callID: 1, method: getStatusPath)])
+        #expect(try await idle.next().status.isOK)
+        await idle.close()
+        try await server.stop()
+    }
+
     @Test func garbageIsRefusedAndOtherConnectionsCarryOn() async throws {
         let server = try await TestServer()
         let bystander = try await server.connect()

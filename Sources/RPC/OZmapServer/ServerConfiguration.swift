@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumCallsInFlightPerConnection = 128
     /// Connections open at once; one more is answered RESOURCE_EXHAUSTED and closed.
     public var maximumConnections = 256
+    /// How long a frame may take to arrive once it has begun (slow or stalled peers).
+    public var incompleteFrameTimeout: Duration = .seconds(10)
     public var peerPolicy = PeerPolicy()
     /// How long shutdown waits for calls in flight before closing connections.
     public var shutdownGracePeriod: Duration = .seconds(10)

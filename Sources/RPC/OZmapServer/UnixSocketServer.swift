@@ -102,7 +102,9 @@ public final class UnixSocketServer: Service, Sendable {
                             ? RPCError(.resourceExhausted, "ozmapd serves at most \(configuration.maximumConnections) connections at once (max_connections); close idle ones or retry later")
                             : nil)
                     try channel.pipeline.syncOperations.addHandlers([
-                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumFrameLength: configuration.maximumFrameLength)),
+                        ByteToMessageHandler(LengthPrefixedFrameDecoder(
+                            maximumFrameLength: configuration.maximumFrameLength,
+                            incompleteFrameTimeout: .nanoseconds(Int64(configuration.incompleteFrameTimeout / .nanoseconds(1))))),
                         MessageToByteHandler(LengthPrefixedFrameEncoder()),
                         EnvelopeCodecHandler(serverCodec: .ozmap),
                         AdmissionHandler(refusal: refusal),

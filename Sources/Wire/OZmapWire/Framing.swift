@@ -22,19 +22,33 @@ public struct FrameTooLargeError: Error, Hashable {
     }
 }
 
+/// A frame began arriving and did not complete in time (a slow or stalled peer).
+public struct IncompleteFrameTimeoutError: Error, Hashable {
+    public let timeout: TimeAmount
+
+    public var rpcError: RPCError {
+        RPCError(.deadlineExceeded, "a frame took more than \(timeout.nanoseconds / 1_000_000) ms to arrive; closing the connection")
+    }
+}
+
 /// Splits the byte stream into frames. A header announcing more than the
-/// maximum fails at once, before any of the body is buffered.
+/// maximum fails at once, before any of the body is buffered; a frame that
+/// has begun must be complete within `incompleteFrameTimeout`.
 public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
 
     public let maximumFrameLength: Int
+    public let incompleteFrameTimeout: TimeAmount?
+    private var timer: Scheduled<Void>?
 
-    public init(maximumFrameLength: Int = Framing.defaultMaxFrameLength) {
+    public init(maximumFrameLength: Int = Framing.defaultMaxFrameLength, incompleteFrameTimeout: TimeAmount? = nil) {
         self.maximumFrameLength = maximumFrameLength
+        self.incompleteFrameTimeout = incompleteFrameTimeout
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
+            armTimer(context: context, pending: buffer.readableBytes > 0)
             return .needMoreData
         }
         guard Int(length) <= maximumFrameLength else {
@@ -42,8 +56,10 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
             throw FrameTooLargeError(length: Int(length), maximum: maximumFrameLength)
         }
         guard buffer.readableBytes >= Framing.headerLength + Int(length) else {
+            armTimer(context: context, pending: true)
             return .needMoreData
         }
+        disarmTimer()
         buffer.moveReaderIndex(forwardBy: Framing.headerLength)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
@@ -52,7 +68,26 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A partial frame at EOF is dropped: its sender is gone and cannot be answered.
         while try decode(context: context, buffer: &buffer) == .continue {}
+        disarmTimer()
         return .needMoreData
+    }
+
+    public mutating func decoderRemoved(context: ChannelHandlerContext) {
+        disarmTimer()
+    }
+
+    /// Starts the clock when a frame begins; it keeps running until the frame is complete.
+    private mutating func armTimer(context: ChannelHandlerContext, pending: Bool) {
+        guard pending, timer == nil, let timeout = incompleteFrameTimeout else { return }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            bound.value.fireErrorCaught(IncompleteFrameTimeoutError(timeout: timeout))
+        }
+    }
+
+    private mutating func disarmTimer() {
+        timer?.cancel()
+        timer = nil
     }
 }
 

@@ -4,7 +4,7 @@ import OZmapRPC
 import OZmapWire
 
 /// The end of the pipeline: a connection that breaks the protocol (an
-/// oversized frame, an undecodable envelope) gets one status with call_id 0
+/// oversized frame, an undecodable envelope, a frame that stalls) gets one status with call_id 0
 /// and is closed. Other connections never notice.
 final class ProtocolErrorHandler: ChannelInboundHandler {
     typealias InboundIn = Never
@@ -22,6 +22,7 @@ final class ProtocolErrorHandler: ChannelInboundHandler {
         switch error {
         case let error as FrameTooLargeError: rpcError = error.rpcError
         case let error as UndecodableEnvelopeError: rpcError = error.rpcError
+        case let error as IncompleteFrameTimeoutError: rpcError = error.rpcError
         case is ByteToMessageDecoderError:
             return // bytes that arrived after the connection was condemned
         case let error as RPCError:
