@@ -29,6 +29,11 @@ public final class ChildProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that fails half-way must not leave a daemon running.
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
     public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
     public var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
