@@ -175,6 +175,47 @@ import Testing
         try await rig.tearDown()
     }
 
+    @Test func everyRefusalNamesItsCause() async throws {
+        let rig = try await TestRig(boxes: 10)
+        try await rig.startDaemon()
+        let client = try await rig.client()
+        func code<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request) async -> (StatusCode, String) {
+            do {
+                _ = try await client.call(method, request)
+                return (.ok, "")
+            } catch let error as RPCError {
+                return (error.code, error.violations.first?.field ?? error.message)
+            } catch {
+                return (.unknown, "\(error)")
+            }
+        }
+        // Before credentials: everything that needs OZmap says so.
+        #expect(await code(OZmapIntegration.syncBoxes, SyncBoxesRequest()).0 == .failedPrecondition)
+        #expect(await code(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).0 == .failedPrecondition)
+        #expect(await code(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "a", ozmapOltId: "b", requireCtoOnActivation: false)).0 == .failedPrecondition)
+        // An OZmap nobody answers for: UNAVAILABLE, and nothing saved.
+        let nowhere = await code(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: "http://127.0.0.1:1/api/v2", apiKey: simulatorKey))
+        #expect(nowhere.0 == .unavailable)
+        #expect(try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials.apiKeySet == false)
+
+        _ = try await rig.connect(client)
+        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
+        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(archoltOltId: "olt-unknown")).0 == .failedPrecondition)
+        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(archoltOltId: "olt-a", ozmapOltId: "other")) == (.invalidArgument, "ozmap_olt_id"))
+        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 5000)) == (.invalidArgument, "page_size"))
+        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(pageToken: "forged")) == (.invalidArgument, "page_token"))
+        #expect(await code(OZmapIntegration.getBox, GetBoxRequest()) == (.invalidArgument, "id"))
+        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(id: "5f5e1000000100000000ffff")).0 == .notFound)
+        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(name: "CTO-NOWHERE")).0 == .notFound)
+        try rig.simulator.addBox(name: "CTO-TWIN", toOLT: olt.id)
+        try rig.simulator.addBox(name: "cto-twin", toOLT: olt.id)
+        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(name: "Cto-Twin")).0 == .failedPrecondition)
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func ozmapDownDuringASyncKeepsTheLastGoodCache() async throws {
         let rig = try await TestRig(boxes: 50)
         try await rig.startDaemon()

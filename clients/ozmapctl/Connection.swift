@@ -26,6 +26,20 @@ struct ConnectionOptions: ParsableArguments {
         return (try ProtoValueDecoder().decode(Response.self, from: value), value)
     }
 
+    /// Calls a listing method page after page until the last; returns every page.
+    func callAllPages<Request: PagedRequest, Response: PagedResponse>(
+        _ method: RPCMethod<Request, Response>, _ request: Request, all: Bool = true
+    ) async throws -> [(Response, ProtoValue)] {
+        var request = request
+        var pages: [(Response, ProtoValue)] = []
+        repeat {
+            let page = try await call(method, request)
+            pages.append(page)
+            request.pageToken = page.0.nextPageToken
+        } while all && !request.pageToken.isEmpty
+        return pages
+    }
+
     /// Calls `method` with a request value and returns the response value;
     /// any failure ends the process with the status code as exit code.
     func call(_ method: String, request: ProtoValue) async throws -> ProtoValue {
@@ -74,3 +88,33 @@ func printTable(_ rows: [[String]]) {
     }
 }
 
+
+/// Requests and responses of the List methods, paged with tokens.
+protocol PagedRequest: Codable, Sendable { var pageToken: String { get set } }
+protocol PagedResponse: Codable, Sendable { var nextPageToken: String { get } }
+
+extension ListBoxesRequest: PagedRequest {}
+extension ListBoxesResponse: PagedResponse {}
+extension ListONUsRequest: PagedRequest {}
+extension ListONUsResponse: PagedResponse {}
+extension ListOperationsRequest: PagedRequest {}
+extension ListOperationsResponse: PagedResponse {}
+extension ListAuditLogRequest: PagedRequest {}
+extension ListAuditLogResponse: PagedResponse {}
+
+/// `synced`, `waiting-for-cto`... from `ONU_STATE_SYNCED`, `ONU_STATE_WAITING_FOR_CTO`.
+func short(_ name: String, _ prefix: String) -> String {
+    String(name.dropFirst(name.hasPrefix(prefix) ? prefix.count : 0)).lowercased().replacingOccurrences(of: "_", with: "-")
+}
+
+/// The enum case a `--state` option names in its short form; nil when no option was given.
+func parseState<State: RawRepresentable & CaseIterable>(_ text: String?, prefix: String, options: ConnectionOptions) throws -> State?
+where State.RawValue == String {
+    guard let text else { return nil }
+    let names = State.allCases.map { short($0.rawValue, prefix) }.filter { $0 != "unspecified" }
+    guard let state = State.allCases.first(where: { short($0.rawValue, prefix) == text.lowercased() }), names.contains(text.lowercased()) else {
+        options.report(RPCError.invalidArgument(field: "--state", "one of \(names.joined(separator: ", "))"))
+        throw ExitCode(StatusCode.invalidArgument.rawValue)
+    }
+    return state
+}

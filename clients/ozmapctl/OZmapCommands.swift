@@ -152,18 +152,11 @@ struct BoxesCommand: AsyncParsableCommand {
             case .exact: .exact
             case .prefix: .prefix
             }
-            var boxes: [Box] = []
-            var values: [ProtoValue] = []
-            var total: UInt32 = 0
-            var next = ""
-            repeat {
-                let (response, value) = try await options.call(OZmapIntegration.listBoxes, request)
-                boxes += response.boxes
-                values.append(value)
-                total = response.total
-                next = response.nextPageToken
-                request.pageToken = next
-            } while all && !next.isEmpty
+            let pages = try await options.callAllPages(OZmapIntegration.listBoxes, request, all: all)
+            let boxes = pages.flatMap(\.0.boxes)
+            let values = pages.map(\.1)
+            let total = pages.last?.0.total ?? 0
+            let next = pages.last?.0.nextPageToken ?? ""
             if options.json { return print(ProtoJSON.render(values.count == 1 ? values[0] : .list(values))) }
             printTable([["NAME", "ID", "OZMAP OLT", "PORTS FREE", "LAT", "LNG"]] + boxes.map {
                 [$0.name, $0.id, $0.ozmapOltId, "\($0.portsFree)/\($0.portsTotal)", String(format: "%.6f", $0.lat), String(format: "%.6f", $0.lng)]

@@ -82,22 +82,11 @@ struct ONUCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let wanted = state.map { "ONU_STATE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_") }
-            guard wanted == nil || ONUState(rawValue: wanted!) != nil else {
-                options.report(RPCError.invalidArgument(field: "--state", "one of waiting-for-cto, pending, synced, failed, deprovisioned"))
-                throw ExitCode(StatusCode.invalidArgument.rawValue)
-            }
-            var request = ListONUsRequest(archoltOltId: olt ?? "", state: wanted.flatMap(ONUState.init) ?? .unspecified,
-                                          ctoBoxId: cto ?? "", pageSize: 1000)
-            var onus: [ONU] = []
-            var values: [ProtoValue] = []
-            repeat {
-                let (page, value) = try await options.call(OZmapIntegration.listONUs, request)
-                onus += page.onus
-                values.append(value)
-                request.pageToken = page.nextPageToken
-            } while !request.pageToken.isEmpty
-            if options.json { return print(ProtoJSON.render(.list(values))) }
+            let wanted: ONUState? = try parseState(state, prefix: "ONU_STATE_", options: options)
+            let pages = try await options.callAllPages(OZmapIntegration.listONUs, ListONUsRequest(
+                archoltOltId: olt ?? "", state: wanted ?? .unspecified, ctoBoxId: cto ?? "", pageSize: 1000))
+            if options.json { return print(ProtoJSON.render(.list(pages.map(\.1)))) }
+            let onus = pages.flatMap(\.0.onus)
             printTable([["ONU", "STATE", "OLT", "SERIAL", "CTO", "OZMAP CLIENT"]] + onus.map {
                 [$0.onuId, short($0.state.rawValue, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, $0.ozmapClientId]
             })
@@ -117,15 +106,11 @@ struct OpsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let wanted = state.map { "OPERATION_STATE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_") }
-            guard wanted == nil || OperationState(rawValue: wanted!) != nil else {
-                options.report(RPCError.invalidArgument(field: "--state", "one of pending, in-flight, done, failed, collapsed"))
-                throw ExitCode(StatusCode.invalidArgument.rawValue)
-            }
-            let (response, value) = try await options.call(OZmapIntegration.listOperations, ListOperationsRequest(
-                onuId: onu ?? "", state: wanted.flatMap(OperationState.init) ?? .unspecified, pageSize: 1000))
-            if options.json { return print(ProtoJSON.render(value)) }
-            printTable([["ID", "ONU", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]] + response.operations.map {
+            let wanted: OperationState? = try parseState(state, prefix: "OPERATION_STATE_", options: options)
+            let pages = try await options.callAllPages(OZmapIntegration.listOperations, ListOperationsRequest(
+                onuId: onu ?? "", state: wanted ?? .unspecified, pageSize: 1000))
+            if options.json { return print(ProtoJSON.render(.list(pages.map(\.1)))) }
+            printTable([["ID", "ONU", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]] + pages.flatMap(\.0.operations).map {
                 [$0.id, $0.onuId, short($0.kind.rawValue, "OPERATION_KIND_"), short($0.state.rawValue, "OPERATION_STATE_"),
                  "\($0.attempts)", $0.state == .pending ? $0.nextAttemptAt : "", $0.lastError]
             })
@@ -158,14 +143,12 @@ struct LogCommand: AsyncParsableCommand {
         var after: UInt64 = 0
         var first = true
         repeat {
-            var request = ListAuditLogRequest(onuId: onu ?? "", afterSeq: after, pageSize: 1000)
-            var entries: [AuditEntry] = []
-            repeat {
-                let (page, value) = try await options.call(OZmapIntegration.listAuditLog, request)
-                entries += page.entries
-                if options.json, !page.entries.isEmpty { print(ProtoJSON.render(value, pretty: false)) }
-                request.pageToken = page.nextPageToken
-            } while !request.pageToken.isEmpty
+            let pages = try await options.callAllPages(OZmapIntegration.listAuditLog,
+                                                       ListAuditLogRequest(onuId: onu ?? "", afterSeq: after, pageSize: 1000))
+            let entries = pages.flatMap(\.0.entries)
+            if options.json {
+                for (page, value) in pages where !page.entries.isEmpty { print(ProtoJSON.render(value, pretty: false)) }
+            }
             if !options.json {
                 let rows = entries.map {
                     [$0.at, $0.onuId, "op \($0.operationId)", "\($0.httpMethod) \($0.route)", $0.httpStatus == 0 ? "—" : "\($0.httpStatus)",
@@ -191,9 +174,4 @@ private func printChange(_ response: ONUChangeResponse, _ value: ProtoValue, _ o
     }
     if !onu.ozmapClientId.isEmpty { line += "; OZmap client \(onu.ozmapClientId)" }
     print(line)
-}
-
-/// `SYNCED` from `ONU_STATE_SYNCED`, lower-cased with dashes: `synced`, `waiting-for-cto`.
-func short(_ name: String, _ prefix: String) -> String {
-    String(name.dropFirst(name.hasPrefix(prefix) ? prefix.count : 0)).lowercased().replacingOccurrences(of: "_", with: "-")
 }

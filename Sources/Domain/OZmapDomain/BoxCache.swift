@@ -37,7 +37,6 @@ public struct BoxCacheSnapshot: Sendable {
     }
 
     public var count: Int { boxesByID.count }
-    public var allBoxes: [CachedBox] { orderedIDs.map { boxesByID[$0]! } }
 
     /// Boxes whose name is exactly `name` (normalised): several when names repeat.
     public func boxes(named name: String) -> [CachedBox] {

@@ -83,8 +83,6 @@ public actor BoxSynchronizer {
 
     /// The running pass's progress, else the last finished pass.
     public var currentReport: SyncReport? { progress ?? state.lastReport }
-    public var lastFinishedReport: SyncReport? { state.lastReport }
-    public var isRunning: Bool { running != nil }
 
     /// Starts a pass (or joins the running one) and returns at once.
     public func start(_ kind: SyncKind) -> (report: SyncReport, started: Bool) {
@@ -236,13 +234,4 @@ public actor BoxSynchronizer {
         }
         return (boxes, newest)
     }
-}
-
-/// RFC 3339 UTC timestamps with milliseconds, as every time in ozmapd is written.
-public enum Timestamp {
-    public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    public static func now() -> String { format(Date()) }
 }

@@ -30,8 +30,4 @@ public final class OZmapRequestMetrics: Sendable {
 
     /// Nil until the first request.
     public var reachable: Bool? { state.withLock { $0.reachable } }
-
-    public func count(method: String, route: String) -> Int {
-        state.withLock { $0.counts.filter { $0.key.method == method && $0.key.route == route }.reduce(0) { $0 + $1.value } }
-    }
 }

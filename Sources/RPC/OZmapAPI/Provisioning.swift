@@ -55,7 +55,7 @@ public struct DeprovisionONURequest: Codable, Sendable, Hashable {
 }
 
 /// `archolt.ozmap.v1.ONUState`
-public enum ONUState: String, Codable, Sendable, Hashable {
+public enum ONUState: String, Codable, Sendable, Hashable, CaseIterable {
     case unspecified = "ONU_STATE_UNSPECIFIED"
     case waitingForCto = "ONU_STATE_WAITING_FOR_CTO"
     case pending = "ONU_STATE_PENDING"
@@ -109,7 +109,7 @@ public enum OperationKind: String, Codable, Sendable, Hashable {
 }
 
 /// `archolt.ozmap.v1.OperationState`
-public enum OperationState: String, Codable, Sendable, Hashable {
+public enum OperationState: String, Codable, Sendable, Hashable, CaseIterable {
     case unspecified = "OPERATION_STATE_UNSPECIFIED"
     case pending = "OPERATION_STATE_PENDING"
     case inFlight = "OPERATION_STATE_IN_FLIGHT"

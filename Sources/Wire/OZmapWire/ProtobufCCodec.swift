@@ -18,9 +18,6 @@ public struct ProtobufCCodec: MessageCodec {
     /// The OZmapIntegration service, as its protobuf-c descriptor declares it.
     public var service: ServiceDescriptor { schema.service }
 
-    /// Every message type the schema knows, sorted by full name.
-    public var messageTypes: [String] { schema.messageNames }
-
     // MARK: decoding
 
     public func decode(_ bytes: [UInt8], as messageType: String) throws -> ProtoValue {

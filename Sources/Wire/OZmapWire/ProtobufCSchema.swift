@@ -89,9 +89,6 @@ final class ProtobufCSchema: @unchecked Sendable {
         messagesByName[String(cString: descriptor.pointee.name)]!
     }
 
-    /// Every message type name, sorted.
-    var messageNames: [String] { messagesByName.keys.sorted() }
-
     /// The names of an enum's values, in declaration order.
     static func enumValueNames(_ descriptor: UnsafePointer<ProtobufCEnumDescriptor>) -> [String] {
         (0..<Int(descriptor.pointee.n_values)).map { String(cString: descriptor.pointee.values[$0].name) }

@@ -219,9 +219,3 @@ final class OutcomeWaiters: Sendable {
         waiting.values.forEach { $0.resume() }
     }
 }
-
-extension Timestamp {
-    public static func parse(_ text: String) -> Date? {
-        try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-}

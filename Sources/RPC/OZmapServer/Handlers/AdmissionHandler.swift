@@ -7,7 +7,6 @@ import OZmapRPC
 final class AdmissionHandler: ChannelInboundHandler {
     typealias InboundIn = RequestEnvelope
     typealias InboundOut = RequestEnvelope
-    typealias OutboundOut = ResponseEnvelope
 
     private let refusal: RPCError?
 
@@ -16,12 +15,7 @@ final class AdmissionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let refusal {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.connectionError(refusal))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
-        }
+        if let refusal { context.refuseConnection(refusal) }
         context.fireChannelActive()
     }
 

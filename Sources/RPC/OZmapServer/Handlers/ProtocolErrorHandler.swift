@@ -8,7 +8,6 @@ import OZmapWire
 /// and is closed. Other connections never notice.
 final class ProtocolErrorHandler: ChannelInboundHandler {
     typealias InboundIn = Never
-    typealias OutboundOut = ResponseEnvelope
 
     private let logger: Logger
     private var closing = false
@@ -38,9 +37,6 @@ final class ProtocolErrorHandler: ChannelInboundHandler {
         guard !closing else { return }
         closing = true
         logger.notice("closing connection after a protocol error", metadata: ["status": "\(rpcError)"])
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.connectionError(rpcError))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.refuseConnection(rpcError)
     }
 }
