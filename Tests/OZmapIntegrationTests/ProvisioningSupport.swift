@@ -1,19 +1,26 @@
 import Foundation
 import OZmapAPI
 import OZmapClient
+import OZmapDaemon
 import OZmapRPC
 import OZmapSimulator
 import OZmapTestSupport
 
 extension TestRig {
     /// Credentials set, boxes loaded, ArchOLT OLT "olt-a" linked to the first OZmap OLT.
-    func provisioningReady(requireCTO: Bool = false) async throws -> (client: OZmapClient, olt: OZmapAPI.OZmapOLT) {
-        try await startDaemon()
+    func provisioningReady(requireCTO: Bool = false, configure: (inout DaemonConfiguration) -> Void = { _ in })
+        async throws -> (client: OZmapClient, olt: OZmapAPI.OZmapOLT) {
+        try await startDaemon(configure: configure)
         let client = try await self.client()
+        return (client, try await prepareForProvisioning(client, requireCTO: requireCTO))
+    }
+
+    /// Credentials set, boxes loaded and "olt-a" linked, through a running daemon; returns the OZmap OLT.
+    func prepareForProvisioning(_ client: OZmapClient, requireCTO: Bool = false) async throws -> OZmapAPI.OZmapOLT {
         _ = try await connect(client)
         let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
         _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: requireCTO))
-        return (client, olt)
+        return olt
     }
 
     /// Boxes of an OZmap OLT with at least `free` free ports, by name.

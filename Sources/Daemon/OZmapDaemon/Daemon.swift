@@ -37,11 +37,13 @@ public struct Daemon: Sendable {
         let http = CurlHTTPClient(configuration: configuration.httpClientConfiguration)
         ozmapHTTP = http
         let clientConfiguration = configuration.ozmapClientConfiguration
+        let retryAfter = RetryAfterGate()
         let connection = try OZmapConnection(
             store: CredentialFile(stateDirectory: configuration.stateDirectory),
             configured: try configuration.configuredCredentials()
         ) { credentials in
-            OZmapAPIClient(credentials: credentials, http: http, metrics: metrics, configuration: clientConfiguration, logger: logger)
+            OZmapAPIClient(credentials: credentials, http: http, metrics: metrics, configuration: clientConfiguration,
+                           retryAfter: retryAfter, logger: logger)
         }
         let synchronizer = try BoxSynchronizer(cache: BoxCache(), store: database, logger: logger) { connection.directory }
         boxSync = BoxSyncService(synchronizer: synchronizer, schedule: configuration.syncSchedule, logger: logger) {
@@ -107,6 +109,8 @@ extension DaemonConfiguration {
         var outbox = OutboxWorker.Configuration()
         outbox.concurrency = ozmapConcurrency
         outbox.backoff = Backoff(base: .milliseconds(outboxBackoffBaseMs), cap: .milliseconds(outboxBackoffCapMs))
+        // A write that timed out may still land: look again only once it would have.
+        outbox.settleAfterUnknownOutcome = .milliseconds(ozmapTimeoutMs)
         return outbox
     }
 

@@ -30,6 +30,10 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
     public var code: Int
     public var message: String
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    /// False only when no connection was made, so the server cannot have seen the request.
+    public var mayHaveBeenSent: Bool {
+        ![CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains { Int($0.rawValue) == code }
+    }
     public var description: String { message }
 }
 

@@ -23,13 +23,16 @@ public struct OZmapAPIClient: OZmapDirectory {
     private let http: CurlHTTPClient
     private let metrics: OZmapRequestMetrics
     private let configuration: OZmapClientConfiguration
+    private let retryAfter: RetryAfterGate
     private let logger: Logger
 
+    /// `retryAfter` is shared by every client of one OZmap, so a `Retry-After` holds them all.
     public init(credentials: OZmapCredentials, http: CurlHTTPClient, metrics: OZmapRequestMetrics,
-                configuration: OZmapClientConfiguration = .init(), logger: Logger) {
+                configuration: OZmapClientConfiguration = .init(), retryAfter: RetryAfterGate = RetryAfterGate(), logger: Logger) {
         self.credentials = credentials
         self.http = http
         self.metrics = metrics
+        self.retryAfter = retryAfter
         self.configuration = configuration
         self.logger = logger
     }
@@ -154,8 +157,13 @@ public struct OZmapAPIClient: OZmapDirectory {
         }
     }
 
-    /// One request, counted; failures are `OZmapCallError`s mapped to status codes. Never retried here.
+    /// One request, counted; failures are `OZmapCallError`s mapped to status codes. Never retried here,
+    /// and not sent at all while OZmap's last `Retry-After` runs.
     func send(method: String, path: String, query: [(String, String)], body: [UInt8]?, route: String) async throws -> [UInt8] {
+        if let wait = retryAfter.remaining() {
+            throw OZmapCallError(error: RPCError(.unavailable, "OZmap asked ozmapd to wait (Retry-After) another \(wait.readable) before \(method) \(route)"),
+                                 httpStatus: 0, retryAfter: wait, outcomeUnknown: false)
+        }
         var url = "\(credentials.apiURL)/\(path)"
         if !query.isEmpty { url += "?" + query.map { "\($0)=\(Self.escape($1))" }.joined(separator: "&") }
         var headers = [("Authorization", credentials.apiKey.revealed), ("Accept", "application/json")]
@@ -166,12 +174,14 @@ public struct OZmapAPIClient: OZmapDirectory {
         } catch let error as HTTPTransportError {
             metrics.record(method: method, route: route, status: 0)
             let what = error.isTimeout ? "timed out" : "failed"
-            throw OZmapCallError(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"), httpStatus: 0)
+            throw OZmapCallError(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"),
+                                 httpStatus: 0, outcomeUnknown: method != "GET" && error.mayHaveBeenSent)
         }
         metrics.record(method: method, route: route, status: response.status)
         if (200..<300).contains(response.status) { return response.body }
-        throw OZmapCallError(error: mapStatus(response, method: method, route: route), httpStatus: response.status,
-                             retryAfter: Self.retryAfter(response.headers["retry-after"]))
+        let wait = Self.retryAfter(response.headers["retry-after"])
+        if let wait { retryAfter.hold(for: wait) }
+        throw OZmapCallError(error: mapStatus(response, method: method, route: route), httpStatus: response.status, retryAfter: wait)
     }
 
     private func mapStatus(_ response: HTTPResponse, method: String, route: String) -> RPCError {

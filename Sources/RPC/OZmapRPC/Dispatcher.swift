@@ -96,7 +96,7 @@ func withDeadline<T: Sendable>(_ timeout: Duration, method: String, _ body: @esc
             race.start(continuation)
             // A Dispatch timer, not a sleeping Task: it is on every call, and far cheaper.
             let timer = DispatchWorkItem {
-                race.finish(.failure(RPCError(.deadlineExceeded, "\(method) did not finish within its \(timeout.formatted) timeout")))
+                race.finish(.failure(RPCError(.deadlineExceeded, "\(method) did not finish within its \(timeout.readable) timeout")))
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)), execute: timer)
             race.run(Task {
@@ -150,8 +150,8 @@ extension Duration {
         return overflow ? .max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 
-    /// "250 ms", "30 s".
-    var formatted: String {
+    /// "250 ms", "30 s", for messages people read.
+    public var readable: String {
         let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }

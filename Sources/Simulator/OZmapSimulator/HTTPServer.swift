@@ -50,8 +50,18 @@ final class HTTPServer: Sendable {
 
     /// Closes the listener, then every open connection.
     func stop() async throws {
+        await close(forGood: true)
+    }
+
+    /// Closes the listener and every connection, as an unreachable OZmap would
+    /// (connection refused); `start` on the same port listens again.
+    func suspend() async {
+        await close(forGood: false)
+    }
+
+    private func close(forGood: Bool) async {
         let (listener, connections) = state.withLock { state -> (Channel?, [Channel]) in
-            state.stopped = true
+            if forGood { state.stopped = true }
             defer {
                 state.listener = nil
                 state.connections.removeAll()

@@ -51,6 +51,18 @@ public final class OZmapSimulator: Sendable {
         try await server.stop()
     }
 
+    /// Refuses connections (and closes open ones), as an OZmap that is down or
+    /// unreachable; `resumeListening` serves again on the same port.
+    public func stopListening() async {
+        await server.suspend()
+    }
+
+    /// Listens again on the port of the last `start`.
+    public func resumeListening() async throws {
+        let (host, port) = address.withLock { ($0.host, $0.port) }
+        _ = try await server.start(host: host, port: port)
+    }
+
     // MARK: faults and request log
 
     /// Replaces the current faults (`.none` clears them).

@@ -32,11 +32,15 @@ public struct OZmapCallError: Error, Sendable, CustomStringConvertible {
     public var error: RPCError
     public var httpStatus: Int
     public var retryAfter: Duration?
+    /// A write whose answer never came (timeout, connection reset): OZmap may
+    /// still apply it, so the next look at the client must wait a while.
+    public var outcomeUnknown: Bool
 
-    public init(error: RPCError, httpStatus: Int, retryAfter: Duration? = nil) {
+    public init(error: RPCError, httpStatus: Int, retryAfter: Duration? = nil, outcomeUnknown: Bool = false) {
         self.error = error
         self.httpStatus = httpStatus
         self.retryAfter = retryAfter
+        self.outcomeUnknown = outcomeUnknown
     }
 
     /// Worth trying again later: OZmap away, slow, throttling, or rejecting the key

@@ -15,6 +15,9 @@ public final class OutboxWorker: Service, Sendable {
         public var backoff = Backoff(base: .milliseconds(500), cap: .seconds(60))
         /// Wake up at least this often to look for due operations.
         public var idlePoll: Duration = .seconds(5)
+        /// After a write whose answer was lost, the least wait before the client is looked
+        /// up again: OZmap may still be applying it, and a look too early would create it twice.
+        public var settleAfterUnknownOutcome: Duration = .seconds(30)
 
         public init() {}
     }
@@ -132,6 +135,7 @@ public final class OutboxWorker: Service, Sendable {
             if failure.isRetryable {
                 var wait = configuration.backoff.delay(attempt: operation.attempts - 1)
                 if let retryAfter = failure.retryAfter { wait = max(wait, retryAfter) }
+                if failure.outcomeUnknown { wait = max(wait, configuration.settleAfterUnknownOutcome) }
                 operation.state = .pending
                 operation.nextAttemptAt = Timestamp.format(Date().addingTimeInterval(Double(wait / .milliseconds(1)) / 1000))
                 logger.notice("OZmap change postponed", metadata: [
