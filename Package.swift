@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "OZmapIntegrationTests",
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
-                           "OZmapAdapter",
+                           "OZmapAdapter", "OZmapWire",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

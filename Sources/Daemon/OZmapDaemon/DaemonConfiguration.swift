@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable {
     public var maximumCallsInFlight = 128
     public var maximumConnections = 256
     public var frameTimeoutMs = 10_000
+    /// 0 keeps idle connections for ever.
+    public var idleTimeoutMs = 900_000
     public var allowedUIDs: Set<UInt32> = []
     public var allowedGIDs: Set<UInt32> = []
     public var callTimeoutMs = 30_000
@@ -54,7 +56,7 @@ public struct DaemonConfiguration: Sendable {
     /// The settings, by the name used in the config file.
     public static let keys = [
         "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_connections",
-        "frame_timeout_ms",
+        "frame_timeout_ms", "idle_timeout_ms",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
@@ -95,6 +97,7 @@ public struct DaemonConfiguration: Sendable {
         case "max_calls_in_flight": maximumCallsInFlight = try integer(1...65_536)
         case "max_connections": maximumConnections = try integer(1...65_536)
         case "frame_timeout_ms": frameTimeoutMs = try integer(10...600_000)
+        case "idle_timeout_ms": idleTimeoutMs = try integer(0...86_400_000)
         case "allowed_uids": allowedUIDs = try ids()
         case "allowed_gids": allowedGIDs = try ids()
         case "call_timeout_ms": callTimeoutMs = try integer(1...3_600_000)
@@ -172,6 +175,7 @@ public struct DaemonConfiguration: Sendable {
         server.maximumCallsInFlightPerConnection = maximumCallsInFlight
         server.maximumConnections = maximumConnections
         server.incompleteFrameTimeout = .milliseconds(frameTimeoutMs)
+        server.idleTimeout = idleTimeoutMs == 0 ? nil : .milliseconds(idleTimeoutMs)
         server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)
         server.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
         return server

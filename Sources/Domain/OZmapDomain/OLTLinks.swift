@@ -86,12 +86,8 @@ public enum Validate {
     public static func identifier(_ value: String, field: String) throws {
         guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
         guard value.count <= 128 else { throw RPCError.invalidArgument(field: field, "is longer than 128 characters") }
-        guard value.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControl }) else {
+        guard !value.unicodeScalars.contains(where: \.isControlCharacter) else {
             throw RPCError.invalidArgument(field: field, "contains control characters")
         }
     }
-}
-
-extension Unicode.GeneralCategory {
-    var isControl: Bool { self == .control || self == .format || self == .lineSeparator || self == .paragraphSeparator }
 }

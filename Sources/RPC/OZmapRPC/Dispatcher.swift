@@ -16,6 +16,7 @@ public struct RPCRouter: Sendable {
         _ body: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
         handlers[method.name] = { value, context in
+            try RequestText.check(value)
             let request: Request
             do {
                 request = try ProtoValueDecoder().decode(Request.self, from: value)

@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumConnections = 256
     /// How long a frame may take to arrive once it has begun (slow or stalled peers).
     public var incompleteFrameTimeout: Duration = .seconds(10)
+    /// How long a connection may stay open with no call in flight; nil keeps it for ever.
+    public var idleTimeout: Duration? = .seconds(900)
     public var peerPolicy = PeerPolicy()
     /// How long shutdown waits for calls in flight before closing connections.
     public var shutdownGracePeriod: Duration = .seconds(10)

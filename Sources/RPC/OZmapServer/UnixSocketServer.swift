@@ -108,6 +108,11 @@ public final class UnixSocketServer: Service, Sendable {
                         MessageToByteHandler(LengthPrefixedFrameEncoder()),
                         EnvelopeCodecHandler(serverCodec: .ozmap),
                         AdmissionHandler(refusal: refusal),
+                    ])
+                    if let idle = configuration.idleTimeout {
+                        try channel.pipeline.syncOperations.addHandler(IdleConnectionHandler(timeout: .nanoseconds(Int64(idle / .nanoseconds(1)))))
+                    }
+                    try channel.pipeline.syncOperations.addHandlers([
                         CallDispatchHandler(dispatcher: self.dispatcher, peer: peer,
                                             maximumInFlight: configuration.maximumCallsInFlightPerConnection,
                                             tracker: self.tracker, stats: self.stats),

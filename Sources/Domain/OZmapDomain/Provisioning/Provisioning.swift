@@ -256,7 +256,7 @@ enum ONUValidation {
 
     static func text(_ value: String, field: String, maximum: Int) throws {
         guard value.count <= maximum else { throw RPCError.invalidArgument(field: field, "is longer than \(maximum) characters") }
-        guard value.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControl }) else {
+        guard !value.unicodeScalars.contains(where: \.isControlCharacter) else {
             throw RPCError.invalidArgument(field: field, "contains control characters")
         }
     }

@@ -1,0 +1,90 @@
+import Foundation
+import NIOCore
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+import OZmapTestSupport
+import Testing
+
+/// Clients that trickle, stall, or connect and never call: each is cut off by a
+/// timeout, and a well-behaved client keeps its latency meanwhile.
+@Suite(.timeLimit(.minutes(3))) struct HostileClientTests {
+    @Test func idleConnectionsCloseButNotDuringALongCall() async throws {
+        let gate = Gate()
+        let server = try await TestServer(configure: { $0.idleTimeout = .milliseconds(300) }) { router in
+            router.register(RPCMethod<GetStatusRequest, GetStatusRequest>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+                await gate.wait()
+                return GetStatusRequest()
+            }
+        }
+        let silent = try await server.rawConnection()
+        let busy = try await server.rawConnection()
+        try await busy.send([RequestEnvelope(callID: 7, method: "/\(OZmapIntegration.serviceName)/SyncBoxes")])
+        try await waitUntil("the long call runs") { gate.waiting == 1 }
+        let opened = ContinuousClock.now
+        #expect(try await silent.isClosedByServer(), "a connection that never calls is closed")
+        #expect(ContinuousClock.now - opened >= .milliseconds(200), "not before its idle timeout")
+        // Well past the idle timeout, the connection with a call in flight is still there.
+        #expect(busy.channel.isActive)
+        gate.open()
+        let answer = try await busy.next()
+        #expect(answer.callID == 7 && answer.status.isOK)
+        #expect(try await busy.isClosedByServer(), "idle again once answered, then closed")
+        try await server.stop()
+    }
+
+    @Test func hostileClientsAreCutOffAndAWellBehavedOneKeepsItsLatency() async throws {
+        let server = try await TestServer(configure: {
+            $0.incompleteFrameTimeout = .milliseconds(1_500)
+            $0.idleTimeout = .seconds(2)
+            $0.maximumConnections = 64
+        })
+        let good = try await server.connect()
+        let quiet = try await latencies(good, calls: 300)
+
+        var hostile: [RawConnection] = []
+        for _ in 0..<20 { hostile.append(try await server.rawConnection()) } // connect, never call, never close
+        var stalled: [RawConnection] = []
+        for _ in 0..<10 {
+            let connection = try await server.rawConnection()
+            try await connection.send([0, 0, 0, 40]) // a length prefix, then silence
+            stalled.append(connection)
+        }
+        // One byte at a time of a valid request, every 100 ms: 1.5 s buys 15 bytes of it.
+        let request = frame(try encodeRequest(RequestEnvelope(callID: 1, method: getStatusPath)))
+            + Array(repeating: 0, count: 64)
+        var tricklers: [RawConnection] = []
+        for _ in 0..<10 { tricklers.append(try await server.rawConnection()) }
+        let trickle = Task {
+            for byte in request {
+                for connection in tricklers where connection.channel.isActive { try? await connection.send([byte]) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let busy = try await latencies(good, calls: 300)
+        try await waitUntil("every hostile connection is closed", timeout: .seconds(20)) {
+            server.server.stats.snapshot.connectionsOpen == 1
+        }
+        trickle.cancel()
+        for connection in hostile + stalled + tricklers {
+            #expect(!connection.channel.isActive)
+            await connection.close()
+        }
+        print("[figures] hostile clients: 40 cut off; GetStatus p99 alone \(quiet.p99.components.attoseconds / 1_000_000_000_000) µs, beside them \(busy.p99.components.attoseconds / 1_000_000_000_000) µs")
+        #expect(busy.p99 <= max(quiet.p99 * 2, .milliseconds(10)))
+        #expect(try await good.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        await good.close()
+        try await server.stop()
+    }
+
+    private func latencies(_ client: OZmapClient, calls: Int) async throws -> (p50: Duration, p99: Duration) {
+        var samples: [Duration] = []
+        for _ in 0..<calls {
+            let started = ContinuousClock.now
+            _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+            samples.append(ContinuousClock.now - started)
+        }
+        samples.sort()
+        return (samples[calls / 2], samples[calls * 99 / 100])
+    }
+}
