@@ -31,6 +31,10 @@ public struct Daemon: Sendable {
 
         let database = try StateDatabase(stateDirectory: configuration.stateDirectory)
         let metrics = OZmapRequestMetrics()
+        if let caFile = configuration.ozmapCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            // Found now rather than as a TLS error on the first request to OZmap.
+            throw DaemonConfiguration.Error(description: "ozmap_ca_file \(caFile) cannot be read (a PEM bundle of the CA that signed OZmap's certificate)")
+        }
         if configuration.ozmapInsecureSkipTLSVerify {
             logger.critical("TLS verification of OZmap is OFF (ozmap_insecure_skip_tls_verify): anyone on the path can read the API key. Use ozmap_ca_file instead.")
         }
