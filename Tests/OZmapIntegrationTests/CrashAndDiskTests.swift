@@ -31,7 +31,9 @@ extension TestRig {
     /// once, none twice, and SQLite passes its integrity check.
     @Test func killedDuringBurstsLosesNothing() async throws {
         let rig = try await TestRig(boxes: 400)
-        var (daemon, client) = try await rig.spawnDaemon()
+        // Every line at trace level, so the key can be looked for in everything a killed daemon wrote.
+        let tracing = ["OZMAPD_LOG_LEVEL": "trace"]
+        var (daemon, client) = try await rig.spawnDaemon(tracing)
         let olt = try await rig.prepareForProvisioning(client)
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
         let rounds = 20 * soakFactor
@@ -59,7 +61,7 @@ extension TestRig {
 
             let integrity = try StateDatabase(stateDirectory: rig.stateDirectory).integrityCheck()
             #expect(integrity == "ok", "round \(round): PRAGMA integrity_check says \(integrity)")
-            (daemon, client) = try await rig.spawnDaemon()
+            (daemon, client) = try await rig.spawnDaemon(tracing)
             try await rig.outboxDrained(client)
             let tally = Tally(expected: expected, snapshot: rig.simulator.snapshot())
             #expect(tally.lost == 0 && tally.duplicated == 0 && tally.orphans == 0, "round \(round): \(tally.problems.prefix(5))")
@@ -73,6 +75,15 @@ extension TestRig {
         #expect(figures.killedWithPending > 0, "some kills hit a daemon with work in its outbox")
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus() == 0)
+        // The key is in its own file and nowhere else: not in what the killed daemons printed, nor in SQLite or its WAL.
+        let written = try FileManager.default.subpathsOfDirectory(atPath: rig.directory).filter { !$0.hasSuffix("ozmap-credentials.json") }
+        var searched = 0
+        for path in written {
+            guard let bytes = FileManager.default.contents(atPath: rig.directory + "/" + path) else { continue }
+            searched += bytes.count
+            #expect(bytes.range(of: Data(simulatorKey.utf8)) == nil, "the key is in \(path)")
+        }
+        #expect(searched > 100_000, "the daemons' trace output and state were searched")
         await client.close()
         try await rig.tearDown()
     }
