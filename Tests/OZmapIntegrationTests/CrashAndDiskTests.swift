@@ -30,7 +30,7 @@ extension TestRig {
     /// kill -9 at a random moment of a burst, then restart: every acknowledged change is applied
     /// once, none twice, and SQLite passes its integrity check.
     @Test func killedDuringBurstsLosesNothing() async throws {
-        let rig = try await TestRig(boxes: 400)
+        let rig = try await TestRig(boxes: 400, occupied: 0.05)
         // Every line at trace level, so the key can be looked for in everything a killed daemon wrote.
         let tracing = ["OZMAPD_LOG_LEVEL": "trace"]
         var (daemon, client) = try await rig.spawnDaemon(tracing)

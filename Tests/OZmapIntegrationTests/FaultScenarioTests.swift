@@ -13,7 +13,7 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
 /// and what OZmap holds once the outbox has drained. Lost and duplicated must be zero.
 @Suite(.timeLimit(.minutes(10)), .serialized) struct FaultScenarioTests {
     @Test func anOutageInTheMiddleOfAThousandOperations() async throws {
-        let rig = try await TestRig(boxes: 600)
+        let rig = try await TestRig(boxes: 600, occupied: 0.05)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
         let workload = MixedWorkload(operations: 1000 * soakFactor, onus: 250 * soakFactor, boxes: boxes, prefix: "outage", seed: 5)
@@ -67,7 +67,7 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
     }
 
     @Test func oneWriteInFiveLosesItsReply() async throws {
-        let rig = try await TestRig(boxes: 400)
+        let rig = try await TestRig(boxes: 400, occupied: 0.05)
         let (client, olt) = try await rig.provisioningReady { $0.ozmapTimeoutMs = 1_000 }
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
         let workload = MixedWorkload(operations: 300 * soakFactor, onus: 100 * soakFactor, boxes: boxes, prefix: "lost", seed: 7)

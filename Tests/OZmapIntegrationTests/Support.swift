@@ -53,11 +53,14 @@ final class TestRig: Sendable {
     let logs = LogCapture()
     private let daemonState = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, any Error>, daemon: Daemon)?>(nil)
 
-    init(boxes: Int = 300, olts: Int = 2, directory: String? = nil) async throws {
+    /// `occupied`: the share of customer ports the generated network fills with clients
+    /// (fewer clients make the simulator's lookups by client code cheaper).
+    init(boxes: Int = 300, olts: Int = 2, occupied: Double = 0.4, directory: String? = nil) async throws {
         self.directory = try directory ?? makeTemporaryDirectory(prefix: "ozmapd-it")
         var configuration = SimulatorConfiguration(apiKey: simulatorKey)
         configuration.boxes = boxes
         configuration.olts = olts
+        configuration.occupiedPortRatio = occupied
         simulator = try OZmapSimulator(configuration: configuration, logger: Logger(label: "ozmap-sim"))
         _ = try await simulator.start()
     }
