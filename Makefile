@@ -8,7 +8,22 @@ GEN_DIR       = Sources/Wire/OZmapProtoC
 DEMO_DIR     ?= $(CURDIR)/demo-state
 SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps proto proto-check build test demo bench clean
+.PHONY: deps proto proto-check build test soak demo bench clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan
+
+# Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
+# The fuzz target is built optimised: in debug it runs ten times slower.
+FUZZ_SCRATCH  = .build-fuzz
+FUZZ_BIN      = $(FUZZ_SCRATCH)/release/ozmap-fuzz
+FUZZ_WORK     = $(FUZZ_SCRATCH)/work
+FUZZ_FLAGS    = -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
+# Short allocation stacks: recording them on every malloc is most of ASan's
+# cost here; `ozmap-fuzz CRASH_FILE` replays a crash with full stacks.
+FUZZ_ASAN     = ASAN_OPTIONS=malloc_context_size=5:detect_leaks=1
+ASAN_SCRATCH  = .build-asan
+ASAN_LOGS     = $(CURDIR)/$(ASAN_SCRATCH)/reports
+# Latency comparisons (p99 busy vs quiet) mean nothing at ASan's uneven slowdown:
+# they run in the plain suite only.
+ASAN_SKIP     = --skip hostileClientsAreCutOffAndAWellBehavedOneKeepsItsLatency --skip aSlowOZmapKeepsTheSocketResponsive
 
 # Installs the system packages the build needs, only when something is missing.
 deps:
@@ -40,13 +55,62 @@ proto-check: deps
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
+# MemoryTests runs on its own: its 100,000 calls load the machine and would
+# disturb the latency and timeout tests running beside it.
 test: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests
+	@$(MAKE) --no-print-directory fuzz-check
+	@$(MAKE) --no-print-directory test-asan
+
+fuzz-build: deps
+	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DOZMAP_FUZZ --product ozmap-fuzz
+
+# Open-ended fuzzing (FUZZ_SECONDS, default 600) from the committed corpus; what it
+# finds stays in $(FUZZ_WORK)/corpus, crashes in $(FUZZ_WORK)/artifacts.
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_WORK)/corpus $(FUZZ_WORK)/artifacts && cp Fuzz/corpus/* $(FUZZ_WORK)/corpus/
+	$(FUZZ_ASAN) $(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=$${FUZZ_SECONDS:-600} -artifact_prefix=$(FUZZ_WORK)/artifacts/ $(FUZZ_WORK)/corpus
+
+# CI: a bounded, seeded run from a fresh copy of the committed corpus; fails on any crash, leak or sanitizer report.
+fuzz-check: fuzz-build
+	@rm -rf $(FUZZ_WORK)/check && mkdir -p $(FUZZ_WORK)/check/corpus && cp Fuzz/corpus/* $(FUZZ_WORK)/check/corpus/
+	$(FUZZ_ASAN) $(FUZZ_BIN) $(FUZZ_FLAGS) -runs=200000 -seed=1 -artifact_prefix=$(FUZZ_WORK)/check/ $(FUZZ_WORK)/check/corpus
+
+# Regenerates the seed corpus (after a change to the protocol).
+fuzz-corpus: fuzz-build
+	rm -f Fuzz/corpus/* && $(FUZZ_BIN) --write-corpus Fuzz/corpus
+
+# The whole suite under AddressSanitizer. LeakSanitizer checks the processes the
+# tests start (ozmapd, ozmapctl, ozmap-sim) as they exit, not the test runner, whose
+# Foundation.Process and XCTest objects it reports as leaked. Every report is
+# written under $(ASAN_LOGS); one fails the run even if no test noticed it.
+# (The linker's "Cannot export local symbol" lines are ASan noise, filtered.)
+test-asan: deps
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	@{ $(SWIFT) build --build-tests --sanitize=address --scratch-path $(ASAN_SCRATCH) 2>&1; echo $$? > $(ASAN_LOGS)/.build-status; } \
+	  | grep -v "Cannot export local symbol"; exit $$(cat $(ASAN_LOGS)/.build-status)
+	export ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/runner \
+	  OZMAPD_CHILD_ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/child \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
+	  OZMAPD_BIN_DIR="$$($(SWIFT) build --sanitize=address --scratch-path $(ASAN_SCRATCH) --show-bin-path)"; \
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_SCRATCH) --skip MemoryTests $(ASAN_SKIP); status=$$?; \
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter MemoryTests || status=1; \
+	if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*; echo "== AddressSanitizer reports above"; exit 1; fi; exit $$status
 
 # The OZmap simulator and ozmapd pointed at it, state in ./demo-state; Ctrl-C stops both.
 demo: build
 	@scripts/demo.sh "$(BIN)" "$(DEMO_DIR)"
+
+
+# The fault scenarios (docs/RELIABILITY.md) OZMAPD_SOAK times longer: 5,000 operations
+# through the outage, 100 kill -9 rounds, ... by default.
+soak: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	OZMAPD_SOAK=$${OZMAPD_SOAK:-5} OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build \
+	  --filter 'FaultScenarioTests|CrashTests|StateDirectoryFaultTests' 2>&1 | tee soak.log | grep -E 'figures|✘|passed after|failed after'; \
+	  grep -q 'Test run with .* passed after' soak.log
 
 bench: deps
 	$(SWIFT) build -c release --product ozmap-bench

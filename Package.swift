@@ -173,6 +173,19 @@ let package = Package(
             path: "Benchmarks/ozmap-bench"
         ),
 
+        // MARK: fuzzing (`make fuzz`, `make fuzz-check`; docs/FUZZING.md)
+        // Few dependencies, so the sanitized build stays short.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "ozmap-fuzz",
+            dependencies: [
+                "OZmapWire", "OZmapRPC", "OZmapAPI", "OZmapProtoC", "CProtobufC", "CLibFuzzer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/ozmap-fuzz"
+        ),
+
         // MARK: tests
         // Helpers shared by the test targets.
         .target(

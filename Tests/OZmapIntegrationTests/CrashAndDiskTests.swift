@@ -26,7 +26,7 @@ extension TestRig {
     }
 }
 
-@Suite(.timeLimit(.minutes(10)), .serialized) struct CrashTests {
+@Suite(.timeLimit(.minutes(30)), .serialized) struct CrashTests {
     /// kill -9 at a random moment of a burst, then restart: every acknowledged change is applied
     /// once, none twice, and SQLite passes its integrity check.
     @Test func killedDuringBurstsLosesNothing() async throws {

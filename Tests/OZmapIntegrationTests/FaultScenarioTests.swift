@@ -11,7 +11,7 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
 
 /// The faults of issue 5, each with its figures: what was sent, what ozmapd acknowledged,
 /// and what OZmap holds once the outbox has drained. Lost and duplicated must be zero.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct FaultScenarioTests {
+@Suite(.timeLimit(.minutes(30)), .serialized) struct FaultScenarioTests {
     @Test func anOutageInTheMiddleOfAThousandOperations() async throws {
         let rig = try await TestRig(boxes: 600, occupied: 0.05)
         let (client, olt) = try await rig.provisioningReady()

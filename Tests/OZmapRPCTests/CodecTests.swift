@@ -107,6 +107,26 @@ import Testing
         }
     }
 
+    /// protobuf-c would hand "1001\0x" over as "1001": the NUL is refused instead, naming the field (found by ozmap-fuzz).
+    @Test func aNULInsideAStringIsRefusedNotTruncated() throws {
+        #expect {
+            try codec.decode([0x0a, 0x06] + Array("1001\0x".utf8), as: "archolt.ozmap.v1.GetONURequest")
+        } throws: { error in
+            (error as? RPCError)?.code == .invalidArgument && (error as? RPCError)?.violations.first?.field == "onu_id"
+        }
+        let boxes = try codec.encode(.message(["boxes": .list([.message(["name": .string("a")]), .message(["name": .string("bXc")])])]),
+                                     as: "archolt.ozmap.v1.ListBoxesResponse")
+        let nul = boxes.lastIndex(of: UInt8(ascii: "X"))!
+        #expect {
+            try codec.decode(boxes[..<nul] + [0] + boxes[(nul + 1)...], as: "archolt.ozmap.v1.ListBoxesResponse")
+        } throws: { error in
+            (error as? RPCError)?.violations.first?.field == "boxes[1].name"
+        }
+        // A NUL in bytes is data, and a string without one is untouched.
+        let envelope = try codec.decode([0x12, 0x01, 0x61, 0x22, 0x02, 0x00, 0x00], as: RequestEnvelope.messageType)
+        #expect(envelope == .message(["call_id": .uint(0), "method": .string("a"), "timeout_ms": .uint(0), "payload": .bytes([0, 0])]))
+    }
+
     @Test func serviceComesFromTheProtobufCDescriptor() {
         let names = codec.service.methods.map(\.name)
         #expect(codec.service.name == "archolt.ozmap.v1.OZmapIntegration")

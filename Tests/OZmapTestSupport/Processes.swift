@@ -22,7 +22,10 @@ public final class ChildProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // `make test-asan`: LeakSanitizer for the processes a test starts, not for the test runner.
+        if let options = environment["OZMAPD_CHILD_ASAN_OPTIONS"] { environment["ASAN_OPTIONS"] = options }
+        process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
         process.standardError = FileHandle(forWritingAtPath: errorPath)
         process.standardInput = FileHandle.nullDevice
