@@ -12,7 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct HostileClientTests {
     @Test func idleConnectionsCloseButNotDuringALongCall() async throws {
         let gate = Gate()
-        let server = try await TestServer(configure: { $0.idleTimeout = .seconds(2) }) { router in
+        let server = try await TestServer(configure: { $0.idleTimeout = .seconds(3) }) { router in
             router.register(RPCMethod<GetStatusRequest, GetStatusRequest>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
                 await gate.wait()
                 return GetStatusRequest()
@@ -24,7 +24,7 @@ import Testing
         let opened = ContinuousClock.now
         let silent = try await server.rawConnection()
         #expect(try await silent.isClosedByServer(), "a connection that never calls is closed")
-        #expect(ContinuousClock.now - opened >= .milliseconds(1_900), "not before its idle timeout")
+        #expect(ContinuousClock.now - opened >= .milliseconds(2_900), "not before its idle timeout")
         // Well past the idle timeout, the connection with a call in flight is still there.
         #expect(busy.channel.isActive)
         gate.open()
@@ -37,17 +37,19 @@ import Testing
     @Test func hostileClientsAreCutOffAndAWellBehavedOneKeepsItsLatency() async throws {
         let server = try await TestServer(configure: {
             $0.incompleteFrameTimeout = .milliseconds(1_500)
-            $0.idleTimeout = .seconds(4)
+            // Long enough that a loaded CI machine never leaves the well-behaved client idle that long.
+            $0.idleTimeout = .seconds(10)
             $0.maximumConnections = 64
         })
         let good = try await server.connect()
         // The well-behaved client calls without pause from its connect until every hostile
         // connection is gone: first alone (the quiet figure), then beside them.
-        let quietSamples = 300
+        let quietSamples = 200
         let calls = Atomic<Int>(0)
         let done = Atomic<Bool>(false)
         let calling = Task {
             var samples: [Duration] = []
+            defer { done.store(true, ordering: .relaxed) }
             while !done.load(ordering: .relaxed) {
                 let started = ContinuousClock.now
                 _ = try await good.call(OZmapIntegration.getStatus, GetStatusRequest())
@@ -56,7 +58,9 @@ import Testing
             }
             return samples
         }
-        try await waitUntil("the quiet calls are made") { calls.load(ordering: .relaxed) >= quietSamples }
+        try await waitUntil("the quiet calls are made", timeout: .seconds(120)) {
+            calls.load(ordering: .relaxed) >= quietSamples || done.load(ordering: .relaxed)
+        }
         var hostile: [RawConnection] = []
         for _ in 0..<20 { hostile.append(try await server.rawConnection()) } // connect, never call, never close
         var stalled: [RawConnection] = []
@@ -75,8 +79,8 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
-        try await waitUntil("every hostile connection is closed", timeout: .seconds(20)) {
-            server.server.stats.snapshot.connectionsOpen == 1
+        try await waitUntil("every hostile connection is closed", timeout: .seconds(120)) {
+            server.server.stats.snapshot.connectionsOpen == 1 || done.load(ordering: .relaxed)
         }
         done.store(true, ordering: .relaxed)
         let samples = try await calling.value
