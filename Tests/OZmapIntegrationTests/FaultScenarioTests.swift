@@ -137,8 +137,8 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
                                                 "ratio": String(format: "%.2f", Double(busy.p99.nanoseconds) / Double(max(1, quiet.p99.nanoseconds)))])
         #expect(outcomes.count == 40, "every provision answered within its \(timeout) timeout")
         #expect(outcomes.allSatisfy { $0.0 == .pending || $0.0 == .synced })
-        // p99 within 2× of the quiet one; below 10 ms (a debug build on a busy CI machine) it is noise.
-        #expect(busy.p99 <= max(quiet.p99 * 2, .milliseconds(10)))
+        // p99 within 2× of the quiet one; below 20 ms (a debug build beside the rest of the suite on 2 cores) it is scheduling noise.
+        #expect(busy.p99 <= max(quiet.p99 * 2, .milliseconds(20)))
         for index in 0..<40 { #expect(rig.ozmapClients(code: "slow-\(index)").clients == 1) }
         await probe.close()
         await client.close()
