@@ -89,6 +89,45 @@ extension TestRig {
     }
 }
 
+extension CrashTests {
+    /// OZmap still applying a create when ozmapd is killed: the restarted daemon must
+    /// not look the client up before that create would have landed, or it creates it again.
+    @Test func aCreateStillInOZmapWhenKilledIsNotRepeated() async throws {
+        let rig = try await TestRig(boxes: 40, occupied: 0.05)
+        var (daemon, client) = try await rig.spawnDaemon()
+        let olt = try await rig.prepareForProvisioning(client)
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        // Creates take OZmap 1.5 s, within ozmapd's 3 s timeout: they are applied after it dies.
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 1_500, routes: [FaultRoute("POST properties")]))
+        var proven = false
+        for attempt in 0..<5 where !proven {
+            let onu = "inflight-\(attempt)"
+            _ = try? await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id), timeout: .milliseconds(200))
+            // The create follows the lookup by code at once.
+            try await waitUntil("ozmapd looked \(onu) up") {
+                rig.simulator.requestLog().contains { $0.path.hasSuffix("/ftth-clients") && $0.queryParameters["filter"]?.contains(onu) == true }
+            }
+            daemon.signal(SIGKILL)
+            let killedAt = Date()
+            _ = try await daemon.exitStatus()
+            await client.close()
+            (daemon, client) = try await rig.spawnDaemon()
+            try await rig.outboxDrained(client)
+            let posts = rig.simulator.requestLog().filter { $0.method == "POST" && $0.body.contains("\"\(onu)\"") }
+            // Only a create sent before the kill tests anything; otherwise try again.
+            guard posts.contains(where: { $0.receivedAt < killedAt }) else { continue }
+            proven = true
+            #expect(rig.ozmapClients(code: onu).clients == 1, "one client, not one per daemon")
+            #expect(posts.count == 1, "the restarted daemon found the create instead of sending another")
+        }
+        #expect(proven, "a create was in OZmap's hands when ozmapd was killed")
+        daemon.signal(SIGTERM)
+        _ = try await daemon.exitStatus()
+        await client.close()
+        try await rig.tearDown()
+    }
+}
+
 /// The state directory on its own small tmpfs, so it can really fill up or be read-only.
 /// Mounting needs root, which CI has; elsewhere these tests are skipped.
 @Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: getuid() == 0, "mounting a tmpfs needs root (CI runs as root)"))

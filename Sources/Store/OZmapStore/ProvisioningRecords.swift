@@ -120,6 +120,15 @@ extension StateDatabase: ProvisioningStore {
         }
     }
 
+    public func postponeInterrupted(until time: String) throws -> Int {
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE operation SET state = ?, nextAttemptAt = MAX(nextAttemptAt, ?) WHERE state = ?
+                """, arguments: [OperationState.pending.rawValue, time, OperationState.inFlight.rawValue])
+            return db.changesCount
+        }
+    }
+
     public func beginAttempt(id: Int64, at time: String) throws -> OutboxOperation? {
         try queue.write { db in
             guard var row = try OperationRow.fetchOne(db, key: id), !row.record.state.isFinished else { return nil }

@@ -53,6 +53,7 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     public func run() async throws {
+        postponeInterruptedAttempts()
         await withTaskCancellationOrGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 self.startDueOperations()
@@ -68,6 +69,22 @@ public final class OutboxWorker: Service, Sendable {
         // overlap one made by the next worker on the same database.
         for attempt in running.withLock({ Array($0.values) }) { await attempt.value }
         logger.info("outbox worker stopped; unfinished operations resume at the next start")
+    }
+
+    /// An attempt cut short by a crash may have sent a write OZmap has not applied yet:
+    /// looking the client up at once could miss it and create it twice (seen in the
+    /// kill -9 test). Such operations wait as long as a write whose answer was lost.
+    private func postponeInterruptedAttempts() {
+        let until = Date().addingTimeInterval(Double(configuration.settleAfterUnknownOutcome / .milliseconds(1)) / 1000)
+        do {
+            let count = try store.postponeInterrupted(until: Timestamp.format(until))
+            if count > 0 {
+                logger.notice("operations interrupted by the last stop resume once their writes would have landed",
+                              metadata: ["operations": "\(count)", "resume_at": "\(Timestamp.format(until))"])
+            }
+        } catch {
+            logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+        }
     }
 
     private func startDueOperations() {

@@ -35,6 +35,10 @@ public protocol ProvisioningStore: Sendable {
     /// The earliest `nextAttemptAt` of an unfinished operation; nil when there is none.
     func nextAttemptTime() throws -> String?
 
+    /// Operations left in flight by a process that stopped mid-attempt go back to
+    /// pending, not due before `time`; returns how many.
+    func postponeInterrupted(until time: String) throws -> Int
+
     /// Counts an attempt and marks the operation in flight, before OZmap is called;
     /// nil when it finished meanwhile (collapsed by a newer operation).
     func beginAttempt(id: Int64, at: String) throws -> OutboxOperation?
