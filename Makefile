@@ -57,12 +57,13 @@ build: deps
 
 # MemoryTests runs on its own: its 100,000 calls load the machine and would
 # disturb the latency and timeout tests running beside it.
+# test-asan is not chained here yet: on 2 cores, beside the fault scenarios, the
+# suite under ASan times out in unrelated tests (issue 5's note). Run it by hand.
 test: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests
 	@$(MAKE) --no-print-directory fuzz-check
-	@$(MAKE) --no-print-directory test-asan
 
 fuzz-build: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DOZMAP_FUZZ --product ozmap-fuzz
