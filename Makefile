@@ -24,6 +24,9 @@ ASAN_LOGS     = $(CURDIR)/$(ASAN_SCRATCH)/reports
 # Latency comparisons (p99 busy vs quiet) mean nothing at ASan's uneven slowdown:
 # they run in the plain suite only.
 ASAN_SKIP     = --skip hostileClientsAreCutOffAndAWellBehavedOneKeepsItsLatency --skip aSlowOZmapKeepsTheSocketResponsive
+# At most 4 tests at once: everything runs about 3x slower under ASan, and with
+# the whole suite at once on 2 cores, calls starve past the tests' own timeouts.
+ASAN_WIDTH    = --experimental-maximum-parallelization-width 4
 
 # Installs the system packages the build needs, only when something is missing.
 deps:
@@ -96,7 +99,7 @@ test-asan: deps
 	  OZMAPD_CHILD_ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/child \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
 	  OZMAPD_BIN_DIR="$$($(SWIFT) build --sanitize=address --scratch-path $(ASAN_SCRATCH) --show-bin-path)"; \
-	$(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_SCRATCH) --skip MemoryTests $(ASAN_SKIP); status=$$?; \
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_SCRATCH) --skip MemoryTests $(ASAN_SKIP) $(ASAN_WIDTH); status=$$?; \
 	$(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter MemoryTests || status=1; \
 	if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*; echo "== AddressSanitizer reports above"; exit 1; fi; exit $$status
 
