@@ -134,7 +134,7 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
         report("slow OZmap (2 s per request)", ["provisions": outcomes.count, "answered_pending": outcomes.filter { $0.0 == .pending }.count,
                                                 "slowest_provision_ms": milliseconds(slowest),
                                                 "status_p99_quiet_us": microseconds(quiet.p99), "status_p99_busy_us": microseconds(busy.p99),
-                                                "ratio": String(format: "%.2f", Double(busy.p99.nanoseconds) / Double(max(1, quiet.p99.nanoseconds)))])
+                                                "ratio": String(format: "%.2f", busy.p99 / quiet.p99)])
         #expect(outcomes.count == 40, "every provision answered within its \(timeout) timeout")
         #expect(outcomes.allSatisfy { $0.0 == .pending || $0.0 == .synced })
         // p99 within 2× of the quiet one; below 20 ms (a debug build beside the rest of the suite on 2 cores) it is scheduling noise.
@@ -154,14 +154,7 @@ func statusLatencies(_ client: OZmapClient, calls: Int) async throws -> (p50: Du
         _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
         samples.append(ContinuousClock.now - started)
     }
-    samples.sort()
-    return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
+    return percentiles(samples)
 }
 
-func seconds(_ duration: Duration) -> String { String(format: "%.1f", Double(duration.nanoseconds) / 1e9) }
-func milliseconds(_ duration: Duration) -> Int { Int(duration.nanoseconds / 1_000_000) }
-func microseconds(_ duration: Duration) -> Int { Int(duration.nanoseconds / 1_000) }
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}
+func seconds(_ duration: Duration) -> String { String(format: "%.1f", duration / .seconds(1)) }

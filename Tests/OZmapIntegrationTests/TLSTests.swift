@@ -111,7 +111,13 @@ final class HTTPSServer: Sendable {
         ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
+    /// SIGKILL: Python's serve_forever does not end on SIGTERM, and a server left
+    /// behind by a failing test would outlive the run.
     func stop() {
-        process.signal(SIGTERM)
+        process.signal(SIGKILL)
+    }
+
+    deinit {
+        stop()
     }
 }

@@ -91,16 +91,11 @@ import Testing
             #expect(!connection.channel.isActive)
             await connection.close()
         }
-        print("[figures] hostile clients: 40 cut off; GetStatus p99 alone \(Int(quiet.p99 / .microseconds(1))) µs, beside them \(Int(busy.p99 / .microseconds(1))) µs")
+        print("[figures] hostile clients: 40 cut off; GetStatus p99 alone \(microseconds(quiet.p99)) µs, beside them \(microseconds(busy.p99)) µs")
         // Within 2×; below 20 ms (a debug build beside the rest of the suite on 2 cores) it is scheduling noise.
         #expect(busy.p99 <= max(quiet.p99 * 2, .milliseconds(20)))
         #expect(try await good.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
         await good.close()
         try await server.stop()
-    }
-
-    private func percentiles(_ samples: some Collection<Duration>) -> (p50: Duration, p99: Duration) {
-        let sorted = samples.sorted()
-        return (sorted[sorted.count / 2], sorted[sorted.count * 99 / 100])
     }
 }
