@@ -17,9 +17,20 @@ public struct TimedOut: Error, CustomStringConvertible {
     }
 }
 
-/// Polls `condition` until it holds, or throws once `timeout` passes: a wait with a deadline, not a guess.
+/// How many times longer than usual a wait may take before it counts as failed:
+/// `OZMAPD_TEST_TIME_SCALE`, 1 unless set. `make test-asan` sets it, since everything runs
+/// about 3x slower under AddressSanitizer on 2 cores. It only moves deadlines: a wait whose
+/// condition holds returns as soon as it does, and one that never holds still fails.
+public let testTimeScale: Int = {
+    guard let text = ProcessInfo.processInfo.environment["OZMAPD_TEST_TIME_SCALE"] else { return 1 }
+    guard let scale = Int(text), scale >= 1 else { fatalError("OZMAPD_TEST_TIME_SCALE must be a whole number ≥ 1, not '\(text)'") }
+    return scale
+}()
+
+/// Polls `condition` until it holds, or throws once `timeout` (× `testTimeScale`) passes:
+/// a wait with a deadline, not a guess.
 public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
+    let deadline = ContinuousClock.now + timeout * testTimeScale
     while !(try await condition()) {
         guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting until \(what)") }
         try await Task.sleep(for: .milliseconds(10))
