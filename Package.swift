@@ -166,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "ozmap-bench",
             dependencies: [
-                "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire",
+                "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -7,6 +7,7 @@ import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
+import OZmapTestSupport
 import OZmapWire
 import ServiceLifecycle
 
@@ -87,6 +88,27 @@ results.append(try await measure("socket, 8 connections, 64 in flight", calls: c
     try await socketRun(configuration.socketPath, connections: 8, depth: 64, perConnection: calls / 8)
 })
 
+/// Latencies of `count` GetStatus calls, one at a time, on a connection of their own.
+func loneCallLatencies(_ path: String, count: Int) async throws -> [Duration] {
+    let client = try await OZmapClient.connect(socketPath: path)
+    var samples: [Duration] = []
+    for _ in 0..<count {
+        let start = ContinuousClock.now
+        _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        samples.append(ContinuousClock.now - start)
+    }
+    await client.close()
+    return samples
+}
+
+// Fairness: one caller's latency while 64 other connections keep 128 calls each in
+// flight (the per-connection limit), against the same caller alone.
+let alone = percentiles(try await loneCallLatencies(configuration.socketPath, count: 2000))
+let flood = Task { try await socketRun(configuration.socketPath, connections: 64, depth: 128, perConnection: 4000) }
+try await Task.sleep(for: .milliseconds(200))
+let besideFlood = percentiles(try await loneCallLatencies(configuration.socketPath, count: 200))
+try await flood.value
+
 let baseline = results[0]
 print("ozmapd benchmark — GetStatus, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 print("case".padding(toLength: 40, withPad: " ", startingAt: 0) + "calls/s".padding(toLength: 12, withPad: " ", startingAt: 0)
@@ -95,6 +117,16 @@ for result in results {
     print(result.name.padding(toLength: 40, withPad: " ", startingAt: 0)
           + String(format: "%-12.0f%-10.1f%.2f", result.perSecond, result.microsecondsPerCall,
                    result.microsecondsPerCall / baseline.microsecondsPerCall))
+}
+
+print("")
+print("one caller's GetStatus, alone and beside 64 connections x 128 calls in flight")
+print("case".padding(toLength: 40, withPad: " ", startingAt: 0) + "p50 µs".padding(toLength: 12, withPad: " ", startingAt: 0)
+      + "p99 µs".padding(toLength: 10, withPad: " ", startingAt: 0) + "× alone p99")
+for (name, figures) in [("alone (baseline)", alone), ("beside the flood", besideFlood)] {
+    print(name.padding(toLength: 40, withPad: " ", startingAt: 0)
+          + String(format: "%-12d%-10d%.1f", microseconds(figures.p50), microseconds(figures.p99),
+                   Double(microseconds(figures.p99)) / Double(max(1, microseconds(alone.p99)))))
 }
 
 await services.triggerGracefulShutdown()

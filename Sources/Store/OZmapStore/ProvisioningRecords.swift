@@ -202,9 +202,15 @@ extension StateDatabase: ProvisioningStore {
     }
 
     public func operationCounts() throws -> (pending: Int, failed: Int) {
+        // Every GetStatus asks: one cached statement (both counts on the state index) instead of
+        // two queries generated and parsed on each call, which were a sixth of its cost (make bench).
         try queue.read { db in
-            (try OperationRow.filter(OperationRow.unfinished).fetchCount(db),
-             try OperationRow.filter(Column("state") == OperationState.failed.rawValue).fetchCount(db))
+            let counts = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT (SELECT COUNT(*) FROM operation WHERE state IN (?, ?)),
+                       (SELECT COUNT(*) FROM operation WHERE state = ?)
+                """), arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue,
+                                  OperationState.failed.rawValue])
+            return (counts?[0] ?? 0, counts?[1] ?? 0)
         }
     }
 }
