@@ -60,11 +60,13 @@ final class TestServer: Sendable {
     private let running: Task<Void, any Error>
 
     /// `configure` adjusts the server configuration; `handlers` adds handlers beside GetStatus.
-    init(configure: (inout ServerConfiguration) -> Void = { _ in },
+    /// `socketPath` defaults to one in the server's own temporary directory.
+    init(socketPath: String? = nil,
+         configure: (inout ServerConfiguration) -> Void = { _ in },
          handlers: (inout RPCRouter) -> Void = { _ in }) async throws {
         directory = try makeTemporaryDirectory()
-        socketPath = directory + "/ozmapd.sock"
-        var configuration = ServerConfiguration(socketPath: socketPath)
+        self.socketPath = socketPath ?? directory + "/ozmapd.sock"
+        var configuration = ServerConfiguration(socketPath: self.socketPath)
         configure(&configuration)
         let stats = ServerStats()
         var router = RPCRouter()

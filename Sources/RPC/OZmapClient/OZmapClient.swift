@@ -7,20 +7,111 @@ import OZmapWire
 /// A connection to ozmapd: async/await calls, pipelined on one socket, each
 /// with its own timeout. Every failure surfaces as an `RPCError`: the
 /// server's status, or UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED decided here.
+///
+/// When ozmapd has closed the connection (its idle timeout, a restart), the next
+/// call connects again and goes out on the new connection: it had not been sent,
+/// so sending it is safe. A call in flight when the connection drops fails with
+/// UNAVAILABLE — it may or may not have run; the caller decides whether to repeat it.
 public final class OZmapClient: Sendable {
     public static let defaultTimeout: Duration = .seconds(30)
 
     public let socketPath: String
+    private let group: any EventLoopGroup
+    private let state: NIOLockedValueBox<(connection: Connection, closedByCaller: Bool)>
+
+    private init(socketPath: String, group: any EventLoopGroup, connection: Connection) {
+        self.socketPath = socketPath
+        self.group = group
+        self.state = NIOLockedValueBox((connection, false))
+    }
+
+    public static func connect(socketPath: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> OZmapClient {
+        OZmapClient(socketPath: socketPath, group: group, connection: try await Connection.open(socketPath, group: group))
+    }
+
+    /// False once ozmapd has closed the connection (or `close()` was called); the next
+    /// call then connects again, unless the client was closed.
+    public var isConnected: Bool {
+        state.withLockedValue { $0.closedByCaller ? false : $0.connection.isOpen }
+    }
+
+    /// Calls a method with raw payload bytes; the response envelope is returned whatever its status.
+    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> ResponseEnvelope {
+        let connection = state.withLockedValue { $0.connection }
+        do {
+            return try await connection.call(path: path, payload: payload, timeout: timeout)
+        } catch is Connection.AlreadyClosed {
+            do {
+                return try await reconnect(replacing: connection).call(path: path, payload: payload, timeout: timeout)
+            } catch let closed as Connection.AlreadyClosed {
+                throw closed.reason // closed again at once: say why, do not loop
+            }
+        }
+    }
+
+    /// Calls a typed method; a status other than OK is thrown as `RPCError`.
+    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
+                                        timeout: Duration = defaultTimeout) async throws -> Response {
+        let service = ProtobufCCodec.ozmap.service
+        guard let descriptor = service.methods.first(where: { $0.path == method.path }) else {
+            throw RPCError(.unimplemented, "\(method.path) is not in the archolt.ozmap.v1 schema")
+        }
+        let payload = try ProtobufCCodec.ozmap.encode(request, as: descriptor.requestType)
+        let response = try await call(path: method.path, payload: payload, timeout: timeout)
+        guard response.status.isOK else { throw RPCError(status: response.status) }
+        return try ProtobufCCodec.ozmap.decode(Response.self, from: response.payload, as: descriptor.responseType)
+    }
+
+    private static let closedByCaller = RPCError(.unavailable, "this client was closed (OZmapClient.close()); connect again")
+
+    /// Closes the connection; later calls fail with UNAVAILABLE instead of connecting again.
+    public func close() async {
+        let connection = state.withLockedValue { state in
+            state.closedByCaller = true
+            return state.connection
+        }
+        await connection.close()
+    }
+
+    /// One new connection in place of a closed one. Calls that find the same closed
+    /// connection at once may each open one; the last to finish is kept, the others
+    /// serve the call that opened them and are closed when it ends.
+    private func reconnect(replacing closed: Connection) async throws -> Connection {
+        if state.withLockedValue({ $0.closedByCaller }) { throw Self.closedByCaller }
+        let fresh = try await Connection.open(socketPath, group: group)
+        let kept = state.withLockedValue { state -> Bool in
+            guard !state.closedByCaller, state.connection === closed else { return false }
+            state.connection = fresh
+            return true
+        }
+        if !kept {
+            // Another call replaced it first (or the caller closed the client): use the current one.
+            await fresh.close()
+            return try state.withLockedValue { state in
+                if state.closedByCaller { throw Self.closedByCaller }
+                return state.connection
+            }
+        }
+        return fresh
+    }
+}
+
+/// One socket to ozmapd and the calls waiting on it.
+final class Connection: Sendable {
+    /// The connection was closed before the call was sent: nothing reached ozmapd.
+    struct AlreadyClosed: Error {
+        let reason: RPCError
+    }
+
     private let channel: any Channel
     private let calls: PendingCalls
 
-    private init(socketPath: String, channel: any Channel, calls: PendingCalls) {
-        self.socketPath = socketPath
+    private init(channel: any Channel, calls: PendingCalls) {
         self.channel = channel
         self.calls = calls
     }
 
-    public static func connect(socketPath: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> OZmapClient {
+    static func open(_ socketPath: String, group: any EventLoopGroup) async throws -> Connection {
         let calls = PendingCalls()
         let channel: any Channel
         do {
@@ -40,26 +131,28 @@ public final class OZmapClient: Sendable {
         } catch {
             throw RPCError(.unavailable, "cannot connect to ozmapd at \(socketPath): \(describe(error)) (is ozmapd running? set --socket or OZMAPD_SOCKET)")
         }
-        return OZmapClient(socketPath: socketPath, channel: channel, calls: calls)
+        return Connection(channel: channel, calls: calls)
     }
 
-    /// Calls a method with raw payload bytes; the response envelope is returned whatever its status.
-    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> ResponseEnvelope {
+    func call(path: String, payload: [UInt8], timeout: Duration) async throws -> ResponseEnvelope {
         let timeoutMs = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let callID = calls.nextCallID()
         let channel = self.channel
+        let calls = self.calls
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 if let closed = calls.register(callID, continuation) {
-                    return continuation.resume(throwing: closed)
+                    return continuation.resume(throwing: AlreadyClosed(reason: closed))
                 }
                 let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
-                    self.calls.fail(callID, RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
+                    calls.fail(callID, RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
                 }
                 calls.setTimer(callID, timer)
                 let request = RequestEnvelope(callID: callID, method: path, timeoutMs: timeoutMs, payload: payload)
                 channel.writeAndFlush(request).whenFailure { error in
-                    self.calls.fail(callID, RPCError(.unavailable, "cannot send to ozmapd: \(describe(error))"))
+                    let reason = RPCError(.unavailable, "cannot send to ozmapd: \(describe(error))")
+                    // Closed before the write: not a byte of it went out.
+                    calls.fail(callID, error as? ChannelError == .ioOnClosedChannel ? AlreadyClosed(reason: reason) : reason)
                 }
             }
         } onCancel: {
@@ -67,20 +160,9 @@ public final class OZmapClient: Sendable {
         }
     }
 
-    /// Calls a typed method; a status other than OK is thrown as `RPCError`.
-    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
-                                        timeout: Duration = defaultTimeout) async throws -> Response {
-        let service = ProtobufCCodec.ozmap.service
-        guard let descriptor = service.methods.first(where: { $0.path == method.path }) else {
-            throw RPCError(.unimplemented, "\(method.path) is not in the archolt.ozmap.v1 schema")
-        }
-        let payload = try ProtobufCCodec.ozmap.encode(request, as: descriptor.requestType)
-        let response = try await call(path: method.path, payload: payload, timeout: timeout)
-        guard response.status.isOK else { throw RPCError(status: response.status) }
-        return try ProtobufCCodec.ozmap.decode(Response.self, from: response.payload, as: descriptor.responseType)
-    }
+    var isOpen: Bool { !calls.isClosed }
 
-    public func close() async {
+    func close() async {
         try? await channel.close()
     }
 }
@@ -100,6 +182,8 @@ final class PendingCalls: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+
+    var isClosed: Bool { state.withLockedValue { $0.closedBecause != nil } }
 
     func nextCallID() -> UInt64 {
         state.withLockedValue { $0.lastCallID += 1; return $0.lastCallID }
@@ -133,7 +217,7 @@ final class PendingCalls: Sendable {
         call.continuation.resume(returning: response)
     }
 
-    func fail(_ callID: UInt64, _ error: RPCError) {
+    func fail(_ callID: UInt64, _ error: any Error) {
         guard let call = take(callID) else { return }
         call.timer?.cancel()
         call.continuation.resume(throwing: error)

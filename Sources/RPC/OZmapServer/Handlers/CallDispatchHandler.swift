@@ -91,9 +91,14 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     private func finish(_ response: ResponseEnvelope, context: ChannelHandlerContext) {
         inFlight -= 1
         stats.callFinished()
-        tracker.end()
-        guard active else { return }
-        context.write(wrapOutboundOut(response), promise: nil)
+        guard active else { return tracker.end() }
+        // The call counts as in flight until its answer is on the socket: a graceful
+        // shutdown closes connections once none is, and closing drops unflushed
+        // writes (the last answers were lost that way under ASan, LifecycleTests).
+        let tracker = self.tracker
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in tracker.end() }
+        context.write(wrapOutboundOut(response), promise: written)
         scheduleFlush(context: context)
         while inFlight < maximumInFlight, let next = waiting.popFirst() {
             start(next, context: context)
