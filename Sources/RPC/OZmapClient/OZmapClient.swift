@@ -74,8 +74,8 @@ public final class OZmapClient: Sendable {
     }
 
     /// One new connection in place of a closed one. Calls that find the same closed
-    /// connection at once may each open one; the last to finish is kept, the others
-    /// serve the call that opened them and are closed when it ends.
+    /// connection at once may each open one: the first opened is kept, the others are
+    /// closed at once and their calls go out on the kept one.
     private func reconnect(replacing closed: Connection) async throws -> Connection {
         if state.withLockedValue({ $0.closedByCaller }) { throw Self.closedByCaller }
         let fresh = try await Connection.open(socketPath, group: group)
