@@ -105,7 +105,7 @@ func loneCallLatencies(_ path: String, count: Int) async throws -> [Duration] {
 // flight (the per-connection limit), against the same caller alone.
 let alone = percentiles(try await loneCallLatencies(configuration.socketPath, count: 2000))
 let flood = Task { try await socketRun(configuration.socketPath, connections: 64, depth: 128, perConnection: 4000) }
-try await Task.sleep(for: .milliseconds(200))
+try await waitUntil("the flood fills its connections") { daemon.server.stats.snapshot.callsInFlight >= 64 * 64 }
 let besideFlood = percentiles(try await loneCallLatencies(configuration.socketPath, count: 200))
 try await flood.value
 

@@ -49,6 +49,39 @@ import Testing
         await client.close()
     }
 
+    /// Shutdown closes connections once no call is in flight; a call counts until its
+    /// answer is written, or closing would drop answers still waiting to go out.
+    @Test func gracefulShutdownClosesAConnectionOnlyOnceItsAnswersAreWritten() async throws {
+        let gate = Gate()
+        let calls = 10
+        // 10 answers of 100 KB: far more than a Unix socket buffers for a client that does not read.
+        let large = String(repeating: "x", count: 100_000)
+        let server = try await TestServer(configure: { $0.shutdownGracePeriod = .seconds(120) }) { router in
+            router.register(OZmapIntegration.getStatus) { _, _ in
+                await gate.wait()
+                return GetStatusResponse(version: large, startedAt: "", uptimeMs: 0, socketPath: "",
+                                         connectionsOpen: 0, connectionsAccepted: 0, callsServed: 0, callsInFlight: 0)
+            }
+        }
+        let connection = try await RawConnection.connect(server.socketPath, reading: false)
+        try await connection.send((1...calls).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath) })
+        try await waitUntil("every call is running") { gate.waiting == calls }
+        await server.shutDown()
+        gate.open()
+        try await waitUntil("every handler has answered") { server.server.stats.snapshot.callsInFlight == 0 }
+        // The answers are now queued behind a full socket. Reading lets them out.
+        try await connection.startReading()
+        var answered = Set<UInt64>()
+        for _ in 1...calls {
+            let response = try await connection.next()
+            #expect(response.status.isOK && response.payload.count > 100_000)
+            answered.insert(response.callID)
+        }
+        #expect(answered == Set(1...UInt64(calls)))
+        try await server.stopped()
+        await connection.close()
+    }
+
     @Test func socketFileIsMode0660WithTheConfiguredGroup() async throws {
         let group = getgrnam("daemon") != nil ? "daemon" : "\(getgid())"
         let expectedGID = getgrnam("daemon")?.pointee.gr_gid ?? getgid()

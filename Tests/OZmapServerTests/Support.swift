@@ -123,9 +123,11 @@ final class RawConnection: Sendable {
         self.queue = queue
     }
 
-    static func connect(_ path: String) async throws -> RawConnection {
+    /// `reading: false` leaves what the server sends in the socket until `startReading()`.
+    static func connect(_ path: String, reading: Bool = true) async throws -> RawConnection {
         let queue = FrameQueue()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: reading)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
@@ -136,6 +138,10 @@ final class RawConnection: Sendable {
             }
             .connect(unixDomainSocketPath: path).get()
         return RawConnection(channel: channel, queue: queue)
+    }
+
+    func startReading() async throws {
+        try await channel.setOption(.autoRead, value: true).get()
     }
 
     /// Sends bytes as they are, no framing added.
