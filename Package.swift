@@ -199,6 +199,11 @@ let package = Package(
             path: "Tests/OZmapRPCTests"
         ),
         .testTarget(
+            name: "OZmapDomainTests",
+            dependencies: ["OZmapDomain", "OZmapRPC", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/OZmapDomainTests"
+        ),
+        .testTarget(
             name: "OZmapSimulatorTests",
             dependencies: ["OZmapSimulator", "OZmapTestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),

@@ -39,9 +39,11 @@ import Testing
         #expect(rig.ozmapClients(code: "1001").boxes == [first.id])
         #expect(rig.propertyCreates() == 1)
 
-        // Move to another CTO, by id.
+        // Move to another CTO, by id: the property is re-homed, client and property ids kept.
         let moved = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "1001", cto: second.id))
         #expect(moved.onu.state == .synced && moved.onu.ctoBoxId == second.id)
+        #expect(moved.onu.ozmapClientId == created.onu.ozmapClientId && moved.onu.ozmapPropertyId == created.onu.ozmapPropertyId)
+        #expect(moved.onu.port > 0 && !moved.onu.splitterName.isEmpty)
         #expect(rig.ozmapClients(code: "1001").clients == 1)
         #expect(rig.ozmapClients(code: "1001").boxes == [second.id])
 
@@ -60,7 +62,7 @@ import Testing
         // Every mutation is in the audit log, without the key.
         let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "1001")).entries
         #expect(audit.map { "\($0.httpMethod) \($0.route) \($0.httpStatus)" } == [
-            "POST properties 201", "DELETE properties/{id} 204", "POST properties 201", "DELETE properties/{id} 204",
+            "POST properties 201", "PATCH properties/{id} 204", "DELETE properties/{id} 204",
         ])
         #expect(audit.allSatisfy { $0.result == "ok" && !$0.error.contains(simulatorKey) })
         await client.close()

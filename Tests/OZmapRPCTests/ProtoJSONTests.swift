@@ -8,7 +8,7 @@ import Testing
         let parsed = try ProtoJSON.parse(#"{"onu_id": "42", "serialNumber": "zteg1", "implanted": true, "cto": null, "mac_address": "a\"b"}"#)
         let bytes = try codec.encode(parsed, as: "archolt.ozmap.v1.ProvisionONURequest")
         let text = ProtoJSON.render(try codec.decode(bytes, as: "archolt.ozmap.v1.ProvisionONURequest"), pretty: false)
-        #expect(text == #"{"archolt_olt_id":"","onu_id":"42","serial_number":"zteg1","mac_address":"a\"b","pppoe_user":"","cto":"","implanted":true,"require_cto":false}"#)
+        #expect(text == #"{"archolt_olt_id":"","onu_id":"42","serial_number":"zteg1","mac_address":"a\"b","pppoe_user":"","cto":"","implanted":true,"require_cto":false,"implantation":"IMPLANTATION_UNSPECIFIED"}"#)
     }
 
     @Test func numbersKeepTheirKind() throws {

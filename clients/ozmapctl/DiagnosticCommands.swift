@@ -21,6 +21,8 @@ struct Status: AsyncParsableCommand {
             ["connections", "\(status.connectionsOpen) open, \(status.connectionsAccepted) accepted"],
             ["calls", "\(status.callsServed) served, \(status.callsInFlight) in flight"],
             ["OZmap", !status.credentialsSet ? "no credentials" : status.ozmapReachable ? "reachable" : "not reachable"],
+            ["credentials", status.credentialsState.isEmpty ? (status.credentialsSet ? "set" : "unset")
+                : status.credentialsError.isEmpty ? status.credentialsState : "\(status.credentialsState): \(status.credentialsError)"],
             ["boxes", "\(status.boxCount) cached"],
         ]
         if let sync = status.lastSync {

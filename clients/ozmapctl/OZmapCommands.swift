@@ -117,8 +117,8 @@ struct OLTCommand: AsyncParsableCommand {
         func run() async throws {
             let (response, value) = try await options.call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest())
             if options.json { return print(ProtoJSON.render(value)) }
-            printTable([["ARCHOLT OLT", "OZMAP OLT", "NAME", "CTO REQUIRED", "UPDATED"]] + response.links.map {
-                [$0.archoltOltId, $0.ozmapOltId, $0.ozmapOltName, $0.requireCtoOnActivation ? "yes" : "no", $0.updatedAt]
+            printTable([["ARCHOLT OLT", "OZMAP OLT", "NAME", "CTO REQUIRED", "UPDATED", "PROBLEM"]] + response.links.map {
+                [$0.archoltOltId, $0.ozmapOltId, $0.ozmapOltName, $0.requireCtoOnActivation ? "yes" : "no", $0.updatedAt, $0.problem]
             })
         }
     }
@@ -185,6 +185,16 @@ struct BoxesCommand: AsyncParsableCommand {
             print("")
             printTable([["SPLITTER", "ID", "KIND", "PORTS FREE", "OLT"]] + found.splitters.map {
                 [$0.name, $0.id, $0.isDrop ? "customer" : "primary", "\($0.portsFree)/\($0.portsTotal)", $0.ozmapOltId]
+            })
+            // The ports ozmapd placed ONUs on (others' clients occupy the rest of the taken ports).
+            let placed = try await options.callAllPages(OZmapIntegration.listONUs, ListONUsRequest(ctoBoxId: found.id, pageSize: 1000))
+                .flatMap(\.0.onus).filter { $0.state != .deprovisioned }
+                .sorted { ($0.splitterName, $0.port, $0.onuId) < ($1.splitterName, $1.port, $1.onuId) }
+            print("")
+            guard !placed.isEmpty else { return print("no ONU placed here by ozmapd") }
+            printTable([["SPLITTER", "PORT", "ONU", "SERIAL", "STATE", "OZMAP CLIENT"]] + placed.map {
+                [$0.splitterName.isEmpty ? $0.splitterId : $0.splitterName, $0.port > 0 ? "\($0.port)" : "?", $0.onuId, $0.serialNumber,
+                 String($0.state.rawValue.dropFirst("ONU_STATE_".count)).lowercased(), $0.ozmapClientId + ($0.adopted ? " (adopted)" : "")]
             })
         }
     }

@@ -17,15 +17,28 @@ struct ONUCommand: AsyncParsableCommand {
         @Option(help: "The CTO: a box name or OZmap box id.") var cto: String?
         @Option(help: "MAC address.") var mac: String?
         @Option(help: "PPPoE user.") var pppoe: String?
-        @Flag(inversion: .prefixedNo, help: "Whether the client is implanted.") var implanted = true
+        @Flag(help: "The client's implantation state: --implanted, --not-implanted (the wire's default), or --keep-implanted (leave it as OZmap has it).")
+        var implantation: ImplantationFlag = .notImplanted
         @Flag(help: "Refuse without a CTO even if the OLT link does not require one.") var requireCTO = false
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
             let (response, value) = try await options.call(OZmapIntegration.provisionONU, ProvisionONURequest(
                 archoltOltId: olt, onuId: onu, serialNumber: serial, macAddress: mac ?? "", pppoeUser: pppoe ?? "",
-                cto: cto ?? "", implanted: implanted, requireCto: requireCTO))
+                cto: cto ?? "", requireCto: requireCTO, implantation: implantation.wire))
             printChange(response, value, options)
+        }
+    }
+
+    enum ImplantationFlag: String, EnumerableFlag {
+        case implanted, notImplanted, keepImplanted
+
+        var wire: Implantation {
+            switch self {
+            case .implanted: .implanted
+            case .notImplanted: .notImplanted
+            case .keepImplanted: .unchanged
+            }
         }
     }
 
@@ -67,7 +80,10 @@ struct ONUCommand: AsyncParsableCommand {
                 ["ONU", found.onuId], ["state", short(found.state.rawValue, "ONU_STATE_")], ["OLT", found.archoltOltId],
                 ["serial", found.serialNumber], ["MAC", found.macAddress], ["PPPoE", found.pppoeUser],
                 ["CTO", found.ctoBoxName.isEmpty ? "" : "\(found.ctoBoxName) (\(found.ctoBoxId))"],
-                ["OZmap client", found.ozmapClientId], ["OZmap property", found.ozmapPropertyId],
+                ["port", portText(found)],
+                ["OZmap client", found.ozmapClientId.isEmpty ? "" : "\(found.ozmapClientId) (code \(found.ozmapClientCode))"
+                    + (found.adopted ? ", adopted" : "")],
+                ["OZmap property", found.ozmapPropertyId],
                 ["last error", found.lastError], ["updated", found.updatedAt],
             ])
         }
@@ -87,8 +103,9 @@ struct ONUCommand: AsyncParsableCommand {
                 archoltOltId: olt ?? "", state: wanted ?? .unspecified, ctoBoxId: cto ?? "", pageSize: 1000))
             if options.json { return print(ProtoJSON.render(.list(pages.map(\.1)))) }
             let onus = pages.flatMap(\.0.onus)
-            printTable([["ONU", "STATE", "OLT", "SERIAL", "CTO", "OZMAP CLIENT"]] + onus.map {
-                [$0.onuId, short($0.state.rawValue, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, $0.ozmapClientId]
+            printTable([["ONU", "STATE", "OLT", "SERIAL", "CTO", "PORT", "OZMAP CLIENT"]] + onus.map {
+                [$0.onuId, short($0.state.rawValue, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, portText($0),
+                 $0.ozmapClientId + ($0.adopted ? " (adopted)" : "")]
             })
         }
     }
@@ -163,11 +180,18 @@ struct LogCommand: AsyncParsableCommand {
     }
 }
 
+/// "SPL-2 port 5": the customer splitter port the ONU's client is connected to.
+func portText(_ onu: ONU) -> String {
+    guard onu.port > 0 else { return "" }
+    return "\(onu.splitterName.isEmpty ? onu.splitterId : onu.splitterName) port \(onu.port)"
+}
+
 private func printChange(_ response: ONUChangeResponse, _ value: ProtoValue, _ options: ConnectionOptions) {
     if options.json { return print(ProtoJSON.render(value)) }
     let onu = response.onu
     var line = "ONU \(onu.onuId): \(short(onu.state.rawValue, "ONU_STATE_"))"
     if !onu.ctoBoxName.isEmpty { line += " at \(onu.ctoBoxName)" }
+    if onu.port > 0 { line += " (\(portText(onu)))" }
     if let operation = response.operation {
         line += "; operation \(operation.id) \(short(operation.state.rawValue, "OPERATION_STATE_"))"
         if !operation.lastError.isEmpty { line += " (\(operation.lastError))" }

@@ -17,7 +17,8 @@ extension OZmapAPI.SyncReport {
 extension OZmapAPI.OLTLink {
     init(_ link: OZmapDomain.OLTLink) {
         self.init(archoltOltId: link.archoltOLTID, ozmapOltId: link.ozmapOLTID, ozmapOltName: link.ozmapOLTName,
-                  requireCtoOnActivation: link.requireCTOOnActivation, createdAt: link.createdAt, updatedAt: link.updatedAt)
+                  requireCtoOnActivation: link.requireCTOOnActivation, createdAt: link.createdAt, updatedAt: link.updatedAt,
+                  problem: link.problem)
     }
 }
 
@@ -52,7 +53,9 @@ extension OZmapAPI.ONU {
         self.init(onuId: onu.onuID, archoltOltId: onu.archoltOLTID, serialNumber: onu.serialNumber, macAddress: onu.macAddress,
                   pppoeUser: onu.pppoeUser, implanted: onu.implanted, ctoBoxId: onu.ctoBoxID, ctoBoxName: onu.ctoBoxName,
                   ozmapClientId: onu.ozmapClientID, ozmapPropertyId: onu.ozmapPropertyID, state: state,
-                  lastError: onu.lastError, createdAt: onu.createdAt, updatedAt: onu.updatedAt)
+                  lastError: onu.lastError, createdAt: onu.createdAt, updatedAt: onu.updatedAt,
+                  ozmapClientCode: onu.ozmapClientCode, adopted: onu.adopted, splitterId: onu.connection?.splitterID ?? "",
+                  splitterName: onu.connection?.splitterName ?? "", port: UInt32(clamping: onu.connection?.port ?? 0))
     }
 }
 
@@ -106,6 +109,6 @@ extension OZmapAPI.AuditEntry {
     init(_ entry: OZmapDomain.AuditEntry) {
         self.init(seq: UInt64(max(0, entry.seq)), at: entry.at, onuId: entry.onuID, operationId: "\(entry.operationID)",
                   httpMethod: entry.httpMethod, route: entry.route, httpStatus: Int32(clamping: entry.httpStatus),
-                  durationMs: UInt64(max(0, entry.durationMs)), result: entry.result, error: entry.error)
+                  durationMs: UInt64(max(0, entry.durationMs)), result: entry.result, error: entry.error, detail: entry.detail)
     }
 }

@@ -44,19 +44,27 @@ public struct Daemon: Sendable {
         let retryAfter = RetryAfterGate()
         let connection = try OZmapConnection(
             store: CredentialFile(stateDirectory: configuration.stateDirectory),
-            configured: try configuration.configuredCredentials()
-        ) { credentials in
+            configured: try configuration.configuredCredentials(),
+            logger: logger
+        ) { credentials, onStatus in
             OZmapAPIClient(credentials: credentials, http: http, metrics: metrics, configuration: clientConfiguration,
-                           retryAfter: retryAfter, logger: logger)
+                           retryAfter: retryAfter, logger: logger, onStatus: onStatus)
         }
         let synchronizer = try BoxSynchronizer(cache: BoxCache(), store: database, logger: logger) { connection.directory }
         boxSync = BoxSyncService(synchronizer: synchronizer, schedule: configuration.syncSchedule, logger: logger) {
             connection.directory != nil
         }
         let links = OLTLinks(store: database, connection: connection)
-        outbox = OutboxWorker(store: database, configuration: configuration.outboxConfiguration, logger: logger) {
-            connection.directory as? any OZmapProvisioner
+        // Nothing is written to OZmap without credentials it accepts: while they are unset or
+        // rejected the worker starts no attempt, and it is woken when they are accepted again.
+        let worker = OutboxWorker(store: database, configuration: configuration.outboxConfiguration, logger: logger,
+                                  boxRefresher: { ids in await synchronizer.refresh(boxIDs: ids) },
+                                  pausedReason: { connection.pausedReason }) {
+            connection.state == .ok ? connection.directory as? any OZmapProvisioner : nil
         }
+        outbox = worker
+        connection.onStateChange { _ in worker.wake() }
+        connection.addSwitchObserver(CredentialsSwitch(synchronizer: synchronizer, links: links, logger: logger))
         let provisioning = Provisioning(store: database, cache: synchronizer.cache, links: links, worker: outbox,
                                         maximumWait: .milliseconds(configuration.outboxWaitMs))
 
@@ -115,6 +123,7 @@ extension DaemonConfiguration {
         outbox.backoff = Backoff(base: .milliseconds(outboxBackoffBaseMs), cap: .milliseconds(outboxBackoffCapMs))
         // A write that timed out may still land: look again only once it would have.
         outbox.settleAfterUnknownOutcome = .milliseconds(ozmapTimeoutMs)
+        outbox.adoptedPolicy = adoptedOnDeprovision
         return outbox
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OZmapDomain
 import OZmapServer
 import OZmapWire
 
@@ -45,6 +46,8 @@ public struct DaemonConfiguration: Sendable {
     public var outboxBackoffCapMs = 60_000
     /// How long ProvisionONU & co. wait for OZmap before answering "pending".
     public var outboxWaitMs = 10_000
+    /// What DeprovisionONU does with a client ozmapd adopted from the ERP or a person.
+    public var adoptedOnDeprovision: AdoptedClientPolicy = .delete
 
     public init() {}
 
@@ -61,7 +64,7 @@ public struct DaemonConfiguration: Sendable {
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
         "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
-        "outbox_wait_ms",
+        "outbox_wait_ms", "adopted_on_deprovision",
     ]
 
     /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
@@ -128,6 +131,11 @@ public struct DaemonConfiguration: Sendable {
         case "outbox_backoff_base_ms": outboxBackoffBaseMs = try integer(1...600_000)
         case "outbox_backoff_cap_ms": outboxBackoffCapMs = try integer(1...3_600_000)
         case "outbox_wait_ms": outboxWaitMs = try integer(0...600_000)
+        case "adopted_on_deprovision":
+            guard let policy = AdoptedClientPolicy(rawValue: value) else {
+                throw fail(AdoptedClientPolicy.allCases.map(\.rawValue).joined(separator: ", ").replacingOccurrences(of: ", keep", with: " or keep"))
+            }
+            adoptedOnDeprovision = policy
         default:
             throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }

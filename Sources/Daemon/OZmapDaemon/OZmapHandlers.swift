@@ -87,21 +87,15 @@ struct OZmapHandlers: Sendable {
         return ListBoxesResponse(boxes: page.map(OZmapAPI.Box.init), nextPageToken: next, total: UInt32(clamping: matches.count))
     }
 
+    /// By id (exact), or by name as people type it (the rules of `CTOResolver`, over every OLT).
     private func getBox(_ request: GetBoxRequest) throws -> OZmapAPI.Box {
-        let snapshot = synchronizer.cache.snapshot
-        if !request.id.isEmpty {
-            guard let box = snapshot.boxesByID[request.id] else {
-                throw RPCError(.notFound, "no box with id \(request.id) in the cache of boxes connected to an OLT")
-            }
-            return OZmapAPI.Box(box)
+        var oltNames: [String: String] = [:]
+        for link in (try? links.all()) ?? [] { oltNames[link.ozmapOLTID] = link.ozmapOLTName }
+        let resolver = CTOResolver(cache: synchronizer.cache, oltNames: oltNames)
+        if !request.id.isEmpty { return OZmapAPI.Box(try resolver.box(id: request.id)) }
+        guard !request.name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw RPCError.invalidArgument(field: "id", "give the box id or its name")
         }
-        guard !request.name.isEmpty else { throw RPCError.invalidArgument(field: "id", "give the box id or its name") }
-        let named = snapshot.boxes(named: request.name)
-        switch named.count {
-        case 0: throw RPCError(.notFound, "no box named '\(request.name)' in the cache of boxes connected to an OLT")
-        case 1: return OZmapAPI.Box(named[0])
-        default:
-            throw RPCError(.failedPrecondition, "\(named.count) boxes are named '\(request.name)': \(named.map(\.id).joined(separator: ", ")); ask by id")
-        }
+        return OZmapAPI.Box(try resolver.resolve(request.name))
     }
 }

@@ -13,7 +13,7 @@ struct ProvisioningHandlers: Sendable {
             let outcome = try await provisioning.provision(ProvisionRequest(
                 archoltOLTID: request.archoltOltId, onuID: request.onuId, serialNumber: request.serialNumber,
                 macAddress: request.macAddress, pppoeUser: request.pppoeUser, cto: request.cto,
-                implanted: request.implanted, requireCTO: request.requireCto), deadline: context.deadline)
+                implanted: request.wantedImplanted, requireCTO: request.requireCto), deadline: context.deadline)
             return ONUChangeResponse(outcome)
         }
         router.register(OZmapIntegration.assignCTO) { request, context in

@@ -32,8 +32,12 @@ enum StatusHandlers {
                 callsServed: UInt64(snapshot.callsServed),
                 callsInFlight: UInt32(clamping: snapshot.callsInFlight)
             )
-            status.credentialsSet = sources.connection.stored != nil
-            status.ozmapReachable = sources.metrics.reachable ?? false
+            let credentials = sources.connection.state
+            status.credentialsSet = credentials != .unset
+            status.credentialsState = credentials.name
+            status.credentialsError = credentials.reason
+            // OZmap answering 401/403 is no OZmap ozmapd can use.
+            status.ozmapReachable = credentials == .ok && sources.metrics.reachable ?? false
             status.lastSync = await sources.synchronizer.currentReport.map(OZmapAPI.SyncReport.init)
             status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
             status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)

@@ -7,32 +7,45 @@ public enum NameMatch: Sendable {
 
 /// An immutable set of boxes with its indexes. The cache swaps whole
 /// snapshots, so a reader sees the old set or the new one, never half.
+/// Names are indexed by `CachedBox.normalize` and by `CachedBox.looseKey`.
 public struct BoxCacheSnapshot: Sendable {
-    public let boxesByID: [String: CachedBox]
-    private let idsByOLT: [String: [String]]
-    private let idsByName: [String: [String]]
+    public private(set) var boxesByID: [String: CachedBox]
+    /// Per OLT, its ids in paging order.
+    private var idsByOLT: [String: [String]]
+    /// Per normalised name, its ids in paging order.
+    private var idsByName: [String: [String]]
+    /// Per loose key (numbers by value), its ids in paging order.
+    private var idsByLooseName: [String: [String]]
     /// Every id, ordered by normalised name then id: the paging order.
-    private let orderedIDs: [String]
-    private let normalizedNames: [String: String]
+    private var orderedIDs: [String]
+    private var normalizedNames: [String: String]
 
     public static let empty = BoxCacheSnapshot(boxes: [])
 
     public init(boxes: [CachedBox]) {
         var byID: [String: CachedBox] = [:]
+        byID.reserveCapacity(boxes.count)
         for box in boxes { byID[box.id] = box }
+        var keyed: [(name: String, id: String)] = []
+        keyed.reserveCapacity(byID.count)
+        for box in byID.values { keyed.append((CachedBox.normalize(box.name), box.id)) }
+        keyed.sort { ($0.name, $0.id) < ($1.name, $1.id) }
         var names: [String: String] = [:]
-        for box in byID.values { names[box.id] = CachedBox.normalize(box.name) }
-        let ordered = byID.keys.sorted { (names[$0]!, $0) < (names[$1]!, $1) }
+        names.reserveCapacity(keyed.count)
         var byOLT: [String: [String]] = [:]
         var byName: [String: [String]] = [:]
-        for id in ordered {
+        var byLoose: [String: [String]] = [:]
+        for (name, id) in keyed {
+            names[id] = name
             byOLT[byID[id]!.oltID, default: []].append(id)
-            byName[names[id]!, default: []].append(id)
+            byName[name, default: []].append(id)
+            byLoose[CachedBox.looseKey(normalized: name), default: []].append(id)
         }
         boxesByID = byID
         idsByOLT = byOLT
         idsByName = byName
-        orderedIDs = ordered
+        idsByLooseName = byLoose
+        orderedIDs = keyed.map(\.id)
         normalizedNames = names
     }
 
@@ -43,12 +56,36 @@ public struct BoxCacheSnapshot: Sendable {
         (idsByName[CachedBox.normalize(name)] ?? []).map { boxesByID[$0]! }
     }
 
+    /// Boxes whose normalised name is `normalized` (already normalised), in paging order.
+    public func boxes(normalizedName normalized: String) -> [CachedBox] {
+        (idsByName[normalized] ?? []).map { boxesByID[$0]! }
+    }
+
+    /// Boxes whose loose key (`CachedBox.looseKey`) is `key`, in paging order.
+    public func boxes(looseKey key: String) -> [CachedBox] {
+        (idsByLooseName[key] ?? []).map { boxesByID[$0]! }
+    }
+
+    /// The normalised name of a box in the snapshot.
+    public func normalizedName(ofBoxID id: String) -> String? {
+        normalizedNames[id]
+    }
+
+    /// The ids of an OLT's boxes (nil: every box), in paging order.
+    public func boxIDs(oltID: String?) -> [String] {
+        oltID.map { idsByOLT[$0] ?? [] } ?? orderedIDs
+    }
+
     /// Boxes of an OLT (nil: all) whose name matches the query (nil or empty: all), in paging order.
+    /// The query is normalised as names are, so `cto 01 00` matches `CTO-01-001`.
     public func boxes(oltID: String?, query: String?, match: NameMatch) -> [CachedBox] {
-        let candidates = oltID.map { idsByOLT[$0] ?? [] } ?? orderedIDs
+        let candidates = boxIDs(oltID: oltID)
         guard let query, !query.isEmpty else { return candidates.map { boxesByID[$0]! } }
         let needle = CachedBox.normalize(query)
-        if match == .exact, oltID == nil { return boxes(named: query) }
+        if match == .exact {
+            let named = idsByName[needle] ?? []
+            return (oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }).map { boxesByID[$0]! }
+        }
         return candidates.filter { id in
             let name = normalizedNames[id]!
             return switch match {
@@ -58,17 +95,150 @@ public struct BoxCacheSnapshot: Sendable {
             }
         }.map { boxesByID[$0]! }
     }
+
+    /// Adds a box, or replaces the box with its id, keeping every index and the paging order.
+    /// O(log n) searches, plus copying the indexes when another reader still holds them.
+    mutating func upsert(_ box: CachedBox) {
+        let name = CachedBox.normalize(box.name)
+        if let old = boxesByID[box.id] {
+            if old.oltID == box.oltID, normalizedNames[box.id] == name {
+                boxesByID[box.id] = box
+                return
+            }
+            let oldName = normalizedNames[box.id]!
+            let key = (oldName, box.id)
+            Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: normalizedNames)
+            Self.remove(box.id, key: key, from: &idsByName, at: oldName, names: normalizedNames)
+            Self.remove(box.id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: oldName), names: normalizedNames)
+            if let index = Self.position(of: key, in: orderedIDs, names: normalizedNames), orderedIDs[index] == box.id {
+                orderedIDs.remove(at: index)
+            } else if let index = orderedIDs.firstIndex(of: box.id) {
+                orderedIDs.remove(at: index)
+            }
+        }
+        boxesByID[box.id] = box
+        normalizedNames[box.id] = name
+        let key = (name, box.id)
+        orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: normalizedNames))
+        Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: normalizedNames)
+        Self.insert(box.id, key: key, into: &idsByName, at: name, names: normalizedNames)
+        Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
+    }
+
+    /// The first index whose (name, id) is not below `key`.
+    private static func insertionIndex(of key: (String, String), in ids: [String], names: [String: String]) -> Int {
+        var low = 0, high = ids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if (names[ids[mid]]!, ids[mid]) < key { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private static func position(of key: (String, String), in ids: [String], names: [String: String]) -> Int? {
+        let index = insertionIndex(of: key, in: ids, names: names)
+        return index < ids.count ? index : nil
+    }
+
+    private static func remove(_ id: String, key: (String, String), from index: inout [String: [String]], at slot: String,
+                               names: [String: String]) {
+        guard var ids = index.removeValue(forKey: slot) else { return }
+        if let at = position(of: key, in: ids, names: names), ids[at] == id {
+            ids.remove(at: at)
+        } else if let at = ids.firstIndex(of: id) {
+            ids.remove(at: at)
+        }
+        if !ids.isEmpty { index[slot] = ids }
+    }
+
+    private static func insert(_ id: String, key: (String, String), into index: inout [String: [String]], at slot: String,
+                               names: [String: String]) {
+        var ids = index.removeValue(forKey: slot) ?? []
+        ids.insert(id, at: insertionIndex(of: key, in: ids, names: names))
+        index[slot] = ids
+    }
 }
 
-/// The box cache: the current snapshot, replaced atomically by each sync.
+/// How far the running full pass has got: boxes fetched of those to fetch (0 of 0 while it
+/// is still finding which boxes are connected).
+public struct BoxCacheLoadProgress: Sendable, Hashable {
+    public var done: Int
+    public var total: Int
+
+    public init(done: Int, total: Int) {
+        self.done = done
+        self.total = total
+    }
+}
+
+/// The box cache: the current snapshot, replaced atomically by each sync; whether it was
+/// ever loaded (a full pass finished, now or before a restart); the running full pass's progress.
 public final class BoxCache: Sendable {
-    private let current = Mutex(BoxCacheSnapshot.empty)
+    /// Everything a reader needs, read at once.
+    public struct View: Sendable {
+        public var snapshot: BoxCacheSnapshot
+        /// A full pass has finished (this run, or a previous one whose boxes were loaded from disk).
+        public var loaded: Bool
+        /// The running full pass's progress; nil when none runs.
+        public var loadProgress: BoxCacheLoadProgress?
+    }
 
-    public init() {}
+    private let current: Mutex<View>
 
-    public var snapshot: BoxCacheSnapshot { current.withLock { $0 } }
+    public init(loaded: Bool = false) {
+        current = Mutex(View(snapshot: .empty, loaded: loaded, loadProgress: nil))
+    }
 
-    public func replace(with snapshot: BoxCacheSnapshot) {
-        current.withLock { $0 = snapshot }
+    public var snapshot: BoxCacheSnapshot { current.withLock { $0.snapshot } }
+
+    /// The snapshot, the loaded flag and the progress, consistent with each other.
+    public var view: View { current.withLock { $0 } }
+
+    public var loaded: Bool { current.withLock { $0.loaded } }
+
+    public var loadProgress: BoxCacheLoadProgress? { current.withLock { $0.loadProgress } }
+
+    /// Installs a snapshot. `loaded`: it comes from a finished full pass (now or from disk):
+    /// the cache then counts as loaded for good.
+    public func replace(with snapshot: BoxCacheSnapshot, loaded: Bool = false) {
+        current.withLock {
+            $0.snapshot = snapshot
+            if loaded { $0.loaded = true }
+        }
+    }
+
+    /// Replaces or adds one box in the current snapshot, atomically (no reader sees half of it,
+    /// and two upserts, or an upsert and a sync's swap, never lose each other's writes).
+    public func upsert(_ box: CachedBox) {
+        current.withLock { $0.snapshot.upsert(box) }
+    }
+
+    /// Forgets every box, and that the cache was ever loaded: the credentials now point at
+    /// another tenant, whose boxes are not these. Lookups answer UNAVAILABLE until a full pass finishes.
+    public func reset() {
+        current.withLock { $0 = View(snapshot: .empty, loaded: false, loadProgress: nil) }
+    }
+
+    // The progress of the running full pass. A cancelled pass (superseded by another) is
+    // ignored: its last words must not overwrite the progress of the pass that replaced it.
+
+    /// A full pass started.
+    public func loadStarted() {
+        guard !Task.isCancelled else { return }
+        current.withLock { $0.loadProgress = BoxCacheLoadProgress(done: 0, total: 0) }
+    }
+
+    /// The running full pass fetched `done` of `total` boxes; ignored when no full pass runs.
+    public func loadProgressed(done: Int, total: Int) {
+        guard !Task.isCancelled else { return }
+        current.withLock {
+            if $0.loadProgress != nil { $0.loadProgress = BoxCacheLoadProgress(done: done, total: total) }
+        }
+    }
+
+    /// The full pass ended, whether it succeeded or not.
+    public func loadEnded() {
+        guard !Task.isCancelled else { return }
+        current.withLock { $0.loadProgress = nil }
     }
 }

@@ -69,6 +69,10 @@ public actor BoxSynchronizer {
     private var state: SyncState
     private var running: Task<SyncReport, Never>?
     private var progress: SyncReport?
+    /// Boxes `refresh` re-read while a pass runs: newer than what the pass fetched.
+    private var refreshedDuringPass: [String: CachedBox] = [:]
+    /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
+    private var tenantGeneration = 0
 
     /// Loads the persisted cache into `cache` at once, so it is served before any pass.
     public init(cache: BoxCache, store: any BoxCacheStore, logger: Logger,
@@ -78,11 +82,47 @@ public actor BoxSynchronizer {
         self.logger = logger
         self.directory = directory
         state = try store.loadSyncState()
-        cache.replace(with: BoxCacheSnapshot(boxes: try store.loadBoxes()))
+        // Boxes saved by a finished full pass (it set the watermark, atomically with them) count as loaded.
+        let fullPassFinished = [state.watermark, state.lastFullAt].contains { $0 != nil }
+        cache.replace(with: BoxCacheSnapshot(boxes: try store.loadBoxes()), loaded: fullPassFinished)
     }
 
     /// The running pass's progress, else the last finished pass.
     public var currentReport: SyncReport? { progress ?? state.lastReport }
+
+    /// Re-reads these boxes and their splitters after ozmapd's own writes, so their free ports
+    /// are right at once (a request or two instead of a pass). The cache and the store get them;
+    /// a pass running meanwhile keeps them over what it fetched earlier. A failure leaves the
+    /// cache as it was: the next pass brings it right.
+    public func refresh(boxIDs: [String]) async -> [String: CachedBox] {
+        let ids = Array(Set(boxIDs.filter { !$0.isEmpty }))
+        guard !ids.isEmpty, let directory = directory() else { return [:] }
+        let generation = tenantGeneration
+        do {
+            async let infos = directory.boxes(ids: ids)
+            async let splitters = directory.splitters(inBoxes: ids)
+            let (boxInfos, boxSplitters) = try await (infos, splitters)
+            guard generation == tenantGeneration else { return [:] }
+            let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
+            let boxes = boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) }
+            try store.applyChanges(upserting: boxes, deleting: [], state: state)
+            for box in boxes {
+                cache.upsert(box)
+                if running != nil { refreshedDuringPass[box.id] = box }
+            }
+            return Dictionary(boxes.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        } catch {
+            logger.notice("cannot re-read boxes after a write; the next sync brings their ports right",
+                          metadata: ["boxes": "\(ids.joined(separator: ","))", "error": "\(error)"])
+            return [:]
+        }
+    }
+
+    /// A pass's boxes, with those re-read after ozmapd's own writes during the pass taking precedence.
+    private func withRefreshes(_ boxes: [CachedBox]) -> [CachedBox] {
+        guard !refreshedDuringPass.isEmpty else { return boxes }
+        return boxes.map { refreshedDuringPass[$0.id] ?? $0 }
+    }
 
     /// Starts a pass (or joins the running one) and returns at once.
     public func start(_ kind: SyncKind) -> (report: SyncReport, started: Bool) {
@@ -103,6 +143,7 @@ public actor BoxSynchronizer {
         // Without a watermark an incremental pass has nothing to start from.
         let kind: SyncKind = state.watermark == nil ? .full : requested
         progress = SyncReport(kind: kind, startedAt: Timestamp.now())
+        refreshedDuringPass = [:]
         let task = Task { await self.pass(kind) }
         running = task
         return task
@@ -126,6 +167,12 @@ public actor BoxSynchronizer {
         } catch {
             report.error = (error as? RPCError)?.description ?? "\(error)"
             report.boxes = cache.snapshot.count
+            if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
+                report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"
+                report.running = false
+                report.finishedAt = Timestamp.now()
+                return report
+            }
             logger.warning("box sync failed; keeping the last good cache", metadata: ["kind": "\(kind.rawValue)", "error": "\(report.error)"])
         }
         report.running = false
@@ -145,11 +192,48 @@ public actor BoxSynchronizer {
     }
 
     private func setProgress(_ report: SyncReport) {
+        guard !Task.isCancelled else { return } // a cancelled pass no longer speaks for the running one
         progress = report
+    }
+
+    /// Cancels the running pass, if any: it installs nothing (it checks before saving), and
+    /// callers that joined it get its report with an error.
+    private func cancelRunning() {
+        guard let running else { return }
+        running.cancel()
+        self.running = nil
+        progress = nil
+        logger.notice("box sync pass cancelled: the OZmap credentials changed")
+    }
+
+    /// Cancels the running pass and starts a full one with the directory now current
+    /// (SetCredentials: a pass under the old credentials must not install its result).
+    public func restart() -> SyncReport {
+        cancelRunning()
+        launch(.full)
+        return progress!
+    }
+
+    /// Forgets every box and the watermark, in the store and in memory, and cancels the
+    /// running pass: the credentials now point at another tenant, whose boxes are not these.
+    public func reset() {
+        cancelRunning()
+        state = SyncState()
+        refreshedDuringPass = [:]
+        do {
+            try store.replaceBoxes(with: [], state: state)
+        } catch {
+            logger.error("cannot empty the stored box cache", metadata: ["error": "\(error)"])
+        }
+        tenantGeneration += 1
+        cache.reset()
+        logger.notice("box cache emptied: the OZmap credentials point at another tenant")
     }
 
     /// Every connected splitter, then their boxes and all their splitters, by chunks.
     private func fullPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
+        cache.loadStarted()
+        defer { if !Task.isCancelled { cache.loadEnded() } } // a cancelled pass no longer speaks for the cache
         report.phase = "splitters"
         setProgress(report)
         let connected = try await directory.connectedSplitters()
@@ -158,16 +242,17 @@ public actor BoxSynchronizer {
         for splitter in connected where seen.insert(splitter.boxID).inserted { boxIDs.append(splitter.boxID) }
         let fetched = try await fetchBoxes(boxIDs, directory, report: &report)
         let old = cache.snapshot
-        let boxes = fetched.boxes
+        let boxes = withRefreshes(fetched.boxes)
         let kept = Set(boxes.map(\.id))
         count(changes: boxes, removed: old.boxesByID.keys.filter { !kept.contains($0) }.count, against: old, into: &report)
         var newState = state
         newState.watermark = [state.watermark, fetched.newestUpdate, connected.map(\.updatedAt).max()].compactMap { $0 }.max()
         report.phase = "saving"
         setProgress(report)
+        try Task.checkCancellation()
         try store.replaceBoxes(with: boxes, state: newState)
         state = newState
-        cache.replace(with: BoxCacheSnapshot(boxes: boxes))
+        cache.replace(with: BoxCacheSnapshot(boxes: boxes), loaded: true)
         report.boxes = cache.snapshot.count
     }
 
@@ -183,7 +268,7 @@ public actor BoxSynchronizer {
         for id in changedSplitters.map(\.boxID) + changedBoxes.map(\.id) where seen.insert(id).inserted { affected.append(id) }
         let fetched = try await fetchBoxes(affected, directory, report: &report)
         let old = cache.snapshot
-        let upserts = fetched.boxes
+        let upserts = withRefreshes(fetched.boxes)
         let upserted = Set(upserts.map(\.id))
         // Affected boxes that are gone, or no longer tied to an OLT, leave the cache.
         let deletions = affected.filter { !upserted.contains($0) && old.boxesByID[$0] != nil }
@@ -193,6 +278,7 @@ public actor BoxSynchronizer {
             .compactMap { $0 }.max()
         report.phase = "saving"
         setProgress(report)
+        try Task.checkCancellation()
         try store.applyChanges(upserting: upserts, deleting: deletions, state: newState)
         state = newState
         var boxes = old.boxesByID
@@ -214,10 +300,12 @@ public actor BoxSynchronizer {
         report.phase = "boxes"
         report.progressTotal = ids.count
         report.progressDone = 0
+        cache.loadProgressed(done: 0, total: ids.count)
         setProgress(report)
         var boxes: [CachedBox] = []
         var newest: String?
         for start in stride(from: 0, to: ids.count, by: Self.chunkSize) {
+            try Task.checkCancellation()
             let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
             async let infos = directory.boxes(ids: chunk)
             async let splitters = directory.splitters(inBoxes: chunk)
@@ -230,6 +318,7 @@ public actor BoxSynchronizer {
                 }
             }
             report.progressDone = min(ids.count, start + chunk.count)
+            cache.loadProgressed(done: report.progressDone, total: ids.count)
             setProgress(report)
         }
         return (boxes, newest)

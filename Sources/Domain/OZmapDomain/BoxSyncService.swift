@@ -52,3 +52,51 @@ public final class BoxSyncService: Service, Sendable {
         }
     }
 }
+
+/// What SetCredentials does to the box cache and the OLT links: a pass running under the old
+/// credentials is cancelled (it installs nothing) and a full pass with the new ones starts; when
+/// the new credentials point at another tenant (another host, port or path), the box cache and
+/// the watermark are emptied before the new credentials are used, and OLT links whose OZmap OLT
+/// the new tenant does not have are flagged (`OLTLink.problem`, shown by ListOLTLinks, and logged).
+public struct CredentialsSwitch: CredentialsSwitchObserver {
+    private let synchronizer: BoxSynchronizer
+    private let links: OLTLinks
+    private let logger: Logger
+
+    public init(synchronizer: BoxSynchronizer, links: OLTLinks, logger: Logger) {
+        self.synchronizer = synchronizer
+        self.links = links
+        self.logger = logger
+    }
+
+    private static func newTenant(_ previous: StoredCredentials?, _ credentials: OZmapCredentials) -> Bool {
+        previous.map { $0.credentials.tenant != credentials.tenant } ?? false
+    }
+
+    public func willSwitch(from previous: StoredCredentials?, to credentials: OZmapCredentials) async {
+        guard Self.newTenant(previous, credentials) else { return }
+        logger.notice("the OZmap credentials point at another tenant: the box cache starts again from nothing",
+                      metadata: ["from": "\(previous?.credentials.apiURL ?? "")", "to": "\(credentials.apiURL)"])
+        await synchronizer.reset()
+    }
+
+    public func didSwitch(from previous: StoredCredentials?, to stored: StoredCredentials, directory: any OZmapDirectory) async {
+        let newTenant = Self.newTenant(previous, stored.credentials)
+        // A pass under the old credentials that finished between the reset and now leaves too.
+        if newTenant, !synchronizer.cache.snapshot.boxesByID.isEmpty { await synchronizer.reset() }
+        _ = await synchronizer.restart()
+        guard newTenant else { return }
+        do {
+            let flagged = try links.recheck(against: try await directory.olts(), tenant: stored.credentials.tenant)
+            for link in flagged {
+                logger.warning("OLT link points at an OZmap OLT the new tenant does not have: link the OLT again or unlink it", metadata: [
+                    "archolt_olt": "\(link.archoltOLTID)", "ozmap_olt": "\(link.ozmapOLTID)", "ozmap_olt_name": "\(link.ozmapOLTName)",
+                    "tenant": "\(stored.credentials.tenant)",
+                ])
+            }
+        } catch {
+            logger.warning("cannot check the OLT links against the new tenant's OLTs (ListOZmapOLTs shows them)",
+                           metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -41,9 +41,90 @@ public struct CachedBox: Sendable, Hashable, Codable {
         updatedAt = ([box.updatedAt] + splitters.map(\.updatedAt)).max() ?? box.updatedAt
     }
 
-    /// The key names are compared by: case- and accent-insensitive ("Ação" ~ "acao").
+    /// The key names are compared by, as people type them: case-, accent- and width-insensitive
+    /// ("Ação" ~ "acao", "ＣＴＯ" ~ "cto"); every run of whitespace and of the separators
+    /// `-` (and the other Unicode dashes), `_`, `.` and `/` is one space; trimmed.
+    /// So `CTO 01`, `CTO-01`, `cto_01`, `CTO  01` and `Cto.01` all read `cto 01`. Linear in the name.
     public static func normalize(_ name: String) -> String {
-        name.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-            .trimmingCharacters(in: .whitespaces)
+        var ascii = true
+        for byte in name.utf8 where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii {
+            // The common case, without Foundation: lower-case ASCII, separators folded.
+            var out: [UInt8] = []
+            out.reserveCapacity(name.utf8.count)
+            var pending = false
+            for byte in name.utf8 {
+                switch byte {
+                case 0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"):
+                    pending = !out.isEmpty
+                default:
+                    if pending { out.append(0x20); pending = false }
+                    out.append((0x41...0x5A).contains(byte) ? byte + 0x20 : byte)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let folded = name.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var out = String.UnicodeScalarView()
+        var pending = false
+        for scalar in folded.unicodeScalars {
+            if isSeparator(scalar) {
+                pending = !out.isEmpty
+                continue
+            }
+            if pending {
+                out.append(" ")
+                pending = false
+            }
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    /// The looser key, for when no name matches exactly: the normalised name cut into words at
+    /// separators and between digits and other characters, numbers compared by value (leading
+    /// zeros dropped). `CTO-1`, `cto01` and `CTO-01` all read `cto 1`; `cto 1 2` and `CTO-01-002`
+    /// read `cto 1 2`. Takes a name already normalised.
+    public static func looseKey(normalized name: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(name.utf8.count)
+        // The kind of the last byte written: 0 none or a separator, 1 digit, 2 other.
+        var last = 0
+        // Inside a number, whether only zeros were seen so far (they are held back).
+        var leadingZeros = false
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        for byte in name.utf8 {
+            if byte == 0x20 {
+                if leadingZeros { out.append(0x30); leadingZeros = false }
+                if last != 0 { out.append(0x20); last = 0 }
+                continue
+            }
+            let kind = isDigit(byte) ? 1 : 2
+            if kind != last {
+                if leadingZeros { out.append(0x30); leadingZeros = false }
+                if last != 0 { out.append(0x20) }
+                if kind == 1 { leadingZeros = true }
+            }
+            last = kind
+            if kind == 1, leadingZeros {
+                if byte == 0x30 { continue }
+                leadingZeros = false
+            }
+            out.append(byte)
+        }
+        if leadingZeros { out.append(0x30) }
+        if out.last == 0x20 { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whitespace, `_`, `.`, `/` and every dash (`-`, `‐`, `–`, `—`, `−`, …).
+    private static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "_", ".", "/", "\u{2212}": return true
+        default: return scalar.properties.isWhitespace || scalar.properties.generalCategory == .dashPunctuation
+        }
     }
 }

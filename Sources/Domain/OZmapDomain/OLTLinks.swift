@@ -8,15 +8,19 @@ public struct OLTLink: Sendable, Hashable, Codable {
     public var requireCTOOnActivation: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// Empty when fine; else what is wrong: its OZmap OLT is not in the OZmap the credentials
+    /// now point at. Linking the OLT again clears it.
+    public var problem: String
 
     public init(archoltOLTID: String, ozmapOLTID: String, ozmapOLTName: String, requireCTOOnActivation: Bool,
-                createdAt: String, updatedAt: String) {
+                createdAt: String, updatedAt: String, problem: String = "") {
         self.archoltOLTID = archoltOLTID
         self.ozmapOLTID = ozmapOLTID
         self.ozmapOLTName = ozmapOLTName
         self.requireCTOOnActivation = requireCTOOnActivation
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.problem = problem
     }
 }
 
@@ -69,6 +73,24 @@ public struct OLTLinks: Sendable {
 
     public func all() throws -> [OLTLink] {
         try store.allLinks()
+    }
+
+    /// After the credentials moved to another tenant: flags every link whose OZmap OLT is not
+    /// among `olts` (the new tenant's), and clears the flag of those whose OLT is. Returns the
+    /// links flagged now.
+    @discardableResult
+    public func recheck(against olts: [OZmapOLT], tenant: String) throws -> [OLTLink] {
+        let known = Set(olts.map(\.id))
+        var flagged: [OLTLink] = []
+        for var link in try store.allLinks() {
+            let problem = known.contains(link.ozmapOLTID) ? "" :
+                "OZmap OLT \(link.ozmapOLTID) (\(link.ozmapOLTName)) is not in the OZmap at \(tenant) the credentials now point at: link this OLT again (LinkOLT) or unlink it"
+            if !problem.isEmpty { flagged.append(link) }
+            guard problem != link.problem else { continue }
+            link.problem = problem
+            try store.saveLink(link)
+        }
+        return flagged
     }
 
     /// The link of an ArchOLT OLT, or FAILED_PRECONDITION naming it.

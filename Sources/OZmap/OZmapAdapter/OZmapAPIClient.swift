@@ -25,10 +25,15 @@ public struct OZmapAPIClient: OZmapDirectory {
     private let configuration: OZmapClientConfiguration
     private let retryAfter: RetryAfterGate
     private let logger: Logger
+    private let onStatus: OZmapStatusObserver?
 
     /// `retryAfter` is shared by every client of one OZmap, so a `Retry-After` holds them all.
+    /// `onStatus` hears the HTTP status of every answer (the connection's credentials state
+    /// learns of a 401/403 there, whatever the request).
     public init(credentials: OZmapCredentials, http: CurlHTTPClient, metrics: OZmapRequestMetrics,
-                configuration: OZmapClientConfiguration = .init(), retryAfter: RetryAfterGate = RetryAfterGate(), logger: Logger) {
+                configuration: OZmapClientConfiguration = .init(), retryAfter: RetryAfterGate = RetryAfterGate(), logger: Logger,
+                onStatus: OZmapStatusObserver? = nil) {
+        self.onStatus = onStatus
         self.credentials = credentials
         self.http = http
         self.metrics = metrics
@@ -178,6 +183,7 @@ public struct OZmapAPIClient: OZmapDirectory {
                                  httpStatus: 0, outcomeUnknown: method != "GET" && error.mayHaveBeenSent)
         }
         metrics.record(method: method, route: route, status: response.status)
+        onStatus?(response.status, method, route)
         if (200..<300).contains(response.status) { return response.body }
         let wait = Self.retryAfter(response.headers["retry-after"])
         if let wait { retryAfter.hold(for: wait) }

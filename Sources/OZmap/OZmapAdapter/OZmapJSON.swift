@@ -83,12 +83,26 @@ enum OZmapJSON {
                              updatedAt: string(object["updatedAt"]) ?? "")
     }
 
-    /// A property, its client given as an id or populated.
+    /// A property, its client given as an id or populated; `connections` as the splitter ports it holds.
     static func property(_ object: [String: Any]) -> OZmapProperty? {
         guard let id = id(object) else { return nil }
         let client = object["client"] as? [String: Any]
+        let connections = (object["connections"] as? [[String: Any]] ?? []).compactMap { connection -> PortConnection? in
+            guard let splitter = reference(connection["id"]), let port = int(connection["port"]) else { return nil }
+            return PortConnection(splitterID: splitter, splitterName: string(connection["name"]) ?? "", port: port)
+        }
         return OZmapProperty(id: id, boxID: reference(object["box"]) ?? "", clientID: reference(object["client"]) ?? "",
-                             clientCode: client.flatMap { string($0["code"]) } ?? "")
+                             clientCode: client.flatMap { string($0["code"]) } ?? "", connections: connections)
+    }
+
+    /// An FTTH client with its ONU data.
+    static func client(_ object: [String: Any]) -> FTTHClientRecord? {
+        guard let id = id(object) else { return nil }
+        let onu = object["onu"] as? [String: Any] ?? [:]
+        return FTTHClientRecord(id: id, code: string(object["code"]) ?? "", name: string(object["name"]) ?? "",
+                                serialNumber: string(onu["serial_number"]) ?? "", macAddress: string(onu["mac_address"]) ?? "",
+                                pppoeUser: string(onu["user_PPPoE"]) ?? "", implanted: bool(object["implanted"]),
+                                externalID: string(object["external_id"]) ?? "")
     }
 
     static func box(_ object: [String: Any]) -> OZmapBoxInfo? {

@@ -95,14 +95,17 @@ public struct OLTLink: Codable, Sendable, Hashable {
     public var requireCtoOnActivation: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// Empty when fine; else what is wrong with the link (its OZmap OLT is not in the current tenant).
+    public var problem: String
 
     public init(archoltOltId: String, ozmapOltId: String, ozmapOltName: String, requireCtoOnActivation: Bool,
-                createdAt: String, updatedAt: String) {
+                createdAt: String, updatedAt: String, problem: String = "") {
         self.archoltOltId = archoltOltId
         self.ozmapOltId = ozmapOltId
         self.ozmapOltName = ozmapOltName
         self.requireCtoOnActivation = requireCtoOnActivation
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.problem = problem
     }
 }

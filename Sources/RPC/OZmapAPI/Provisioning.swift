@@ -6,11 +6,14 @@ public struct ProvisionONURequest: Codable, Sendable, Hashable {
     public var macAddress: String
     public var pppoeUser: String
     public var cto: String
+    /// Read only when `implantation` is `.unspecified`.
     public var implanted: Bool
     public var requireCto: Bool
+    public var implantation: Implantation
 
+    /// The defaults are the wire's: `implanted` false, `implantation` unspecified.
     public init(archoltOltId: String, onuId: String, serialNumber: String, macAddress: String = "", pppoeUser: String = "",
-                cto: String = "", implanted: Bool = true, requireCto: Bool = false) {
+                cto: String = "", implanted: Bool = false, requireCto: Bool = false, implantation: Implantation = .unspecified) {
         self.archoltOltId = archoltOltId
         self.onuId = onuId
         self.serialNumber = serialNumber
@@ -19,7 +22,26 @@ public struct ProvisionONURequest: Codable, Sendable, Hashable {
         self.cto = cto
         self.implanted = implanted
         self.requireCto = requireCto
+        self.implantation = implantation
     }
+
+    /// The implantation state asked for; nil leaves it unchanged.
+    public var wantedImplanted: Bool? {
+        switch implantation {
+        case .unspecified: implanted
+        case .implanted: true
+        case .notImplanted: false
+        case .unchanged: nil
+        }
+    }
+}
+
+/// `archolt.ozmap.v1.Implantation`
+public enum Implantation: String, Codable, Sendable, Hashable, CaseIterable {
+    case unspecified = "IMPLANTATION_UNSPECIFIED"
+    case implanted = "IMPLANTATION_IMPLANTED"
+    case notImplanted = "IMPLANTATION_NOT_IMPLANTED"
+    case unchanged = "IMPLANTATION_UNCHANGED"
 }
 
 /// The answer of ProvisionONU, AssignCTO and DeprovisionONU: the ONU, and the
@@ -80,10 +102,21 @@ public struct ONU: Codable, Sendable, Hashable {
     public var lastError: String
     public var createdAt: String
     public var updatedAt: String
+    public var ozmapClientCode: String
+    public var adopted: Bool
+    public var splitterId: String
+    public var splitterName: String
+    public var port: UInt32
 
     public init(onuId: String, archoltOltId: String, serialNumber: String, macAddress: String, pppoeUser: String,
                 implanted: Bool, ctoBoxId: String, ctoBoxName: String, ozmapClientId: String, ozmapPropertyId: String,
-                state: ONUState, lastError: String, createdAt: String, updatedAt: String) {
+                state: ONUState, lastError: String, createdAt: String, updatedAt: String, ozmapClientCode: String = "",
+                adopted: Bool = false, splitterId: String = "", splitterName: String = "", port: UInt32 = 0) {
+        self.ozmapClientCode = ozmapClientCode
+        self.adopted = adopted
+        self.splitterId = splitterId
+        self.splitterName = splitterName
+        self.port = port
         self.onuId = onuId
         self.archoltOltId = archoltOltId
         self.serialNumber = serialNumber
@@ -263,9 +296,11 @@ public struct AuditEntry: Codable, Sendable, Hashable {
     public var durationMs: UInt64
     public var result: String
     public var error: String
+    public var detail: String
 
     public init(seq: UInt64, at: String, onuId: String, operationId: String, httpMethod: String, route: String,
-                httpStatus: Int32, durationMs: UInt64, result: String, error: String) {
+                httpStatus: Int32, durationMs: UInt64, result: String, error: String, detail: String = "") {
+        self.detail = detail
         self.seq = seq
         self.at = at
         self.onuId = onuId

@@ -19,6 +19,9 @@ public struct GetStatusResponse: Codable, Sendable, Hashable {
     public var nextSyncAt = ""
     public var boxCount: UInt32 = 0
     public var ozmapRequests: [OZmapRequestCount] = []
+    /// "unset", "ok" or "rejected".
+    public var credentialsState = ""
+    public var credentialsError = ""
     public var operationsPending: UInt32 = 0
     public var operationsFailed: UInt32 = 0
 

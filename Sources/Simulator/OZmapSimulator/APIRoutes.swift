@@ -37,11 +37,13 @@ extension SimulatorEngine {
             return try propertiesOfClient(code: route[2])
         case ("POST", 1) where route[0] == "properties":
             let body = try RequestBody(request)
-            let property = try withNetwork { try $0.createProperty(body) }
+            let sdkForms = sdkForms.load(ordering: .relaxed)
+            let property = try withNetwork { try $0.createProperty(body, sdkForms: sdkForms) }
             return .json(.object(property), status: 201)
         case ("PATCH", 2) where route[0] == "properties":
             let body = try RequestBody(request)
-            try withNetwork { try $0.patchProperty(id: route[1], body) }
+            let sdkForms = sdkForms.load(ordering: .relaxed)
+            try withNetwork { try $0.patchProperty(id: route[1], body, sdkForms: sdkForms) }
             return .noContent
         case ("DELETE", 2) where route[0] == "properties":
             try withNetwork { try $0.deleteProperty(id: route[1]) }

@@ -19,6 +19,15 @@ extension SimulatorEngine {
             case ("DELETE", ["faults"]):
                 faults.set(.none)
                 return .json(SimulatorFaults.none.json)
+            case ("GET", ["settings"]):
+                return .json(settingsJSON)
+            case ("POST", ["settings"]), ("PUT", ["settings"]):
+                try applySettings(try Self.controlBody(request))
+                logger.info("settings set", metadata: ["settings": "\(settingsJSON.jsonText)"])
+                return .json(settingsJSON)
+            case ("DELETE", ["settings"]):
+                sdkForms.store(configuration.sdkForms, ordering: .relaxed)
+                return .json(settingsJSON)
             case ("GET", ["requests"]):
                 let entries = requestLog.entries
                 return .json(["count": .int(entries.count), "requests": .array(entries.map(\.json))])
@@ -58,6 +67,24 @@ extension SimulatorEngine {
             default:
                 throw SimulatorError.notFound("Cannot \(request.method) \(request.path)")
             }
+        }
+    }
+
+    static let settingsKeys: Set<String> = ["sdk_forms"]
+
+    /// `{"sdk_forms": bool}`: how strictly the API reads the SDK-only request forms.
+    private var settingsJSON: SimulatorJSON {
+        ["sdk_forms": .bool(sdkForms.load(ordering: .relaxed))]
+    }
+
+    /// Sets the settings present in the body; the others keep their value. Unknown keys are
+    /// 400, so that a typo cannot silently leave a setting as it was.
+    private func applySettings(_ body: RequestBody) throws(SimulatorError) {
+        for key in body.fields.keys.sorted() where !Self.settingsKeys.contains(key) {
+            throw .badRequest("unknown setting '\(key)' (known: \(Self.settingsKeys.sorted().joined(separator: ", ")))")
+        }
+        if let accepted = try body.optionalBool("sdk_forms") {
+            sdkForms.store(accepted, ordering: .relaxed)
         }
     }
 

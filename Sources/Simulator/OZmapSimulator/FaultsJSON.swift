@@ -9,6 +9,9 @@ extension SimulatorFaults {
     /// `status` without `error_rate` forces that status on every matching request.
     init(json body: RequestBody) throws(SimulatorError) {
         for key in body.fields.keys where !Self.jsonKeys.contains(key) {
+            if SimulatorEngine.settingsKeys.contains(key) {
+                throw .badRequest("\(key) is a setting, not a fault: POST /__sim/settings {\"\(key)\": ...}")
+            }
             throw .badRequest("unknown fault '\(key)' (known: \(Self.jsonKeys.sorted().joined(separator: ", ")))")
         }
         self.init()

@@ -114,10 +114,15 @@ enum ModelBuilder {
         object["connections"] = .array(connections)
         var history: [SimulatorJSON] = []
         if let client, let clientCode {
-            history.append(["id": .string(client), "code": .string(clientCode), "enter_date": .string(time), "exit_date": .null])
+            history.append(historyEntry(client: client, code: clientCode, at: time))
         }
         object["history"] = ["clients": .array(history)]
         return object
+    }
+
+    /// One `history.clients` entry: the client entered the property at `time` and is still there.
+    static func historyEntry(client: String, code: String, at time: String) -> SimulatorJSON {
+        ["id": .string(client), "code": .string(code), "enter_date": .string(time), "exit_date": .null]
     }
 
     static func connection(splitter: JSONObject, port: Int, fiber: String) -> SimulatorJSON {

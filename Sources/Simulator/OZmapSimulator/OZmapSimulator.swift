@@ -83,6 +83,18 @@ public final class OZmapSimulator: Sendable {
         engine.requestLog.clear()
     }
 
+    // MARK: settings
+
+    /// Accept (true, the default) or refuse with 400 the SDK-only request forms, as a
+    /// stricter server would: see `SimulatorConfiguration.sdkForms`.
+    public func setSDKForms(_ accepted: Bool) {
+        engine.sdkForms.store(accepted, ordering: .relaxed)
+    }
+
+    public var sdkForms: Bool {
+        engine.sdkForms.load(ordering: .relaxed)
+    }
+
     // MARK: changes made "in the OZmap UI"
 
     /// Renames a box; its `updatedAt` moves.

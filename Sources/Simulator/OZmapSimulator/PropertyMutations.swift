@@ -1,15 +1,22 @@
-/// Property writes: `POST properties` (client nested), `PATCH properties/{id}`,
-/// `DELETE properties/{id}` (reference §3.5).
+/// Property writes: `POST properties` (client nested, or an existing client's id [S]),
+/// `DELETE properties/{id}` (reference §3.5); `PATCH properties/{id}` is in PropertyPatch.swift.
 extension Network {
-    /// Where a new property connects: a splitter and a 1-based port.
-    private struct PortChoice {
+    /// Where a property connects: a splitter and a 1-based port.
+    struct PortChoice: Equatable {
         var splitterID: String
         var port: Int
     }
 
-    /// Creates the client and the property, occupies the port; returns the property
-    /// (`client` = the new client's id). Nothing changes unless every check passes.
-    mutating func createProperty(_ body: RequestBody) throws(SimulatorError) -> JSONObject {
+    /// The client of a create: a new one (nested object) or an existing one, by id [S].
+    private enum CreatedPropertyClient {
+        case new(JSONObject)
+        case existing(JSONObject)
+    }
+
+    /// Creates the property (and its client when nested), occupies the port; returns the
+    /// property (`client` = the client's id). Nothing changes unless every check passes.
+    /// Without `sdkForms`, `client` must be an object, as on a server stricter than the SDK.
+    mutating func createProperty(_ body: RequestBody, sdkForms: Bool = true) throws(SimulatorError) -> JSONObject {
         let project = try body.requiredString("project")
         let boxID = try body.requiredString("box")
         guard let box = boxes[boxID] else { throw .badRequest("box \(boxID) not found") }
@@ -17,51 +24,90 @@ extension Network {
         guard project == boxProject else {
             throw .badRequest("project \(project) is not the project of box \(boxID) (\(boxProject))")
         }
-        let coordinates = try Self.coordinates(in: body, default: (box["lat"]?.number ?? 0, box["lng"]?.number ?? 0))
+        let coordinates = try Self.location(in: body, current: nil)
+            ?? (box["lat"]?.number ?? 0, box["lng"]?.number ?? 0)
         let address = try body.optionalString("address") ?? box["address"]?.string ?? ""
         let observation = try body.optionalString("observation") ?? ""
         let potencyRead = try body.optionalNumber("potencyRead")
         _ = try body.optionalBool("force")  // undocumented; accepted and ignored
-        let newClient = try body.optionalObject("client").map { clientBody throws(SimulatorError) in
-            try Self.validatedClient(clientBody)
-        }
+        let client = try createdClient(body, sdkForms: sdkForms)
         let choice = try portChoice(in: box, body)
         let externalID = try body.optionalString("external_id")
 
         let now = clock.tick()
-        var clientID: String? = nil
-        if var client = newClient {
+        let clientObject: JSONObject?
+        switch client {
+        case .new(var newClient)?:
             let id = ids.next()
-            client["id"] = .string(id)
-            client["_id"] = .string(id)
-            client["createdAt"] = .string(now)
-            client["updatedAt"] = .string(now)
-            clients.insert(client, id: id)
-            clientID = id
+            newClient["id"] = .string(id)
+            newClient["_id"] = .string(id)
+            newClient["createdAt"] = .string(now)
+            newClient["updatedAt"] = .string(now)
+            clients.insert(newClient, id: id)
+            clientObject = newClient
+        case .existing(let existing)?:
+            // The client document is not changed: the tie lives on the property (§3.4).
+            clientObject = existing
+        case nil:
+            clientObject = nil
         }
-        var connections: [SimulatorJSON] = []
-        if let choice, var splitter = splitters[choice.splitterID] {
-            let fiber = ids.next()
-            SplitterPorts.setOutput(&splitter, port: choice.port, fiber: fiber)
-            touch(&splitter)
-            splitters.insert(splitter, id: choice.splitterID)
-            connections.append(ModelBuilder.connection(splitter: splitter, port: choice.port, fiber: fiber))
-        }
+        let connections = choice.flatMap { occupy($0) }.map { [$0] } ?? []
         let propertyID = ids.next()
-        let clientName = newClient?["name"]?.string
         var property = ModelBuilder.property(
-            id: propertyID, project: project, box: boxID, client: clientID, clientCode: newClient?["code"]?.string,
-            name: try body.optionalString("name") ?? clientName ?? "", address: address, observation: observation,
-            lat: coordinates.lat, lng: coordinates.lng, connections: connections, at: now)
+            id: propertyID, project: project, box: boxID, client: clientObject?["id"]?.string,
+            clientCode: clientObject?["code"]?.string,
+            name: try body.optionalString("name") ?? clientObject?["name"]?.string ?? "", address: address,
+            observation: observation, lat: coordinates.lat, lng: coordinates.lng, connections: connections, at: now)
         if let potencyRead { property["potencyRead"] = .number(potencyRead) }
         if let externalID { property["external_id"] = .string(externalID) }
         properties.insert(property, id: propertyID)
         return property
     }
 
+    /// `client` of a create: an object makes a new client; a string is the id of an existing
+    /// client without a property (the SDK's `CreatePropertyDTO` [S]), refused without `sdkForms`.
+    private func createdClient(_ body: RequestBody, sdkForms: Bool) throws(SimulatorError) -> CreatedPropertyClient? {
+        switch body["client"] {
+        case nil, .null?:
+            return nil
+        case .object(let fields)?:
+            return .new(try Self.validatedClient(RequestBody(fields: fields)))
+        case .string(let id)? where sdkForms:
+            return .existing(try attachableClient(id))
+        default:
+            throw .badRequest(
+                sdkForms ? "client must be an object (a new client) or the id of an existing client" : "client must be an object")
+        }
+    }
+
+    /// An existing client that may get a property: it exists and has none.
+    func attachableClient(_ id: String) throws(SimulatorError) -> JSONObject {
+        guard let client = clients[id] else { throw .badRequest("client \(id) not found") }
+        if let holder = property(ofClient: id) {
+            throw .badRequest("client \(id) already has property \(holder)")
+        }
+        return client
+    }
+
+    /// The id of the property whose `client` is `clientID`, if any.
+    func property(ofClient clientID: String) -> String? {
+        properties.objects { $0["client"]?.string == clientID }.first?["id"]?.string
+    }
+
+    /// Sets the chosen splitter port to a new fiber (the splitter's `updatedAt` moves);
+    /// returns the property's connection to it.
+    mutating func occupy(_ choice: PortChoice) -> SimulatorJSON? {
+        guard var splitter = splitters[choice.splitterID] else { return nil }
+        let fiber = ids.next()
+        SplitterPorts.setOutput(&splitter, port: choice.port, fiber: fiber)
+        touch(&splitter)
+        splitters.insert(splitter, id: choice.splitterID)
+        return ModelBuilder.connection(splitter: splitter, port: choice.port, fiber: fiber)
+    }
+
     /// `auto_connect: true` takes the first free port of the box's customer splitters
     /// (`isDrop`); `connector` + `port` name one. Neither: the property is not connected.
-    private func portChoice(in box: JSONObject, _ body: RequestBody) throws(SimulatorError) -> PortChoice? {
+    func portChoice(in box: JSONObject, _ body: RequestBody) throws(SimulatorError) -> PortChoice? {
         let boxID = box["id"]?.string ?? ""
         let boxName = box["name"]?.string ?? boxID
         let autoConnect = try body.optionalBool("auto_connect") ?? false
@@ -128,53 +174,47 @@ extension Network {
         return client
     }
 
-    /// `lat` and `lng` together, within range; the default when both are absent.
-    private static func coordinates(
-        in body: RequestBody, default fallback: (lat: Double, lng: Double)
-    ) throws(SimulatorError) -> (lat: Double, lng: Double) {
+    /// The location a body gives, nil when none: `coords` `[lng, lat]` (GeoJSON order, the
+    /// SDK's form [S]), `lat`/`lng` (the wiki's), or both when they agree. `current` completes a
+    /// lone `lat` or `lng` (PATCH); without it (create) they come together.
+    static func location(
+        in body: RequestBody, current: (lat: Double, lng: Double)?
+    ) throws(SimulatorError) -> (lat: Double, lng: Double)? {
+        let coords = try optionalCoords(in: body)
         let lat = try body.optionalNumber("lat")
         let lng = try body.optionalNumber("lng")
+        if let lat, !(-90...90).contains(lat) { throw .badRequest("lat must be within -90...90") }
+        if let lng, !(-180...180).contains(lng) { throw .badRequest("lng must be within -180...180") }
+        if let coords {
+            // Equal up to float noise (1e-9° is a tenth of a millimetre).
+            let agrees = abs((lat ?? coords.lat) - coords.lat) <= 1e-9 && abs((lng ?? coords.lng) - coords.lng) <= 1e-9
+            guard agrees else {
+                let given = [lat.map { "lat \($0)" }, lng.map { "lng \($0)" }].compactMap { $0 }.joined(separator: ", ")
+                throw .badRequest(
+                    "coords [lng, lat] = [\(coords.lng), \(coords.lat)] disagrees with \(given): coords and lat/lng must be the same point")
+            }
+            return coords
+        }
         switch (lat, lng) {
         case (nil, nil):
-            return fallback
+            return nil
         case (let lat?, let lng?):
-            guard (-90...90).contains(lat) else { throw .badRequest("lat must be within -90...90") }
-            guard (-180...180).contains(lng) else { throw .badRequest("lng must be within -180...180") }
             return (lat, lng)
-        default:
-            throw .badRequest("lat and lng must be given together")
+        case (let lat, let lng):
+            guard let current else { throw .badRequest("lat and lng must be given together") }
+            return (lat ?? current.lat, lng ?? current.lng)
         }
     }
 
-    /// Fields a PATCH may not change here: moving a client is delete + create (reference §4).
-    static let propertyFieldsFixedAfterCreate: Set<String> = ["box", "client", "connections", "project", "history"]
-
-    mutating func patchProperty(id: String, _ body: RequestBody) throws(SimulatorError) {
-        guard var property = properties[id] else { throw .notFound("property \(id) not found") }
-        for field in body.fields.keys where Self.immutableFields.contains(field) {
-            throw .badRequest("\(field) cannot be changed")
-        }
-        for field in body.fields.keys where Self.propertyFieldsFixedAfterCreate.contains(field) {
-            throw .badRequest("\(field) cannot be changed with PATCH by ozmap-sim: delete the property and create it again")
-        }
-        for field in ["name", "address", "observation"] {
-            if let value = try body.optionalString(field) { property[field] = .string(value) }
-        }
-        if body["potencyRead"] != nil {
-            property["potencyRead"] = try body.optionalNumber("potencyRead").map { .number($0) } ?? .null
-        }
-        for field in ["external_id", "pole", "drop"] where body[field] != nil {
-            property[field] = .optionalString(try body.optionalString(field))
-        }
-        let lat = try body.optionalNumber("lat") ?? property["lat"]?.number
-        let lng = try body.optionalNumber("lng") ?? property["lng"]?.number
-        if body["lat"] != nil || body["lng"] != nil, let lat, let lng {
-            guard (-90...90).contains(lat) else { throw .badRequest("lat must be within -90...90") }
-            guard (-180...180).contains(lng) else { throw .badRequest("lng must be within -180...180") }
-            ModelBuilder.setCoordinates(&property, lat: lat, lng: lng)
-        }
-        touch(&property)
-        properties.insert(property, id: id)
+    /// `coords`: exactly two numbers, longitude first.
+    private static func optionalCoords(in body: RequestBody) throws(SimulatorError) -> (lat: Double, lng: Double)? {
+        guard let value = body["coords"], !value.isNull else { return nil }
+        guard case .array(let pair) = value, pair.count == 2,
+              let lng = pair[0].number, let lat = pair[1].number, lng.isFinite, lat.isFinite
+        else { throw .badRequest("coords must be [lng, lat]: an array of exactly two numbers") }
+        guard (-180...180).contains(lng) else { throw .badRequest("coords[0] (lng) must be within -180...180") }
+        guard (-90...90).contains(lat) else { throw .badRequest("coords[1] (lat) must be within -90...90") }
+        return (lat, lng)
     }
 
     /// Deletes the property and its client, and frees its ports.

@@ -20,6 +20,11 @@ public struct SimulatorConfiguration: Sendable {
     public var unconnectedBoxRatio: Double = 0.05
     /// The request log keeps at most this many entries (oldest dropped first).
     public var requestLogLimit: Int = 100_000
+    /// Accept the request forms only the SDK's schemas document (reference §3.5, [S]):
+    /// `POST properties` with `client` as an existing client's id, `PATCH properties` with
+    /// `box`/`client`. False answers them 400, as a stricter server would. Changeable at
+    /// run time (`OZmapSimulator.setSDKForms(_:)`, `POST /__sim/settings`).
+    public var sdkForms: Bool = true
 
     public init(apiKey: String) {
         self.apiKey = apiKey

@@ -9,6 +9,8 @@ final class SimulatorEngine: Sendable {
     let logger: Logger
     let faults = FaultInjector()
     let requestLog: RequestLogStore
+    /// See `SimulatorConfiguration.sdkForms`; read once per request, before the network lock.
+    let sdkForms: Atomic<Bool>
     private let network: Mutex<Network>
 
     static let apiPrefix = "/api/v2"
@@ -19,6 +21,7 @@ final class SimulatorEngine: Sendable {
         self.configuration = configuration
         self.logger = logger
         requestLog = RequestLogStore(limit: configuration.requestLogLimit)
+        sdkForms = Atomic(configuration.sdkForms)
         let started = ContinuousClock.now
         let network: Network
         if let seedFile = configuration.seedFile {

@@ -50,6 +50,11 @@ struct OZmapSimCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-remote"), help: "Allow binding a non-loopback address.")
     var allowRemote = false
 
+    @Flag(
+        name: .customLong("sdk-forms"), inversion: .prefixedNo,
+        help: "Accept the request forms only the SDK's schemas document (string client, PATCH box/client); --no-sdk-forms answers them 400.")
+    var sdkForms = true
+
     func validate() throws {
         guard (apiKey == nil) != (apiKeyFile == nil) else {
             throw ValidationError("give exactly one of --api-key and --api-key-file")
@@ -77,6 +82,7 @@ struct OZmapSimCommand: AsyncParsableCommand {
         configuration.seed = seed
         configuration.seedFile = seedFile
         configuration.maxPageSize = maxPageSize
+        configuration.sdkForms = sdkForms
 
         let simulator = try OZmapSimulator(configuration: configuration, logger: logger)
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT])

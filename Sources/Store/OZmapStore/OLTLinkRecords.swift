@@ -10,6 +10,7 @@ struct OLTLinkRecord: Codable, FetchableRecord, PersistableRecord {
     var requireCTOOnActivation: Bool
     var createdAt: String
     var updatedAt: String
+    var problem: String
 
     init(_ link: OLTLink) {
         archoltOLTID = link.archoltOLTID
@@ -18,11 +19,12 @@ struct OLTLinkRecord: Codable, FetchableRecord, PersistableRecord {
         requireCTOOnActivation = link.requireCTOOnActivation
         createdAt = link.createdAt
         updatedAt = link.updatedAt
+        problem = link.problem
     }
 
     var link: OLTLink {
         OLTLink(archoltOLTID: archoltOLTID, ozmapOLTID: ozmapOLTID, ozmapOLTName: ozmapOLTName,
-                requireCTOOnActivation: requireCTOOnActivation, createdAt: createdAt, updatedAt: updatedAt)
+                requireCTOOnActivation: requireCTOOnActivation, createdAt: createdAt, updatedAt: updatedAt, problem: problem)
     }
 }
 

@@ -214,3 +214,19 @@ extension StateDatabase: ProvisioningStore {
         }
     }
 }
+
+extension StateDatabase: OutboxHoldStore {
+    @discardableResult
+    public func holdPendingOperations(lastError: String) throws -> Int {
+        try queue.write { db in
+            var count = 0
+            for var row in try OperationRow.filter(Column("state") == OperationState.pending.rawValue).fetchAll(db) {
+                guard row.record.lastError != lastError else { continue }
+                row.record.lastError = lastError
+                try row.update(db)
+                count += 1
+            }
+            return count
+        }
+    }
+}

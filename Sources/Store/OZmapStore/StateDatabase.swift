@@ -68,6 +68,11 @@ public final class StateDatabase: Sendable {
                 table.column("record", .jsonText).notNull()
             }
         }
+        migrator.registerMigration("v3: OLT link problem") { db in
+            try db.alter(table: OLTLinkRecord.databaseTableName) { table in
+                table.add(column: "problem", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 

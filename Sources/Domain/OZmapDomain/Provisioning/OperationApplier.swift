@@ -1,77 +1,292 @@
 import Foundation
+import OZmapRPC
 
-/// Applies one outbox operation to OZmap. Every attempt starts by looking the
-/// client code up, so an attempt after a timeout, a lost reply or a crash sees
-/// what the previous one did and never creates the client twice.
+/// Applies one outbox operation to OZmap, a record other systems write too (the ERP,
+/// people in OZmap's screens). Every attempt starts by looking the client up — by code,
+/// by the code of a client ozmapd adopted, and by the ONU's serial — so an attempt after a
+/// timeout, a lost reply or a crash sees what the previous one did and never creates the
+/// client twice; and what exists is adopted, attached or moved, never deleted in order to
+/// be created again (docs/INTEGRATION.md, "What exists in OZmap").
 struct OperationApplier: Sendable {
     let provisioner: any OZmapProvisioner
+    let adoptedPolicy: AdoptedClientPolicy
+    /// Re-reads these boxes' splitters into the box cache, so their free ports count
+    /// ozmapd's own writes at once; answers the boxes as read (absent when unreadable).
+    let refreshBoxes: @Sendable ([String]) async -> [String: CachedBox]
     let audit: @Sendable (AuditEntry) -> Void
     /// Called before each write is sent, so the operation is known to have touched OZmap.
     let willWrite: @Sendable () -> Void
 
-    /// The OZmap client and property ids the operation left (empty after a delete).
-    /// Failures are `OZmapCallError`s.
-    func apply(_ operation: OutboxOperation) async throws -> (clientID: String, propertyID: String) {
+    /// Where the operation left the client (`.none` after a removal). Failures are `OZmapCallError`s.
+    func apply(_ operation: OutboxOperation) async throws -> ClientPlacement {
         switch operation.kind {
         case .createClient: try await ensureClient(operation)
         case .deleteClient: try await removeClient(operation)
         }
     }
 
-    private func ensureClient(_ operation: OutboxOperation) async throws -> (clientID: String, propertyID: String) {
-        guard let box = operation.box else { return ("", "") }
+    // MARK: - ensure
+
+    /// A client found in OZmap for the ONU, with its property when it has one.
+    private struct Found {
+        var client: FTTHClientRecord
+        var property: OZmapProperty?
+    }
+
+    private func ensureClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
+        guard let box = operation.box else { return .none }
+        let payload = operation.client
+        guard let found = try await lookUp(operation) else {
+            let created = try await refusalChecked(at: box) {
+                try await audited(operation, "POST", "properties", status: 201) {
+                    try await provisioner.createProperty(client: payload, at: box)
+                }
+            }
+            _ = await refreshBoxes([box.id])
+            return placement(created, code: payload.code, adopted: false)
+        }
+        let client = found.client
+        let adopted = !client.isOzmapd
+        var property: OZmapProperty
+        var touched = [box.id]
+        if let current = found.property, current.boxID == box.id {
+            property = current
+            touched = []
+        } else if let current = found.property {
+            touched.append(current.boxID)
+            property = try await move(current, of: client, to: box, operation)
+            if property.clientID != client.id {
+                // The fallback re-created ozmapd's own client at the new box: nothing left to update.
+                _ = await refreshBoxes(touched)
+                return placement(property, code: payload.code, adopted: false)
+            }
+        } else {
+            property = try await refusalChecked(at: box, orElse: { refusal in
+                OZmapCallError(error: RPCError(.failedPrecondition, """
+                    OZmap refused a property for the existing client \(client.id) (code \(client.code)) at CTO \(box.name): \
+                    \(refusal.error.message). ozmapd does not delete a client to create it again: attach it at \(box.name) \
+                    in OZmap, or remove it there, then RetryOperation \(operation.id)
+                    """), httpStatus: refusal.httpStatus)
+            }) {
+                try await audited(operation, "POST", "properties", status: 201) {
+                    try await provisioner.attachProperty(clientID: client.id, onuID: payload.code, at: box)
+                }
+            }
+        }
+        let changes = Self.changes(from: client, to: payload)
+        if !changes.isEmpty {
+            try await audited(operation, "PATCH", "ftth-clients/{id}", status: 204, detail: changes.fieldNames.joined(separator: ",")) {
+                try await provisioner.updateClient(id: client.id, changes)
+            }
+        }
+        if !touched.isEmpty { _ = await refreshBoxes(touched) }
+        return placement(property, code: client.code, adopted: adopted, clientID: client.id)
+    }
+
+    /// The ONU's client in OZmap: by the ONU's code, by the code of the client ozmapd
+    /// adopted earlier, and by serial. Extra clients ozmapd itself created for the ONU
+    /// (a create whose answer was lost) are removed; nobody else's are.
+    private func lookUp(_ operation: OutboxOperation) async throws -> Found? {
         let code = operation.client.code
-        let properties = try await provisioner.properties(clientCode: code)
-        var keep: OZmapProperty?
-        for property in properties {
-            if property.boxID == box.id, keep == nil {
-                keep = property // already there: nothing to create
-            } else {
-                // At another box (a move), or a duplicate: the property goes, and its client with it.
+        let box = operation.box?.id ?? ""
+        var properties = try await provisioner.properties(clientCode: code)
+        var clients = try await provisioner.clients(code: code)
+        if let linked = operation.linked, linked.adopted, !linked.clientCode.isEmpty, linked.clientCode != code {
+            let theirs = try await provisioner.clients(code: linked.clientCode).filter { $0.id == linked.clientID }
+            if !theirs.isEmpty {
+                clients += theirs
+                properties += try await provisioner.properties(clientCode: linked.clientCode).filter { $0.clientID == linked.clientID }
+            }
+        }
+        if clients.isEmpty, !operation.client.serialNumber.isEmpty {
+            clients = try await provisioner.clients(serialNumber: operation.client.serialNumber)
+            for other in Set(clients.map(\.code)) {
+                properties += try await provisioner.properties(clientCode: other)
+            }
+        }
+        // A property listed under the code whose client the lookup by code missed (a slow index).
+        for property in properties where !property.clientID.isEmpty && !clients.contains(where: { $0.id == property.clientID }) {
+            clients.append(FTTHClientRecord(id: property.clientID, code: property.clientCode))
+        }
+        guard !clients.isEmpty else { return nil }
+        func property(of client: FTTHClientRecord) -> OZmapProperty? {
+            let own = properties.filter { $0.clientID == client.id }
+            return own.first { $0.boxID == box } ?? own.first
+        }
+        // Prefer the client already at the box, then the one ozmapd knew, then the ONU's own code.
+        let linkedID = operation.linked?.clientID ?? ""
+        let ranked = clients.enumerated().sorted { a, b in
+            func rank(_ client: FTTHClientRecord) -> Int {
+                if property(of: client)?.boxID == box { return 0 }
+                if client.id == linkedID { return 1 }
+                return client.code == code ? 2 : 3
+            }
+            return (rank(a.element), a.offset) < (rank(b.element), b.offset)
+        }.map(\.element)
+        let chosen = ranked[0]
+        for extra in ranked.dropFirst() where extra.isOzmapd && extra.code == code && extra.id != chosen.id {
+            for property in properties where property.clientID == extra.id {
                 try await audited(operation, "DELETE", "properties/{id}", status: 204) {
                     try await provisioner.deleteProperty(id: property.id)
                 }
             }
-        }
-        if let keep { return (keep.clientID, keep.id) }
-        // A client with this code but no property: OZmap documents no way to attach an
-        // existing client to a new property, so it goes and the create below brings it back.
-        for client in try await provisioner.clients(code: code) {
             try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204) {
-                try await provisioner.deleteClient(id: client.id)
+                try await provisioner.deleteClient(id: extra.id)
             }
         }
-        let created = try await audited(operation, "POST", "properties", status: 201) {
-            try await provisioner.createProperty(client: operation.client, at: box)
-        }
-        return (created.clientID, created.id)
+        return Found(client: chosen, property: property(of: chosen))
     }
 
-    private func removeClient(_ operation: OutboxOperation) async throws -> (clientID: String, propertyID: String) {
-        let code = operation.client.code
-        for property in try await provisioner.properties(clientCode: code) {
-            try await audited(operation, "DELETE", "properties/{id}", status: 204) {
+    /// Re-homes the property at the box, keeping its ids (`PATCH properties/{id}`). On a server that
+    /// refuses that form, ozmapd's own client is created at the new box first and the old one removed
+    /// after: never the other way round. Someone else's client is not re-created: the move fails.
+    private func move(_ property: OZmapProperty, of client: FTTHClientRecord, to box: TargetBox,
+                      _ operation: OutboxOperation) async throws -> OZmapProperty {
+        do {
+            return try await refusalChecked(at: box) {
+                try await audited(operation, "PATCH", "properties/{id}", status: 204, detail: "box") {
+                    try await provisioner.moveProperty(id: property.id, to: box)
+                }
+            }
+        } catch let refusal as OZmapCallError where refusal.unsupportedForm && !refusal.ctoFull {
+            guard client.code == operation.client.code else {
+                throw OZmapCallError(error: RPCError(.failedPrecondition, """
+                    OZmap refused moving property \(property.id) to CTO \(box.name): \(refusal.error.message). Its client \
+                    \(client.id) (code \(client.code)) belongs to another system, so ozmapd does not re-create it: move it in OZmap
+                    """), httpStatus: refusal.httpStatus)
+            }
+            let created = try await refusalChecked(at: box) {
+                try await audited(operation, "POST", "properties", status: 201, detail: "move fallback") {
+                    try await provisioner.createProperty(client: operation.client, at: box)
+                }
+            }
+            try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "move fallback") {
                 try await provisioner.deleteProperty(id: property.id)
+            }
+            try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204, detail: "move fallback") {
+                try await provisioner.deleteClient(id: client.id)
+            }
+            return created
+        }
+    }
+
+    /// Runs a create or move at `box`; when OZmap refuses it, re-reads the box: a box with no
+    /// free customer port fails as "CTO full" (whatever OZmap's words), anything else as `orElse` says.
+    private func refusalChecked<T>(at box: TargetBox, orElse: ((OZmapCallError) -> OZmapCallError)? = nil,
+                                   _ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch let refusal as OZmapCallError where refusal.isRefusal {
+            let reread = await refreshBoxes([box.id])[box.id]
+            if let reread, reread.portsFree == 0 {
+                throw OZmapCallError(error: RPCError(.failedPrecondition, """
+                    CTO \(box.name) (\(box.id)) has no free customer port (\(reread.portsTotal) taken); OZmap said: \(refusal.error.message)
+                    """), httpStatus: refusal.httpStatus, ctoFull: true)
+            }
+            throw orElse?(refusal) ?? refusal
+        }
+    }
+
+    /// The fields of `client` that differ from what the ONU wants. The ONU's data (serial, MAC,
+    /// PPPoE user, implanted) is ArchOLT's to say; the name is ozmapd's only on a client it named
+    /// (its mark, or the ONU's code with the old serial as name), and no blank overwrites the data
+    /// of a client filed under another code.
+    static func changes(from client: FTTHClientRecord, to payload: ClientPayload) -> ClientChanges {
+        let own = client.code == payload.code
+        let named = client.isOzmapd || own && (client.name == client.serialNumber || client.name.isEmpty)
+        var changes = ClientChanges()
+        if named, client.name != payload.name { changes.name = payload.name }
+        if client.serialNumber.uppercased() != payload.serialNumber.uppercased(), own || !payload.serialNumber.isEmpty {
+            changes.serialNumber = payload.serialNumber
+        }
+        if client.macAddress.uppercased() != payload.macAddress.uppercased(), own || !payload.macAddress.isEmpty {
+            changes.macAddress = payload.macAddress
+        }
+        if client.pppoeUser != payload.pppoeUser, own || !payload.pppoeUser.isEmpty { changes.pppoeUser = payload.pppoeUser }
+        if client.implanted != payload.implanted { changes.implanted = payload.implanted }
+        return changes
+    }
+
+    private func placement(_ property: OZmapProperty, code: String, adopted: Bool, clientID: String? = nil) -> ClientPlacement {
+        ClientPlacement(clientID: clientID ?? property.clientID, propertyID: property.id, clientCode: code, adopted: adopted,
+                        connection: property.connections.first)
+    }
+
+    // MARK: - remove
+
+    /// Removes the client and the property the ONU is linked to: those under its code, the
+    /// adopted client's (as `adopted_on_deprovision` says), and the stored property even when
+    /// its client is already gone (else its port stays occupied).
+    private func removeClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
+        let code = operation.client.code
+        let linked = operation.linked
+        var properties = try await provisioner.properties(clientCode: code)
+        var adoptedClient: FTTHClientRecord?
+        if let linked, linked.adopted, !linked.clientID.isEmpty {
+            let lookupCode = linked.clientCode.isEmpty ? code : linked.clientCode
+            adoptedClient = try await provisioner.clients(code: lookupCode).first { $0.id == linked.clientID }
+            if lookupCode != code {
+                properties += try await provisioner.properties(clientCode: lookupCode).filter { $0.clientID == linked.clientID }
+            }
+        }
+        if let linked, !linked.propertyID.isEmpty, !properties.contains(where: { $0.id == linked.propertyID }),
+           let stored = try await provisioner.property(id: linked.propertyID),
+           stored.clientID.isEmpty || stored.clientID == linked.clientID {
+            properties.append(stored)
+        }
+        var boxes: [String] = []
+        var removedWithProperty = Set<String>()
+        for property in properties {
+            let isAdopted = adoptedClient.map { $0.id == property.clientID } ?? false
+            switch (isAdopted, adoptedPolicy) {
+            case (true, .keep):
+                continue
+            case (true, .detach):
+                try await audited(operation, "PATCH", "properties/{id}", status: 204, detail: "client: null") {
+                    do {
+                        try await provisioner.detachClient(propertyID: property.id)
+                    } catch let refusal as OZmapCallError where refusal.isRefusal {
+                        throw OZmapCallError(error: RPCError(.failedPrecondition, """
+                            OZmap refused detaching client \(property.clientID) from property \(property.id) \
+                            (\(refusal.error.message)): with adopted_on_deprovision = detach nothing was removed; \
+                            choose delete or keep, then RetryOperation \(operation.id)
+                            """), httpStatus: refusal.httpStatus)
+                    }
+                }
+                fallthrough
+            default:
+                try await audited(operation, "DELETE", "properties/{id}", status: 204) {
+                    try await provisioner.deleteProperty(id: property.id)
+                }
+                boxes.append(property.boxID)
+                if !isAdopted || adoptedPolicy == .delete { removedWithProperty.insert(property.clientID) }
             }
         }
         // Clients left without a property ("the customer is deleted along with the property" otherwise).
-        for client in try await provisioner.clients(code: code) {
+        var leftovers = try await provisioner.clients(code: code)
+        if let adoptedClient, adoptedPolicy == .delete, adoptedClient.code != code,
+           !removedWithProperty.contains(adoptedClient.id) { leftovers.append(adoptedClient) }
+        for client in leftovers {
+            if client.id == adoptedClient?.id, adoptedPolicy != .delete { continue }
             try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204) {
                 try await provisioner.deleteClient(id: client.id)
             }
         }
-        return ("", "")
+        if !boxes.isEmpty { _ = await refreshBoxes(Array(Set(boxes))) }
+        return .none
     }
 
+    // MARK: -
+
     /// Runs one OZmap mutation and writes its audit entry, whatever the outcome.
-    private func audited<T>(_ operation: OutboxOperation, _ method: String, _ route: String, status: Int,
+    private func audited<T>(_ operation: OutboxOperation, _ method: String, _ route: String, status: Int, detail: String = "",
                             _ call: () async throws -> T) async throws -> T {
         willWrite()
         let started = ContinuousClock.now
         func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditEntry {
             AuditEntry(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,
                        httpStatus: httpStatus, durationMs: Int((ContinuousClock.now - started) / .milliseconds(1)),
-                       result: result, error: error)
+                       result: result, error: error, detail: detail)
         }
         do {
             let value = try await call()

@@ -18,21 +18,32 @@ public final class OutboxWorker: Service, Sendable {
         /// After a write whose answer was lost, the least wait before the client is looked
         /// up again: OZmap may still be applying it, and a look too early would create it twice.
         public var settleAfterUnknownOutcome: Duration = .seconds(30)
+        /// What Deprovision does with a client ozmapd adopted (setting `adopted_on_deprovision`).
+        public var adoptedPolicy: AdoptedClientPolicy = .delete
 
         public init() {}
     }
 
     private let store: any ProvisioningStore
     private let provisioner: @Sendable () -> (any OZmapProvisioner)?
+    private let boxRefresher: @Sendable ([String]) async -> [String: CachedBox]
     private let configuration: Configuration
     private let logger: Logger
     private let signal = WakeSignal()
     /// Attempts under way, by ONU.
     private let running = Mutex<[String: Task<Void, Never>]>([:])
     private let waiters = OutcomeWaiters()
+    private let pauseCheck: @Sendable () -> String?
+    /// The reason the outbox was last held for; nil when it is not held.
+    private let heldFor = Mutex<String?>(nil)
 
+    /// `boxRefresher` re-reads boxes' splitters into the box cache after ozmapd's own writes.
     public init(store: any ProvisioningStore, configuration: Configuration, logger: Logger,
+                boxRefresher: @escaping @Sendable ([String]) async -> [String: CachedBox] = { _ in [:] },
+                pausedReason: @escaping @Sendable () -> String? = { nil },
                 provisioner: @escaping @Sendable () -> (any OZmapProvisioner)?) {
+        self.pauseCheck = pausedReason
+        self.boxRefresher = boxRefresher
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -41,6 +52,31 @@ public final class OutboxWorker: Service, Sendable {
 
     /// Something was queued, or may be due: look now.
     public func wake() { signal.fire() }
+
+    /// Nil when the worker can send to OZmap; else why it cannot (no credentials, or OZmap
+    /// rejected the key), so a caller can answer at once instead of waiting for an attempt.
+    /// While it is set no attempt starts, and pending operations stay pending with it as
+    /// their last error; they resume by themselves once it clears (the worker is woken).
+    public var pausedReason: String? { pauseCheck() }
+
+    /// While paused: pending operations say why (their due times stay as they are).
+    /// Returns true when paused.
+    private func holdWhilePaused() -> Bool {
+        guard let reason = pausedReason else {
+            if heldFor.withLock({ held in defer { held = nil }; return held }) != nil {
+                logger.notice("outbox resumes")
+            }
+            return false
+        }
+        let first = heldFor.withLock { held in defer { held = reason }; return held != reason }
+        do {
+            let count = try (store as? any OutboxHoldStore)?.holdPendingOperations(lastError: reason) ?? 0
+            if first { logger.notice("outbox paused: nothing is sent to OZmap", metadata: ["reason": "\(reason)", "operations": "\(count)"]) }
+        } catch {
+            logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+        }
+        return true
+    }
 
     /// The operation once it is finished or has been attempted, or as it is at `deadline`.
     public func outcome(of id: Int64, by deadline: ContinuousClock.Instant) async throws -> OutboxOperation {
@@ -57,7 +93,8 @@ public final class OutboxWorker: Service, Sendable {
         await withTaskCancellationOrGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 self.startDueOperations()
-                let nextDue = (try? self.store.nextAttemptTime()).flatMap(Timestamp.parse)
+                // Paused, due operations wait for a wake-up (new credentials) or the idle poll.
+                let nextDue = self.pausedReason != nil ? nil : (try? self.store.nextAttemptTime()).flatMap(Timestamp.parse)
                 let untilDue = nextDue.map { Duration.milliseconds(Int64(max(0, $0.timeIntervalSinceNow) * 1000) + 1) }
                 await self.signal.wait(upTo: min(untilDue ?? self.configuration.idlePoll, self.configuration.idlePoll))
             }
@@ -88,6 +125,7 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     private func startDueOperations() {
+        if holdWhilePaused() { return }
         let busy = running.withLock { Set($0.keys) }
         let room = configuration.concurrency - busy.count
         guard room > 0 else { return }
@@ -122,22 +160,26 @@ public final class OutboxWorker: Service, Sendable {
         let store = self.store
         let logger = self.logger
         let writes = Mutex(0)
-        let applier = OperationApplier(provisioner: provisioner, audit: { entry in
+        let applier = OperationApplier(provisioner: provisioner, adoptedPolicy: configuration.adoptedPolicy,
+                                       refreshBoxes: boxRefresher, audit: { entry in
             do { try store.appendAudit(entry) } catch { logger.error("cannot write the audit log", metadata: ["error": "\(error)"]) }
         }, willWrite: { writes.withLock { $0 += 1 } })
         do {
-            let (clientID, propertyID) = try await applier.apply(operation)
+            let placement = try await applier.apply(operation)
             let now = Timestamp.now()
             operation.mutationsSent += writes.withLock { $0 }
             operation.state = .done
-            operation.ozmapClientID = clientID
-            operation.ozmapPropertyID = propertyID
+            operation.ozmapClientID = placement.clientID
+            operation.ozmapPropertyID = placement.propertyID
             operation.lastError = ""
             operation.updatedAt = now
-            try save(operation) { _, onu, laterUnfinished in
-                onu.ozmapClientID = clientID
-                onu.ozmapPropertyID = propertyID
+            try save(operation) { operation, onu, laterUnfinished in
+                onu.place(placement)
                 onu.lastError = ""
+                if let box = operation.box, !laterUnfinished {
+                    onu.ctoBoxID = box.id
+                    onu.ctoBoxName = box.name
+                }
                 if !laterUnfinished { onu.state = operation.kind == .createClient ? .synced : .deprovisioned }
             }
             logger.info("applied to OZmap", metadata: ["onu": "\(operation.onuID)", "operation": "\(operation.id)", "kind": "\(operation.kind.rawValue)"])
@@ -148,6 +190,7 @@ public final class OutboxWorker: Service, Sendable {
                 ?? OZmapCallError(error: RPCError(.unavailable, "\(error)"), httpStatus: 0)
             operation.lastError = failure.error.description
             operation.lastHTTPStatus = failure.httpStatus
+            operation.ctoFull = failure.ctoFull ? true : nil
             operation.updatedAt = now
             if failure.isRetryable {
                 var wait = configuration.backoff.delay(attempt: operation.attempts - 1)
@@ -170,7 +213,16 @@ public final class OutboxWorker: Service, Sendable {
                 onu.lastError = message
                 // Superseded while in flight, and it wrote nothing: the newer operation decides.
                 if operation.state == .pending, operation.mutationsSent == 0, laterUnfinished { operation.state = .collapsed }
-                if operation.state == .failed, !laterUnfinished { onu.state = .failed }
+                guard operation.state == .failed, !laterUnfinished else { return }
+                // A refused move leaves the client where it was: so does the record, still synced there.
+                if operation.kind == .createClient, let linked = operation.linked, !linked.boxID.isEmpty,
+                   !linked.clientID.isEmpty, linked.boxID != operation.box?.id {
+                    onu.ctoBoxID = linked.boxID
+                    onu.ctoBoxName = linked.boxName
+                    onu.state = .synced
+                } else {
+                    onu.state = .failed
+                }
             }) ?? operation
         }
         waiters.resume(operation.id)

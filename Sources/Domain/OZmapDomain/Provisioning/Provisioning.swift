@@ -9,11 +9,12 @@ public struct ProvisionRequest: Sendable {
     public var macAddress: String
     public var pppoeUser: String
     public var cto: String
-    public var implanted: Bool
+    /// nil leaves it as it is (a new ONU: not implanted).
+    public var implanted: Bool?
     public var requireCTO: Bool
 
     public init(archoltOLTID: String, onuID: String, serialNumber: String, macAddress: String, pppoeUser: String,
-                cto: String, implanted: Bool, requireCTO: Bool) {
+                cto: String, implanted: Bool?, requireCTO: Bool) {
         self.archoltOLTID = archoltOLTID
         self.onuID = onuID
         self.serialNumber = serialNumber
@@ -66,22 +67,25 @@ public struct Provisioning: Sendable {
             if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
                 throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
             }
-            var onu = ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: request.serialNumber,
-                                macAddress: request.macAddress, pppoeUser: request.pppoeUser, implanted: request.implanted,
-                                ctoBoxID: current?.ctoBoxID ?? "", ctoBoxName: current?.ctoBoxName ?? "",
-                                ozmapClientID: current?.ozmapClientID ?? "", ozmapPropertyID: current?.ozmapPropertyID ?? "",
-                                state: current?.state == .synced ? .synced : .waitingForCTO, createdAt: current?.state == .deprovisioned ? now : current?.createdAt ?? now,
-                                updatedAt: now)
+            let live = current?.state == .deprovisioned ? nil : current
+            var onu = live ?? ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: "", macAddress: "",
+                                        pppoeUser: "", implanted: false, state: .waitingForCTO, createdAt: now, updatedAt: now)
+            let before = onu
+            onu.archoltOLTID = request.archoltOLTID
+            onu.serialNumber = request.serialNumber
+            onu.macAddress = request.macAddress
+            onu.pppoeUser = request.pppoeUser
+            onu.implanted = request.implanted ?? onu.implanted
+            onu.updatedAt = now
+            if onu.state != .synced { onu.state = onu.ctoBoxID.isEmpty ? .waitingForCTO : onu.state }
             guard let box else {
-                // Without a CTO an ONU already placed keeps its CTO; a new one waits for AssignCTO.
-                if let current, current.state != .deprovisioned, !current.ctoBoxID.isEmpty {
-                    onu.ctoBoxID = current.ctoBoxID
-                    onu.ctoBoxName = current.ctoBoxName
-                    onu.state = current.state
-                }
-                return (onu, nil)
+                // Without a CTO an ONU already placed keeps its CTO, and OZmap gets its new data;
+                // a new one waits for AssignCTO.
+                guard let placed = live.flatMap(placedBox), Self.payload(before) != Self.payload(onu) else { return (onu, nil) }
+                let operation = Self.queueEnsure(&onu, from: before, at: placed, now: now)
+                return (onu, operation)
             }
-            let operation = Self.queueCreate(&onu, at: box, now: now)
+            let operation = Self.queueEnsure(&onu, from: before, at: box, now: now)
             return (onu, operation)
         } }
         return try await settle(outcome, deadline: deadline)
@@ -102,8 +106,9 @@ public struct Provisioning: Sendable {
             guard var onu = current, onu.state != .deprovisioned else {
                 throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
             }
+            let before = onu
             onu.updatedAt = now
-            let operation = Self.queueCreate(&onu, at: box, now: now)
+            let operation = Self.queueEnsure(&onu, from: before, at: box, now: now)
             return (onu, operation)
         } }
         return try await settle(outcome, deadline: deadline)
@@ -119,7 +124,7 @@ public struct Provisioning: Sendable {
             onu.state = .pending
             onu.updatedAt = now
             let operation = OutboxOperation(onuID: onuID, kind: .deleteClient, client: Self.payload(onu), box: nil,
-                                            nextAttemptAt: now, createdAt: now, updatedAt: now)
+                                            linked: onu.linked, nextAttemptAt: now, createdAt: now, updatedAt: now)
             return (onu, operation)
         } }
         return try await settle(outcome, deadline: deadline)
@@ -169,36 +174,38 @@ public struct Provisioning: Sendable {
                       macAddress: onu.macAddress, pppoeUser: onu.pppoeUser, implanted: onu.implanted)
     }
 
-    /// Points the ONU at the box and returns the create to queue; nil when OZmap already matches.
-    private static func queueCreate(_ onu: inout ONURecord, at box: CachedBox, now: String) -> OutboxOperation? {
-        let alreadyThere = onu.ctoBoxID == box.id && onu.state == .synced
+    /// The box an ONU's client is at, as a target for an update in place.
+    private func placedBox(_ onu: ONURecord) -> TargetBox? {
+        guard !onu.ctoBoxID.isEmpty else { return nil }
+        guard let box = cache.snapshot.boxesByID[onu.ctoBoxID] else {
+            return TargetBox(id: onu.ctoBoxID, name: onu.ctoBoxName, project: "", lat: 0, lng: 0)
+        }
+        return TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng)
+    }
+
+    /// Points the ONU at the box and returns the operation that makes OZmap hold it there with
+    /// the ONU's data (adopt, attach, move, update or create: the applier decides); nil when
+    /// OZmap already holds exactly that.
+    private static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: TargetBox, now: String) -> OutboxOperation? {
+        let unchanged = before.state == .synced && before.ctoBoxID == box.id && payload(before) == payload(onu)
+        let linked = before.linked
         onu.ctoBoxID = box.id
-        onu.ctoBoxName = box.name
-        guard !alreadyThere else { return nil }
+        onu.ctoBoxName = box.name.isEmpty ? onu.ctoBoxName : box.name
+        guard !unchanged else { return nil }
         onu.state = .pending
-        return OutboxOperation(onuID: onu.onuID, kind: .createClient, client: payload(onu),
-                               box: TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng),
+        return OutboxOperation(onuID: onu.onuID, kind: .createClient, client: payload(onu), box: box, linked: linked,
                                nextAttemptAt: now, createdAt: now, updatedAt: now)
     }
 
+    private static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: CachedBox, now: String) -> OutboxOperation? {
+        queueEnsure(&onu, from: before, at: TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng), now: now)
+    }
+
     /// The CTO among the boxes connected to the linked OZmap OLT, by id or by name.
+    /// By id or by name as people type it (docs/INTEGRATION.md, "CTO names"); a full CTO is
+    /// refused here, before anything is queued, unless the ONU is already there.
     private func resolve(_ cto: String, link: OLTLink, onuID: String) throws -> CachedBox {
-        let snapshot = cache.snapshot
-        let candidates: [CachedBox]
-        if let byID = snapshot.boxesByID[cto] {
-            candidates = [byID]
-        } else {
-            candidates = snapshot.boxes(named: cto)
-        }
-        let onOLT = candidates.filter { $0.oltID == link.ozmapOLTID }
-        guard !onOLT.isEmpty else {
-            let elsewhere = candidates.isEmpty ? "" : " (it is on OZmap OLT \(candidates[0].oltID))"
-            throw RPCError(.notFound, "CTO '\(cto)' is not among the boxes of OZmap OLT \(link.ozmapOLTName) (\(link.ozmapOLTID))\(elsewhere); if it was just created in OZmap, run a sync")
-        }
-        guard onOLT.count == 1 else {
-            throw RPCError(.failedPrecondition, "\(onOLT.count) boxes of OZmap OLT \(link.ozmapOLTName) are named '\(cto)': \(onOLT.map(\.id).joined(separator: ", ")); give the box id")
-        }
-        let box = onOLT[0]
+        let box = try CTOResolver(cache: cache).resolve(cto, oltID: link.ozmapOLTID, oltName: link.ozmapOLTName)
         let current = try store.onu(id: onuID)
         if box.portsFree == 0, current?.ctoBoxID != box.id {
             throw RPCError(.failedPrecondition, "CTO \(box.name) (\(box.id)) has no free customer port (\(box.portsTotal) taken)")
@@ -210,10 +217,19 @@ public struct Provisioning: Sendable {
     /// and a second before the call's deadline, so that "pending" always gets out in time.
     private func settle(_ outcome: Outcome, deadline: ContinuousClock.Instant) async throws -> Outcome {
         guard let queued = outcome.operation else { return outcome }
+        if let paused = worker.pausedReason {
+            // Nothing is sent to OZmap now: say why at once rather than wait for nothing.
+            var operation = queued
+            operation.lastError = paused
+            return (outcome.onu, operation)
+        }
         worker.wake()
         let operation = try await worker.outcome(of: queued.id, by: min(deadline - .seconds(1), .now + maximumWait))
         let onu = try store.onu(id: outcome.onu.onuID) ?? outcome.onu
         if operation.state == .failed {
+            if operation.ctoFull == true {
+                throw RPCError(.failedPrecondition, "\(operation.lastError) (ONU \(onu.onuID), operation \(operation.id)): choose another CTO")
+            }
             throw RPCError(.failedPrecondition, "OZmap refused the change for ONU \(onu.onuID) (operation \(operation.id)): \(operation.lastError); fix it, then RetryOperation \(operation.id)")
         }
         return (onu, operation)

@@ -24,6 +24,12 @@ public struct ONURecord: Sendable, Hashable, Codable {
     public var ctoBoxName: String
     public var ozmapClientID: String
     public var ozmapPropertyID: String
+    /// The client's code in OZmap: the ONU id, or another system's code for a client ozmapd adopted.
+    public var ozmapClientCode: String
+    /// The client was found in OZmap (filed by the ERP or a person), not created by ozmapd.
+    public var adopted: Bool
+    /// The customer splitter port the property is connected to, as OZmap last said.
+    public var connection: PortConnection?
     public var state: ONUState
     public var lastError: String
     public var createdAt: String
@@ -31,7 +37,8 @@ public struct ONURecord: Sendable, Hashable, Codable {
 
     public init(onuID: String, archoltOLTID: String, serialNumber: String, macAddress: String, pppoeUser: String,
                 implanted: Bool, ctoBoxID: String = "", ctoBoxName: String = "", ozmapClientID: String = "",
-                ozmapPropertyID: String = "", state: ONUState, lastError: String = "", createdAt: String, updatedAt: String) {
+                ozmapPropertyID: String = "", ozmapClientCode: String = "", adopted: Bool = false, connection: PortConnection? = nil,
+                state: ONUState, lastError: String = "", createdAt: String, updatedAt: String) {
         self.onuID = onuID
         self.archoltOLTID = archoltOLTID
         self.serialNumber = serialNumber
@@ -42,11 +49,104 @@ public struct ONURecord: Sendable, Hashable, Codable {
         self.ctoBoxName = ctoBoxName
         self.ozmapClientID = ozmapClientID
         self.ozmapPropertyID = ozmapPropertyID
+        self.ozmapClientCode = ozmapClientCode
+        self.adopted = adopted
+        self.connection = connection
         self.state = state
         self.lastError = lastError
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case onuID, archoltOLTID, serialNumber, macAddress, pppoeUser, implanted, ctoBoxID, ctoBoxName, ozmapClientID,
+             ozmapPropertyID, ozmapClientCode, adopted, connection, state, lastError, createdAt, updatedAt
+    }
+
+    /// Records written before a field existed decode it as its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(onuID: try c.decode(String.self, forKey: .onuID), archoltOLTID: try c.decode(String.self, forKey: .archoltOLTID),
+                  serialNumber: try c.decode(String.self, forKey: .serialNumber), macAddress: try c.decode(String.self, forKey: .macAddress),
+                  pppoeUser: try c.decode(String.self, forKey: .pppoeUser), implanted: try c.decode(Bool.self, forKey: .implanted),
+                  ctoBoxID: try c.decode(String.self, forKey: .ctoBoxID), ctoBoxName: try c.decode(String.self, forKey: .ctoBoxName),
+                  ozmapClientID: try c.decode(String.self, forKey: .ozmapClientID),
+                  ozmapPropertyID: try c.decode(String.self, forKey: .ozmapPropertyID),
+                  ozmapClientCode: try c.decodeIfPresent(String.self, forKey: .ozmapClientCode) ?? "",
+                  adopted: try c.decodeIfPresent(Bool.self, forKey: .adopted) ?? false,
+                  connection: try c.decodeIfPresent(PortConnection.self, forKey: .connection),
+                  state: try c.decode(ONUState.self, forKey: .state), lastError: try c.decode(String.self, forKey: .lastError),
+                  createdAt: try c.decode(String.self, forKey: .createdAt), updatedAt: try c.decode(String.self, forKey: .updatedAt))
+    }
+
+    /// Takes what an applied operation left in OZmap.
+    mutating func place(_ placement: ClientPlacement) {
+        ozmapClientID = placement.clientID
+        ozmapPropertyID = placement.propertyID
+        ozmapClientCode = placement.clientCode
+        adopted = placement.adopted
+        connection = placement.connection
+    }
+
+    /// What ozmapd knows of the ONU's OZmap records, for an operation to start from.
+    var linked: LinkedClient {
+        LinkedClient(clientID: ozmapClientID, propertyID: ozmapPropertyID, clientCode: ozmapClientCode, adopted: adopted,
+                     boxID: ctoBoxID, boxName: ctoBoxName, connection: connection)
+    }
+}
+
+/// Where an applied operation left the ONU's client in OZmap.
+public struct ClientPlacement: Sendable, Hashable {
+    public var clientID: String
+    public var propertyID: String
+    public var clientCode: String
+    public var adopted: Bool
+    public var connection: PortConnection?
+
+    public init(clientID: String, propertyID: String, clientCode: String, adopted: Bool, connection: PortConnection?) {
+        self.clientID = clientID
+        self.propertyID = propertyID
+        self.clientCode = clientCode
+        self.adopted = adopted
+        self.connection = connection
+    }
+
+    /// Nothing left in OZmap (after a removal).
+    public static let none = ClientPlacement(clientID: "", propertyID: "", clientCode: "", adopted: false, connection: nil)
+}
+
+/// What ozmapd knew of the ONU's OZmap records when an operation was queued: the ids a
+/// removal falls back on, and the box a refused move leaves the ONU at.
+public struct LinkedClient: Sendable, Hashable, Codable {
+    public var clientID: String
+    public var propertyID: String
+    public var clientCode: String
+    public var adopted: Bool
+    public var boxID: String
+    public var boxName: String
+    public var connection: PortConnection?
+
+    public init(clientID: String, propertyID: String, clientCode: String, adopted: Bool, boxID: String, boxName: String,
+                connection: PortConnection?) {
+        self.clientID = clientID
+        self.propertyID = propertyID
+        self.clientCode = clientCode
+        self.adopted = adopted
+        self.boxID = boxID
+        self.boxName = boxName
+        self.connection = connection
+    }
+}
+
+/// What Deprovision does with a client ozmapd adopted (one the ERP or a person filed):
+/// setting `adopted_on_deprovision`.
+public enum AdoptedClientPolicy: String, Sendable, CaseIterable {
+    /// Remove the client and its property, as for ozmapd's own (the seed's rule).
+    case delete
+    /// Free the port (the property goes) and keep the client, without a property.
+    case detach
+    /// Leave both in OZmap; ozmapd forgets them.
+    case keep
 }
 
 public enum OperationKind: String, Sendable, Codable {
@@ -115,6 +215,10 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var client: ClientPayload
     /// The target box of a create; nil for a delete.
     public var box: TargetBox?
+    /// What ozmapd knew of the ONU's OZmap records when this was queued (nil on rows from before it existed).
+    public var linked: LinkedClient?
+    /// The box of a create or move had no free customer port when OZmap refused it.
+    public var ctoFull: Bool?
     public var attempts: Int
     /// Writes sent to OZmap by all attempts: an operation that never sent one has not
     /// touched OZmap, and a newer operation of the ONU may supersede it.
@@ -128,7 +232,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var updatedAt: String
 
     public init(id: Int64 = 0, onuID: String, kind: OperationKind, state: OperationState = .pending, client: ClientPayload,
-                box: TargetBox?, attempts: Int = 0, mutationsSent: Int = 0, lastError: String = "", lastHTTPStatus: Int = 0, nextAttemptAt: String = "",
+                box: TargetBox?, linked: LinkedClient? = nil, attempts: Int = 0, mutationsSent: Int = 0, lastError: String = "", lastHTTPStatus: Int = 0, nextAttemptAt: String = "",
                 ozmapClientID: String = "", ozmapPropertyID: String = "", createdAt: String, updatedAt: String) {
         self.id = id
         self.onuID = onuID
@@ -136,6 +240,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
         self.state = state
         self.client = client
         self.box = box
+        self.linked = linked
         self.attempts = attempts
         self.mutationsSent = mutationsSent
         self.lastError = lastError
@@ -162,9 +267,11 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     /// "ok", "retry" or "failed".
     public var result: String
     public var error: String
+    /// What the write was for, when the route does not say: the fields a PATCH changed, "move fallback".
+    public var detail: String
 
     public init(seq: Int64 = 0, at: String, onuID: String, operationID: Int64, httpMethod: String, route: String,
-                httpStatus: Int, durationMs: Int, result: String, error: String) {
+                httpStatus: Int, durationMs: Int, result: String, error: String, detail: String = "") {
         self.seq = seq
         self.at = at
         self.onuID = onuID
@@ -175,5 +282,21 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         self.durationMs = durationMs
         self.result = result
         self.error = error
+        self.detail = detail
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case seq, at, onuID, operationID, httpMethod, route, httpStatus, durationMs, result, error, detail
+    }
+
+    /// Entries written before `detail` existed decode it as empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(seq: try c.decode(Int64.self, forKey: .seq), at: try c.decode(String.self, forKey: .at),
+                  onuID: try c.decode(String.self, forKey: .onuID), operationID: try c.decode(Int64.self, forKey: .operationID),
+                  httpMethod: try c.decode(String.self, forKey: .httpMethod), route: try c.decode(String.self, forKey: .route),
+                  httpStatus: try c.decode(Int.self, forKey: .httpStatus), durationMs: try c.decode(Int.self, forKey: .durationMs),
+                  result: try c.decode(String.self, forKey: .result), error: try c.decode(String.self, forKey: .error),
+                  detail: try c.decodeIfPresent(String.self, forKey: .detail) ?? "")
     }
 }

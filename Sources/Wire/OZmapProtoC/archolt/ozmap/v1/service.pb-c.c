@@ -2095,7 +2095,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_request__descrip
   (ProtobufCMessageInit) archolt__ozmap__v1__get_status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__field_descriptors[16] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__field_descriptors[18] =
 {
   {
     "version",
@@ -2266,6 +2266,30 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__f
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "credentials_state",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__GetStatusResponse, credentials_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credentials_error",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__GetStatusResponse, credentials_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "operations_pending",
     30,
     PROTOBUF_C_LABEL_NONE,
@@ -2296,11 +2320,13 @@ static const unsigned archolt__ozmap__v1__get_status_response__field_indices_by_
   6,   /* field[6] = calls_served */
   5,   /* field[5] = connections_accepted */
   4,   /* field[4] = connections_open */
+  15,   /* field[15] = credentials_error */
   8,   /* field[8] = credentials_set */
+  14,   /* field[14] = credentials_state */
   10,   /* field[10] = last_sync */
   11,   /* field[11] = next_sync_at */
-  15,   /* field[15] = operations_failed */
-  14,   /* field[14] = operations_pending */
+  17,   /* field[17] = operations_failed */
+  16,   /* field[16] = operations_pending */
   9,   /* field[9] = ozmap_reachable */
   13,   /* field[13] = ozmap_requests */
   3,   /* field[3] = socket_path */
@@ -2312,8 +2338,8 @@ static const ProtobufCIntRange archolt__ozmap__v1__get_status_response__number_r
 {
   { 1, 0 },
   { 20, 8 },
-  { 30, 14 },
-  { 0, 16 }
+  { 30, 16 },
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_response__descriptor =
 {
@@ -2323,7 +2349,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_response__descri
   "Archolt__Ozmap__V1__GetStatusResponse",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__GetStatusResponse),
-  16,
+  18,
   archolt__ozmap__v1__get_status_response__field_descriptors,
   archolt__ozmap__v1__get_status_response__field_indices_by_name,
   3,  archolt__ozmap__v1__get_status_response__number_ranges,
@@ -3181,7 +3207,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__list_oltlinks_response__des
   (ProtobufCMessageInit) archolt__ozmap__v1__list_oltlinks_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__oltlink__field_descriptors[6] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__oltlink__field_descriptors[7] =
 {
   {
     "archolt_olt_id",
@@ -3255,19 +3281,32 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__oltlink__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "problem",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__OLTLink, problem),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__oltlink__field_indices_by_name[] = {
   0,   /* field[0] = archolt_olt_id */
   4,   /* field[4] = created_at */
   1,   /* field[1] = ozmap_olt_id */
   2,   /* field[2] = ozmap_olt_name */
+  6,   /* field[6] = problem */
   3,   /* field[3] = require_cto_on_activation */
   5,   /* field[5] = updated_at */
 };
 static const ProtobufCIntRange archolt__ozmap__v1__oltlink__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__oltlink__descriptor =
 {
@@ -3277,7 +3316,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__oltlink__descriptor =
   "Archolt__Ozmap__V1__OLTLink",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__OLTLink),
-  6,
+  7,
   archolt__ozmap__v1__oltlink__field_descriptors,
   archolt__ozmap__v1__oltlink__field_indices_by_name,
   1,  archolt__ozmap__v1__oltlink__number_ranges,
@@ -4134,7 +4173,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__splitter__descriptor =
   (ProtobufCMessageInit) archolt__ozmap__v1__splitter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__provision_onurequest__field_descriptors[8] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__provision_onurequest__field_descriptors[9] =
 {
   {
     "archolt_olt_id",
@@ -4232,10 +4271,23 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__provision_onurequest__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "implantation",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ProvisionONURequest, implantation),
+    &archolt__ozmap__v1__implantation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__provision_onurequest__field_indices_by_name[] = {
   0,   /* field[0] = archolt_olt_id */
   5,   /* field[5] = cto */
+  8,   /* field[8] = implantation */
   6,   /* field[6] = implanted */
   3,   /* field[3] = mac_address */
   1,   /* field[1] = onu_id */
@@ -4246,7 +4298,7 @@ static const unsigned archolt__ozmap__v1__provision_onurequest__field_indices_by
 static const ProtobufCIntRange archolt__ozmap__v1__provision_onurequest__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__provision_onurequest__descriptor =
 {
@@ -4256,7 +4308,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__provision_onurequest__descr
   "Archolt__Ozmap__V1__ProvisionONURequest",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__ProvisionONURequest),
-  8,
+  9,
   archolt__ozmap__v1__provision_onurequest__field_descriptors,
   archolt__ozmap__v1__provision_onurequest__field_indices_by_name,
   1,  archolt__ozmap__v1__provision_onurequest__number_ranges,
@@ -4505,7 +4557,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__deprovision_onuresponse__de
   (ProtobufCMessageInit) archolt__ozmap__v1__deprovision_onuresponse__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__onu__field_descriptors[14] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__onu__field_descriptors[19] =
 {
   {
     "onu_id",
@@ -4675,8 +4727,69 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__onu__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ozmap_client_code",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ONU, ozmap_client_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adopted",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ONU, adopted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "splitter_id",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ONU, splitter_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "splitter_name",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ONU, splitter_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "port",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ONU, port),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__onu__field_indices_by_name[] = {
+  15,   /* field[15] = adopted */
   1,   /* field[1] = archolt_olt_id */
   12,   /* field[12] = created_at */
   6,   /* field[6] = cto_box_id */
@@ -4685,17 +4798,21 @@ static const unsigned archolt__ozmap__v1__onu__field_indices_by_name[] = {
   11,   /* field[11] = last_error */
   3,   /* field[3] = mac_address */
   0,   /* field[0] = onu_id */
+  14,   /* field[14] = ozmap_client_code */
   8,   /* field[8] = ozmap_client_id */
   9,   /* field[9] = ozmap_property_id */
+  18,   /* field[18] = port */
   4,   /* field[4] = pppoe_user */
   2,   /* field[2] = serial_number */
+  16,   /* field[16] = splitter_id */
+  17,   /* field[17] = splitter_name */
   10,   /* field[10] = state */
   13,   /* field[13] = updated_at */
 };
 static const ProtobufCIntRange archolt__ozmap__v1__onu__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__onu__descriptor =
 {
@@ -4705,7 +4822,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__onu__descriptor =
   "Archolt__Ozmap__V1__ONU",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__ONU),
-  14,
+  19,
   archolt__ozmap__v1__onu__field_descriptors,
   archolt__ozmap__v1__onu__field_indices_by_name,
   1,  archolt__ozmap__v1__onu__number_ranges,
@@ -5379,7 +5496,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__list_audit_log_response__de
   (ProtobufCMessageInit) archolt__ozmap__v1__list_audit_log_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__audit_entry__field_descriptors[10] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__audit_entry__field_descriptors[11] =
 {
   {
     "seq",
@@ -5501,9 +5618,22 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__audit_entry__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "detail",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__AuditEntry, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__audit_entry__field_indices_by_name[] = {
   1,   /* field[1] = at */
+  10,   /* field[10] = detail */
   7,   /* field[7] = duration_ms */
   9,   /* field[9] = error */
   4,   /* field[4] = http_method */
@@ -5517,7 +5647,7 @@ static const unsigned archolt__ozmap__v1__audit_entry__field_indices_by_name[] =
 static const ProtobufCIntRange archolt__ozmap__v1__audit_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__audit_entry__descriptor =
 {
@@ -5527,7 +5657,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__audit_entry__descriptor =
   "Archolt__Ozmap__V1__AuditEntry",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__AuditEntry),
-  10,
+  11,
   archolt__ozmap__v1__audit_entry__field_descriptors,
   archolt__ozmap__v1__audit_entry__field_indices_by_name,
   1,  archolt__ozmap__v1__audit_entry__number_ranges,
@@ -5592,6 +5722,38 @@ const ProtobufCEnumDescriptor archolt__ozmap__v1__query_match__descriptor =
   archolt__ozmap__v1__query_match__enum_values_by_name,
   1,
   archolt__ozmap__v1__query_match__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue archolt__ozmap__v1__implantation__enum_values_by_number[4] =
+{
+  { "IMPLANTATION_UNSPECIFIED", "ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNSPECIFIED", 0 },
+  { "IMPLANTATION_IMPLANTED", "ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_IMPLANTED", 1 },
+  { "IMPLANTATION_NOT_IMPLANTED", "ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_NOT_IMPLANTED", 2 },
+  { "IMPLANTATION_UNCHANGED", "ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNCHANGED", 3 },
+};
+static const ProtobufCIntRange archolt__ozmap__v1__implantation__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex archolt__ozmap__v1__implantation__enum_values_by_name[4] =
+{
+  { "IMPLANTATION_IMPLANTED", 1 },
+  { "IMPLANTATION_NOT_IMPLANTED", 2 },
+  { "IMPLANTATION_UNCHANGED", 3 },
+  { "IMPLANTATION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor archolt__ozmap__v1__implantation__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.Implantation",
+  "Implantation",
+  "Archolt__Ozmap__V1__Implantation",
+  "archolt.ozmap.v1",
+  4,
+  archolt__ozmap__v1__implantation__enum_values_by_number,
+  4,
+  archolt__ozmap__v1__implantation__enum_values_by_name,
+  1,
+  archolt__ozmap__v1__implantation__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue archolt__ozmap__v1__onustate__enum_values_by_number[6] =

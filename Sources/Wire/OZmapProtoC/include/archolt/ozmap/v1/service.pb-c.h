@@ -80,6 +80,16 @@ typedef enum _Archolt__Ozmap__V1__QueryMatch {
   ARCHOLT__OZMAP__V1__QUERY_MATCH__QUERY_MATCH_PREFIX = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__QUERY_MATCH)
 } Archolt__Ozmap__V1__QueryMatch;
+typedef enum _Archolt__Ozmap__V1__Implantation {
+  /*
+   * Use the `implanted` field.
+   */
+  ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNSPECIFIED = 0,
+  ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_IMPLANTED = 1,
+  ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_NOT_IMPLANTED = 2,
+  ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNCHANGED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__IMPLANTATION)
+} Archolt__Ozmap__V1__Implantation;
 typedef enum _Archolt__Ozmap__V1__ONUState {
   ARCHOLT__OZMAP__V1__ONUSTATE__ONU_STATE_UNSPECIFIED = 0,
   ARCHOLT__OZMAP__V1__ONUSTATE__ONU_STATE_WAITING_FOR_CTO = 1,
@@ -147,6 +157,15 @@ struct  Archolt__Ozmap__V1__GetStatusResponse
   size_t n_ozmap_requests;
   Archolt__Ozmap__V1__OZmapRequestCount **ozmap_requests;
   /*
+   * "unset" (no credentials), "ok", or "rejected" (OZmap answered 401/403 to the
+   * current key: nothing is sent until SetCredentials stores a key OZmap accepts).
+   */
+  char *credentials_state;
+  /*
+   * Why the credentials are rejected; empty otherwise. Never holds the key.
+   */
+  char *credentials_error;
+  /*
    * The provisioning outbox.
    */
   uint32_t operations_pending;
@@ -154,7 +173,7 @@ struct  Archolt__Ozmap__V1__GetStatusResponse
 };
 #define ARCHOLT__OZMAP__V1__GET_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__get_status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Archolt__Ozmap__V1__OZmapRequestCount
@@ -391,10 +410,15 @@ struct  Archolt__Ozmap__V1__OLTLink
   protobuf_c_boolean require_cto_on_activation;
   char *created_at;
   char *updated_at;
+  /*
+   * Empty when fine; else what is wrong, e.g. the OZmap OLT is not in the OZmap
+   * the credentials now point at (set when they change tenant; LinkOLT again clears it).
+   */
+  char *problem;
 };
 #define ARCHOLT__OZMAP__V1__OLTLINK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__oltlink__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Archolt__Ozmap__V1__SyncBoxesRequest
@@ -563,15 +587,22 @@ struct  Archolt__Ozmap__V1__ProvisionONURequest
    * A box name or OZmap box id; empty when none was chosen.
    */
   char *cto;
+  /*
+   * Read only when `implantation` is IMPLANTATION_UNSPECIFIED (callers that predate it).
+   */
   protobuf_c_boolean implanted;
   /*
    * Require a CTO even if the OLT link does not.
    */
   protobuf_c_boolean require_cto;
+  /*
+   * The client's implantation state in OZmap; UNCHANGED leaves it as it is (a new ONU: not implanted).
+   */
+  Archolt__Ozmap__V1__Implantation implantation;
 };
 #define ARCHOLT__OZMAP__V1__PROVISION_ONUREQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__provision_onurequest__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNSPECIFIED }
 
 
 struct  Archolt__Ozmap__V1__ProvisionONUResponse
@@ -648,10 +679,24 @@ struct  Archolt__Ozmap__V1__ONU
   char *last_error;
   char *created_at;
   char *updated_at;
+  /*
+   * The client's code in OZmap: the ONU id, or another system's code when adopted.
+   */
+  char *ozmap_client_code;
+  /*
+   * The client was found in OZmap (filed by the ERP or a person) and adopted, not created by ozmapd.
+   */
+  protobuf_c_boolean adopted;
+  /*
+   * The customer splitter port the client's property is connected to (port 0: not known).
+   */
+  char *splitter_id;
+  char *splitter_name;
+  uint32_t port;
 };
 #define ARCHOLT__OZMAP__V1__ONU__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__onu__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ARCHOLT__OZMAP__V1__ONUSTATE__ONU_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ARCHOLT__OZMAP__V1__ONUSTATE__ONU_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Archolt__Ozmap__V1__Operation
@@ -794,10 +839,14 @@ struct  Archolt__Ozmap__V1__AuditEntry
    */
   char *result;
   char *error;
+  /*
+   * What the write was for when the route does not say: the fields a PATCH changed, "move fallback".
+   */
+  char *detail;
 };
 #define ARCHOLT__OZMAP__V1__AUDIT_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__audit_entry__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Archolt__Ozmap__V1__GetStatusRequest methods */
@@ -2005,6 +2054,7 @@ void archolt__ozmap__v1__ozmap_integration__list_audit_log(ProtobufCService *ser
 
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__sync_kind__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__query_match__descriptor;
+extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__implantation__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__onustate__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__operation_kind__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__operation_state__descriptor;
