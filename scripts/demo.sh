@@ -35,7 +35,7 @@ for _ in $(seq 1 100); do [ -S "$OZMAPD_SOCKET" ] && break; sleep 0.1; done
 # A demo ONU, provisioned at a CTO: ozmapd creates its client and property in the simulator.
 olt=$("$bin/ozmapctl" ozmap olts --json | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["olts"], key=lambda o: o["name"])[0]["id"])')
 "$bin/ozmapctl" olt link demo-olt "$olt" --require-cto
-"$bin/ozmapctl" onu provision --olt demo-olt --onu demo-0001 --serial ZTEG00D3M001 --cto CTO-01-001 --pppoe demo@isp
+"$bin/ozmapctl" onu provision --olt demo-olt --onu demo-0001 --serial ZTEG00D3M001 --cto "cto 01 001" --pppoe demo@isp --implanted
 echo "== the client as the OZmap simulator holds it (GET properties/client/demo-0001):"
 python3 - "$url" "$key_file" <<'PY'
 import json, sys, urllib.request

@@ -55,7 +55,7 @@ struct SharedRecordTests {
         #expect(done.onu.state == .synced && done.onu.ctoBoxId == boxes[0].id)
         #expect(done.onu.ozmapClientId == filed.client && done.onu.ozmapPropertyId == filed.property)
         #expect(writes(rig).map { "\($0.method) \($0.path.split(separator: "/").dropLast().last ?? "")" }
-                    == ["PATCH properties", "PATCH ftth-clients"], "one move, one update of the ONU's data; no delete, no create")
+                    == ["PATCH ftth-clients", "PATCH properties"], "one update of the ONU's data, one move; no delete, no create")
         let property = try #require(rig.simulator.snapshot().properties.first { $0.id == filed.property })
         #expect(property.box == boxes[0].id && property.client == filed.client)
         #expect(done.onu.port == UInt32(property.connections.first?.port ?? -1))
@@ -183,8 +183,60 @@ struct SharedRecordTests {
         #expect(rig.ozmapClients(code: "3006").boxes == [home.id], "the client stays where it was")
         #expect(try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: full.id)).portsFree == 0, "the box was re-read")
 
-        // A create there now is refused by the cache, before anything is queued.
-        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.provisionONU, provision("3106", cto: full.id)) }
+        // A create there is refused the same way: OZmap refuses, the box is re-read, "no free customer port".
+        do {
+            _ = try await client.call(OZmapIntegration.provisionONU, provision("3106", cto: full.id))
+            Issue.record("created at a full CTO")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("no free customer port"))
+        }
+        // A refused move that also changed the ONU's data: the data reached OZmap, the client stayed home.
+        var swapped = provision("3006", cto: full.id, serial: "HWTC00003006")
+        swapped.implantation = .unchanged
+        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.provisionONU, swapped) }
+        let stayed = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "3006"))
+        #expect(stayed.ctoBoxId == home.id && stayed.state == .synced && stayed.serialNumber == "HWTC00003006")
+        #expect(rig.simulator.snapshot().clients(code: "3006").first?.serialNumber == "HWTC00003006")
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func anERPClientHoldingTheLastPortOfTheCTOIsAdoptedThereKeepingItsImplantation() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.2)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        let erp = ERP(rig.simulator)
+        let filed = try await erp.fileClient(code: "3012", name: "Bia", serial: "ZTEG00003012", at: box.id, project: box.project)
+        try await erp.request("PATCH", "ftth-clients/\(filed.client)", ["implanted": true])
+        try await erp.fill(box: box.id, project: box.project, prefix: "erp-last")
+        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        #expect(try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: box.id)).portsFree == 0)
+
+        var request = provision("3012", cto: box.name, serial: "ZTEG00003012")
+        request.implantation = .unchanged
+        let adopted = try await client.call(OZmapIntegration.provisionONU, request)
+        #expect(adopted.onu.state == .synced && adopted.onu.ozmapClientId == filed.client && adopted.onu.implanted)
+        #expect(rig.simulator.snapshot().clients(code: "3012").first?.implanted == true, "implanted left as OZmap had it")
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    @Test func withoutTheSDKFormsAnERPClientUnderTheONUsCodeIsNotRecreatedToMoveIt() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.2)
+        let (client, olt) = try await rig.provisioningReady()
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client)
+        let filed = try await ERP(rig.simulator).fileClient(code: "3013", name: "Caio", serial: "ZTEG00003013",
+                                                            at: boxes[1].id, project: boxes[1].project)
+        rig.simulator.setSDKForms(false)
+        do {
+            _ = try await client.call(OZmapIntegration.provisionONU, provision("3013", cto: boxes[0].id, serial: "ZTEG00003013"))
+            Issue.record("moved a client this server cannot move")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("move it in OZmap"))
+        }
+        let snapshot = rig.simulator.snapshot()
+        #expect(snapshot.clients(code: "3013").map(\.id) == [filed.client], "the ERP's client is neither deleted nor doubled")
+        #expect(snapshot.properties.first { $0.id == filed.property }?.box == boxes[1].id)
         await client.close()
         try await rig.tearDown()
     }

@@ -48,7 +48,9 @@ struct SharedRecordWorkloadTests {
         var deprovisioned = Set<String>()
         for _ in 0..<500 {
             let onu = onus.randomElement(using: &random)!
-            let box = boxes.randomElement(using: &random)!
+            // A CTO with room, as the operator would pick it (the cache counts ozmapd's own writes).
+            let roomy = try await rig.boxesWithRoom(on: olt, client: client, free: 2)
+            let box = (roomy.isEmpty ? boxes : roomy).randomElement(using: &random)!
             let dice = Int.random(in: 0..<10, using: &random)
             do {
                 if placed[onu] == nil {
@@ -82,7 +84,15 @@ struct SharedRecordWorkloadTests {
         rig.simulator.setFaults(.none)
         try await waitUntil("every failed operation is retried and applied", timeout: .seconds(120)) {
             let failed = try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(state: .failed, pageSize: 1000)).operations
-            for operation in failed { _ = try await client.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: operation.id)) }
+            for operation in failed {
+                if operation.lastError.contains("no free customer port") {
+                    // The operator gives up on that CTO (the ERP filled it meanwhile): the ONU is cancelled.
+                    deprovisioned.insert(operation.onuId)
+                    _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: operation.onuId))
+                } else {
+                    _ = try await client.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: operation.id))
+                }
+            }
             let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
             return failed.isEmpty && status.operationsPending == 0 && status.operationsFailed == 0
         }

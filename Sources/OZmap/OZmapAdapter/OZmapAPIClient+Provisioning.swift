@@ -81,6 +81,12 @@ extension OZmapAPIClient: OZmapProvisioner {
         try await Self.sdkForm(field: "client") {
             try await write("PATCH", "properties/\(Self.escape(propertyID))", route: "properties/{id}", ["client": NSNull()])
         }
+        // The property is deleted next: it must no longer hold the client, or the client goes with it.
+        if let after = try await property(id: propertyID), !after.clientID.isEmpty {
+            throw OZmapCallError(error: RPCError(.failedPrecondition, "OZmap answered 204 to PATCH properties/{id} with client null, "
+                                                 + "but property \(propertyID) still holds client \(after.clientID): this server does not detach clients"),
+                                 httpStatus: 204, unsupportedForm: true)
+        }
     }
 
     /// Runs a request in a form the reference tags [S]. A 400/422 whose message names `field`

@@ -92,7 +92,8 @@ enum OZmapJSON {
             return PortConnection(splitterID: splitter, splitterName: string(connection["name"]) ?? "", port: port)
         }
         return OZmapProperty(id: id, boxID: reference(object["box"]) ?? "", clientID: reference(object["client"]) ?? "",
-                             clientCode: client.flatMap { string($0["code"]) } ?? "", connections: connections)
+                             clientCode: client.flatMap { string($0["code"]) } ?? "", connections: connections,
+                             client: client.flatMap(Self.client))
     }
 
     /// An FTTH client with its ONU data.
@@ -102,7 +103,7 @@ enum OZmapJSON {
         return FTTHClientRecord(id: id, code: string(object["code"]) ?? "", name: string(object["name"]) ?? "",
                                 serialNumber: string(onu["serial_number"]) ?? "", macAddress: string(onu["mac_address"]) ?? "",
                                 pppoeUser: string(onu["user_PPPoE"]) ?? "", implanted: bool(object["implanted"]),
-                                externalID: string(object["external_id"]) ?? "")
+                                externalID: string(object["external_id"]) ?? "", observation: string(object["observation"]) ?? "")
     }
 
     static func box(_ object: [String: Any]) -> OZmapBoxInfo? {

@@ -22,13 +22,17 @@ public struct OZmapProperty: Sendable, Hashable {
     public var clientID: String
     public var clientCode: String
     public var connections: [PortConnection]
+    /// The client, when OZmap answered with it populated (`properties/client/{code}` does).
+    public var client: FTTHClientRecord?
 
-    public init(id: String, boxID: String, clientID: String, clientCode: String, connections: [PortConnection] = []) {
+    public init(id: String, boxID: String, clientID: String, clientCode: String, connections: [PortConnection] = [],
+                client: FTTHClientRecord? = nil) {
         self.id = id
         self.boxID = boxID
         self.clientID = clientID
         self.clientCode = clientCode
         self.connections = connections
+        self.client = client
     }
 }
 
@@ -43,9 +47,12 @@ public struct FTTHClientRecord: Sendable, Hashable {
     public var implanted: Bool
     /// Who owns the record; ozmapd's own carry `ClientOwnership.marker(onuID:)`.
     public var externalID: String
+    /// Where a server that refuses `external_id` keeps ozmapd's mark.
+    public var observation: String
 
     public init(id: String, code: String, name: String = "", serialNumber: String = "", macAddress: String = "",
-                pppoeUser: String = "", implanted: Bool = false, externalID: String = "") {
+                pppoeUser: String = "", implanted: Bool = false, externalID: String = "", observation: String = "") {
+        self.observation = observation
         self.id = id
         self.code = code
         self.name = name
@@ -56,8 +63,9 @@ public struct FTTHClientRecord: Sendable, Hashable {
         self.externalID = externalID
     }
 
-    /// Created by ozmapd (its `external_id` names ozmapd), as opposed to the ERP's or a person's.
-    public var isOzmapd: Bool { externalID.hasPrefix(ClientOwnership.prefix) }
+    /// The ONU whose client ozmapd created this as (its mark in `external_id` or `observation`);
+    /// nil for the ERP's, a person's, or one an older ozmapd made without a mark.
+    public var markedONU: String? { ClientOwnership.onu(markedIn: externalID) ?? ClientOwnership.onu(markedIn: observation) }
 }
 
 /// How ozmapd marks the clients and properties it creates, so anyone can tell them from others'.
@@ -67,8 +75,18 @@ public enum ClientOwnership {
     /// `ozmapd:onu:<ONU id>`: the `external_id` of what ozmapd creates.
     public static func marker(onuID: String) -> String { "\(prefix)onu:\(onuID)" }
 
+    static let observationPrefix = "Created by ozmapd for ArchOLT ONU "
+
     /// The `observation` written instead, on a server that refuses `external_id`.
-    public static func observation(onuID: String) -> String { "Created by ozmapd for ArchOLT ONU \(onuID)" }
+    public static func observation(onuID: String) -> String { observationPrefix + onuID }
+
+    /// The ONU a mark names, from either form; nil when the text is not ozmapd's mark.
+    static func onu(markedIn text: String) -> String? {
+        for prefix in ["\(prefix)onu:", observationPrefix] where text.hasPrefix(prefix) && text.count > prefix.count {
+            return String(text.dropFirst(prefix.count))
+        }
+        return nil
+    }
 }
 
 /// The FTTH client fields a `PATCH ftth-clients/{id}` changes: nil leaves a field as it is.
@@ -111,6 +129,8 @@ public struct OZmapCallError: Error, Sendable, CustomStringConvertible {
     /// The server does not take a form tagged [S] in the reference (it named the field in its
     /// refusal, or ignored it): a fallback applies, where there is a safe one.
     public var unsupportedForm: Bool
+    /// A move that changed nothing in OZmap: the client is still at its old box.
+    public var keptInPlace = false
 
     public init(error: RPCError, httpStatus: Int, retryAfter: Duration? = nil, outcomeUnknown: Bool = false, ctoFull: Bool = false,
                 unsupportedForm: Bool = false) {
@@ -158,7 +178,8 @@ public protocol OZmapProvisioner: Sendable {
     /// same ids) re-homed at the box. Returns the property as it is afterwards; `unsupportedForm`
     /// when the server refuses the field or answers 204 and leaves the property where it was.
     func moveProperty(id: String, to box: TargetBox) async throws -> OZmapProperty
-    /// `PATCH properties/{id}` `{"client": null}` [S]: the client leaves the property and stays.
+    /// `PATCH properties/{id}` `{"client": null}` [S]: the client leaves the property and stays;
+    /// `unsupportedForm` when the server refuses the field or answers 204 and keeps the client there.
     func detachClient(propertyID: String) async throws
     /// `PATCH ftth-clients/{id}` with only the changed fields.
     func updateClient(id: String, _ changes: ClientChanges) async throws

@@ -33,6 +33,14 @@ struct OperationApplier: Sendable {
         var property: OZmapProperty?
     }
 
+    /// ozmapd's own client for this ONU: its mark names the ONU, or ozmapd recorded it as created
+    /// (clients an older ozmapd made carry no mark). Anything else is adopted: the ERP's, a person's.
+    private func isOwn(_ client: FTTHClientRecord, _ operation: OutboxOperation) -> Bool {
+        if let marked = client.markedONU { return marked == operation.onuID }
+        guard let linked = operation.linked, linked.clientID == client.id else { return false }
+        return !linked.adopted
+    }
+
     private func ensureClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
         guard let box = operation.box else { return .none }
         let payload = operation.client
@@ -43,10 +51,18 @@ struct OperationApplier: Sendable {
                 }
             }
             _ = await refreshBoxes([box.id])
-            return placement(created, code: payload.code, adopted: false)
+            return placement(created, code: payload.code, adopted: false, implanted: nil)
         }
         let client = found.client
-        let adopted = !client.isOzmapd
+        let own = isOwn(client, operation)
+        // The client's data first: it does not depend on the box, and a refused move then leaves it right.
+        let changes = Self.changes(from: client, to: payload, own: own)
+        if !changes.isEmpty {
+            try await audited(operation, "PATCH", "ftth-clients/{id}", status: 204, detail: changes.fieldNames.joined(separator: ",")) {
+                try await provisioner.updateClient(id: client.id, changes)
+            }
+        }
+        let implanted = payload.keepImplanted == true ? client.implanted : nil
         var property: OZmapProperty
         var touched = [box.id]
         if let current = found.property, current.boxID == box.id {
@@ -54,11 +70,11 @@ struct OperationApplier: Sendable {
             touched = []
         } else if let current = found.property {
             touched.append(current.boxID)
-            property = try await move(current, of: client, to: box, operation)
+            property = try await move(current, of: client, own: own, to: box, operation)
             if property.clientID != client.id {
-                // The fallback re-created ozmapd's own client at the new box: nothing left to update.
+                // The fallback made ozmapd's own client again at the new box.
                 _ = await refreshBoxes(touched)
-                return placement(property, code: payload.code, adopted: false)
+                return placement(property, code: payload.code, adopted: false, implanted: nil)
             }
         } else {
             property = try await refusalChecked(at: box, orElse: { refusal in
@@ -73,24 +89,23 @@ struct OperationApplier: Sendable {
                 }
             }
         }
-        let changes = Self.changes(from: client, to: payload)
-        if !changes.isEmpty {
-            try await audited(operation, "PATCH", "ftth-clients/{id}", status: 204, detail: changes.fieldNames.joined(separator: ",")) {
-                try await provisioner.updateClient(id: client.id, changes)
-            }
-        }
         if !touched.isEmpty { _ = await refreshBoxes(touched) }
-        return placement(property, code: client.code, adopted: adopted, clientID: client.id)
+        return placement(property, code: client.code, adopted: !own, clientID: client.id, implanted: implanted)
     }
 
-    /// The ONU's client in OZmap: by the ONU's code, by the code of the client ozmapd
-    /// adopted earlier, and by serial. Extra clients ozmapd itself created for the ONU
-    /// (a create whose answer was lost) are removed; nobody else's are.
+    /// The ONU's client in OZmap: by the ONU's code, by the code of the client ozmapd adopted
+    /// earlier, and by serial (never one ozmapd made for another ONU). Extra clients ozmapd
+    /// itself made for the ONU (a create whose answer was lost) are removed; nobody else's are.
     private func lookUp(_ operation: OutboxOperation) async throws -> Found? {
         let code = operation.client.code
         let box = operation.box?.id ?? ""
-        var properties = try await provisioner.properties(clientCode: code)
+        let byCode = try await provisioner.properties(clientCode: code)
+        var properties = byCode
         var clients = try await provisioner.clients(code: code)
+        // A property under the code whose client the list by code missed (a slow index): OZmap gave it populated.
+        for property in byCode where !clients.contains(where: { $0.id == property.clientID }) {
+            if let client = property.client { clients.append(client) }
+        }
         if let linked = operation.linked, linked.adopted, !linked.clientCode.isEmpty, linked.clientCode != code {
             let theirs = try await provisioner.clients(code: linked.clientCode).filter { $0.id == linked.clientID }
             if !theirs.isEmpty {
@@ -100,13 +115,12 @@ struct OperationApplier: Sendable {
         }
         if clients.isEmpty, !operation.client.serialNumber.isEmpty {
             clients = try await provisioner.clients(serialNumber: operation.client.serialNumber)
+                .filter { $0.markedONU == nil || $0.markedONU == operation.onuID }
             for other in Set(clients.map(\.code)) {
-                properties += try await provisioner.properties(clientCode: other)
+                properties += try await provisioner.properties(clientCode: other).filter { property in
+                    clients.contains { $0.id == property.clientID }
+                }
             }
-        }
-        // A property listed under the code whose client the lookup by code missed (a slow index).
-        for property in properties where !property.clientID.isEmpty && !clients.contains(where: { $0.id == property.clientID }) {
-            clients.append(FTTHClientRecord(id: property.clientID, code: property.clientCode))
         }
         guard !clients.isEmpty else { return nil }
         func property(of client: FTTHClientRecord) -> OZmapProperty? {
@@ -124,13 +138,14 @@ struct OperationApplier: Sendable {
             return (rank(a.element), a.offset) < (rank(b.element), b.offset)
         }.map(\.element)
         let chosen = ranked[0]
-        for extra in ranked.dropFirst() where extra.isOzmapd && extra.code == code && extra.id != chosen.id {
+        var removed = Set<String>()
+        for extra in ranked.dropFirst() where extra.markedONU == operation.onuID && extra.id != chosen.id && removed.insert(extra.id).inserted {
             for property in properties where property.clientID == extra.id {
-                try await audited(operation, "DELETE", "properties/{id}", status: 204) {
+                try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "duplicate") {
                     try await provisioner.deleteProperty(id: property.id)
                 }
             }
-            try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204) {
+            try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204, detail: "duplicate") {
                 try await provisioner.deleteClient(id: extra.id)
             }
         }
@@ -138,27 +153,39 @@ struct OperationApplier: Sendable {
     }
 
     /// Re-homes the property at the box, keeping its ids (`PATCH properties/{id}`). On a server that
-    /// refuses that form, ozmapd's own client is created at the new box first and the old one removed
-    /// after: never the other way round. Someone else's client is not re-created: the move fails.
-    private func move(_ property: OZmapProperty, of client: FTTHClientRecord, to box: TargetBox,
+    /// does not take that form, ozmapd's own client is created at the new box first and the old one
+    /// removed after: never the other way round. Someone else's client is not re-created: the move
+    /// fails. A move that changed nothing says so (`keptInPlace`): the ONU stays at its old CTO.
+    private func move(_ property: OZmapProperty, of client: FTTHClientRecord, own: Bool, to box: TargetBox,
                       _ operation: OutboxOperation) async throws -> OZmapProperty {
+        func keptInPlace(_ refusal: OZmapCallError) -> OZmapCallError {
+            var refusal = refusal
+            refusal.keptInPlace = property.boxID == operation.linked?.boxID
+            return refusal
+        }
         do {
             return try await refusalChecked(at: box) {
                 try await audited(operation, "PATCH", "properties/{id}", status: 204, detail: "box") {
                     try await provisioner.moveProperty(id: property.id, to: box)
                 }
             }
-        } catch let refusal as OZmapCallError where refusal.unsupportedForm && !refusal.ctoFull {
-            guard client.code == operation.client.code else {
-                throw OZmapCallError(error: RPCError(.failedPrecondition, """
+        } catch let refusal as OZmapCallError where refusal.isRefusal || refusal.unsupportedForm {
+            guard refusal.unsupportedForm, !refusal.ctoFull else { throw keptInPlace(refusal) }
+            guard own else {
+                throw keptInPlace(OZmapCallError(error: RPCError(.failedPrecondition, """
                     OZmap refused moving property \(property.id) to CTO \(box.name): \(refusal.error.message). Its client \
                     \(client.id) (code \(client.code)) belongs to another system, so ozmapd does not re-create it: move it in OZmap
-                    """), httpStatus: refusal.httpStatus)
+                    """), httpStatus: refusal.httpStatus))
             }
-            let created = try await refusalChecked(at: box) {
-                try await audited(operation, "POST", "properties", status: 201, detail: "move fallback") {
-                    try await provisioner.createProperty(client: operation.client, at: box)
+            let created: OZmapProperty
+            do {
+                created = try await refusalChecked(at: box) {
+                    try await audited(operation, "POST", "properties", status: 201, detail: "move fallback") {
+                        try await provisioner.createProperty(client: operation.client, at: box)
+                    }
                 }
+            } catch let refusal as OZmapCallError where refusal.isRefusal {
+                throw keptInPlace(refusal)
             }
             try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "move fallback") {
                 try await provisioner.deleteProperty(id: property.id)
@@ -181,19 +208,18 @@ struct OperationApplier: Sendable {
             if let reread, reread.portsFree == 0 {
                 throw OZmapCallError(error: RPCError(.failedPrecondition, """
                     CTO \(box.name) (\(box.id)) has no free customer port (\(reread.portsTotal) taken); OZmap said: \(refusal.error.message)
-                    """), httpStatus: refusal.httpStatus, ctoFull: true)
+                    """), httpStatus: refusal.httpStatus, ctoFull: true, unsupportedForm: refusal.unsupportedForm)
             }
             throw orElse?(refusal) ?? refusal
         }
     }
 
     /// The fields of `client` that differ from what the ONU wants. The ONU's data (serial, MAC,
-    /// PPPoE user, implanted) is ArchOLT's to say; the name is ozmapd's only on a client it named
-    /// (its mark, or the ONU's code with the old serial as name), and no blank overwrites the data
-    /// of a client filed under another code.
-    static func changes(from client: FTTHClientRecord, to payload: ClientPayload) -> ClientChanges {
-        let own = client.code == payload.code
-        let named = client.isOzmapd || own && (client.name == client.serialNumber || client.name.isEmpty)
+    /// PPPoE user, implanted) is ArchOLT's to say; the name is ozmapd's only on its own client or
+    /// one with the ONU's code named after its old serial; no blank overwrites an adopted client's
+    /// data; implanted stays as OZmap has it until ArchOLT says.
+    static func changes(from client: FTTHClientRecord, to payload: ClientPayload, own: Bool) -> ClientChanges {
+        let named = own || client.code == payload.code && (client.name == client.serialNumber || client.name.isEmpty)
         var changes = ClientChanges()
         if named, client.name != payload.name { changes.name = payload.name }
         if client.serialNumber.uppercased() != payload.serialNumber.uppercased(), own || !payload.serialNumber.isEmpty {
@@ -203,71 +229,70 @@ struct OperationApplier: Sendable {
             changes.macAddress = payload.macAddress
         }
         if client.pppoeUser != payload.pppoeUser, own || !payload.pppoeUser.isEmpty { changes.pppoeUser = payload.pppoeUser }
-        if client.implanted != payload.implanted { changes.implanted = payload.implanted }
+        if payload.keepImplanted != true, client.implanted != payload.implanted { changes.implanted = payload.implanted }
         return changes
     }
 
-    private func placement(_ property: OZmapProperty, code: String, adopted: Bool, clientID: String? = nil) -> ClientPlacement {
+    private func placement(_ property: OZmapProperty, code: String, adopted: Bool, clientID: String? = nil,
+                           implanted: Bool?) -> ClientPlacement {
         ClientPlacement(clientID: clientID ?? property.clientID, propertyID: property.id, clientCode: code, adopted: adopted,
-                        connection: property.connections.first)
+                        connection: property.connections.first, implanted: implanted)
     }
 
     // MARK: - remove
 
     /// Removes the client and the property the ONU is linked to: those under its code, the
-    /// adopted client's (as `adopted_on_deprovision` says), and the stored property even when
-    /// its client is already gone (else its port stays occupied).
+    /// adopted client's, and the stored property even when its client is already gone (else its
+    /// port stays occupied). Clients that are not ozmapd's own go as `adopted_on_deprovision` says.
     private func removeClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
         let code = operation.client.code
         let linked = operation.linked
+        var clients = try await provisioner.clients(code: code)
         var properties = try await provisioner.properties(clientCode: code)
-        var adoptedClient: FTTHClientRecord?
-        if let linked, linked.adopted, !linked.clientID.isEmpty {
-            let lookupCode = linked.clientCode.isEmpty ? code : linked.clientCode
-            adoptedClient = try await provisioner.clients(code: lookupCode).first { $0.id == linked.clientID }
-            if lookupCode != code {
-                properties += try await provisioner.properties(clientCode: lookupCode).filter { $0.clientID == linked.clientID }
-            }
+        if let linked, linked.adopted, !linked.clientID.isEmpty, !linked.clientCode.isEmpty, linked.clientCode != code {
+            clients += try await provisioner.clients(code: linked.clientCode).filter { $0.id == linked.clientID }
+            properties += try await provisioner.properties(clientCode: linked.clientCode).filter { $0.clientID == linked.clientID }
         }
         if let linked, !linked.propertyID.isEmpty, !properties.contains(where: { $0.id == linked.propertyID }),
            let stored = try await provisioner.property(id: linked.propertyID),
            stored.clientID.isEmpty || stored.clientID == linked.clientID {
             properties.append(stored)
         }
+        let byID = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func isOwn(_ clientID: String) -> Bool {
+            if let client = byID[clientID] { return self.isOwn(client, operation) }
+            return linked.map { $0.clientID == clientID && !$0.adopted } ?? false
+        }
         var boxes: [String] = []
         var removedWithProperty = Set<String>()
         for property in properties {
-            let isAdopted = adoptedClient.map { $0.id == property.clientID } ?? false
-            switch (isAdopted, adoptedPolicy) {
-            case (true, .keep):
+            let policy: AdoptedClientPolicy = property.clientID.isEmpty || isOwn(property.clientID) ? .delete : adoptedPolicy
+            switch policy {
+            case .keep:
                 continue
-            case (true, .detach):
+            case .detach:
                 try await audited(operation, "PATCH", "properties/{id}", status: 204, detail: "client: null") {
                     do {
                         try await provisioner.detachClient(propertyID: property.id)
-                    } catch let refusal as OZmapCallError where refusal.isRefusal {
+                    } catch let refusal as OZmapCallError where refusal.isRefusal || refusal.unsupportedForm {
                         throw OZmapCallError(error: RPCError(.failedPrecondition, """
-                            OZmap refused detaching client \(property.clientID) from property \(property.id) \
+                            OZmap did not detach client \(property.clientID) from property \(property.id) \
                             (\(refusal.error.message)): with adopted_on_deprovision = detach nothing was removed; \
                             choose delete or keep, then RetryOperation \(operation.id)
                             """), httpStatus: refusal.httpStatus)
                     }
                 }
-                fallthrough
-            default:
-                try await audited(operation, "DELETE", "properties/{id}", status: 204) {
-                    try await provisioner.deleteProperty(id: property.id)
-                }
-                boxes.append(property.boxID)
-                if !isAdopted || adoptedPolicy == .delete { removedWithProperty.insert(property.clientID) }
+            case .delete:
+                removedWithProperty.insert(property.clientID)
             }
+            try await audited(operation, "DELETE", "properties/{id}", status: 204) {
+                try await provisioner.deleteProperty(id: property.id)
+            }
+            boxes.append(property.boxID)
         }
         // Clients left without a property ("the customer is deleted along with the property" otherwise).
-        var leftovers = try await provisioner.clients(code: code)
-        if let adoptedClient, adoptedPolicy == .delete, adoptedClient.code != code,
-           !removedWithProperty.contains(adoptedClient.id) { leftovers.append(adoptedClient) }
-        for client in leftovers {
-            if client.id == adoptedClient?.id, adoptedPolicy != .delete { continue }
+        for client in clients where !removedWithProperty.contains(client.id) {
+            guard isOwn(client.id) || adoptedPolicy == .delete else { continue }
             try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204) {
                 try await provisioner.deleteClient(id: client.id)
             }

@@ -153,6 +153,14 @@ public final class OutboxWorker: Service, Sendable {
         do {
             guard let started = try store.beginAttempt(id: queued.id, at: Timestamp.now()) else { return }
             operation = started
+            // What OZmap holds for the ONU as of now: an operation applied after this one was
+            // queued (an adoption, say) may have linked another client.
+            if let onu = try store.onu(id: operation.onuID), !onu.ozmapClientID.isEmpty || !onu.ozmapPropertyID.isEmpty {
+                var linked = operation.linked ?? onu.linked
+                (linked.clientID, linked.propertyID, linked.clientCode, linked.adopted)
+                    = (onu.ozmapClientID, onu.ozmapPropertyID, onu.ozmapClientCode, onu.adopted)
+                operation.linked = linked
+            }
         } catch {
             logger.error("cannot start an outbox operation", metadata: ["operation": "\(queued.id)", "error": "\(error)"])
             return
@@ -191,6 +199,7 @@ public final class OutboxWorker: Service, Sendable {
             operation.lastError = failure.error.description
             operation.lastHTTPStatus = failure.httpStatus
             operation.ctoFull = failure.ctoFull ? true : nil
+            operation.keptInPlace = failure.keptInPlace ? true : nil
             operation.updatedAt = now
             if failure.isRetryable {
                 var wait = configuration.backoff.delay(attempt: operation.attempts - 1)
@@ -215,8 +224,7 @@ public final class OutboxWorker: Service, Sendable {
                 if operation.state == .pending, operation.mutationsSent == 0, laterUnfinished { operation.state = .collapsed }
                 guard operation.state == .failed, !laterUnfinished else { return }
                 // A refused move leaves the client where it was: so does the record, still synced there.
-                if operation.kind == .createClient, let linked = operation.linked, !linked.boxID.isEmpty,
-                   !linked.clientID.isEmpty, linked.boxID != operation.box?.id {
+                if operation.keptInPlace == true, let linked = operation.linked, !linked.boxID.isEmpty {
                     onu.ctoBoxID = linked.boxID
                     onu.ctoBoxName = linked.boxName
                     onu.state = .synced

@@ -69,13 +69,17 @@ public struct Provisioning: Sendable {
             }
             let live = current?.state == .deprovisioned ? nil : current
             var onu = live ?? ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: "", macAddress: "",
-                                        pppoeUser: "", implanted: false, state: .waitingForCTO, createdAt: now, updatedAt: now)
+                                        pppoeUser: "", implanted: false, implantedStated: false, state: .waitingForCTO,
+                                        createdAt: now, updatedAt: now)
             let before = onu
             onu.archoltOLTID = request.archoltOLTID
             onu.serialNumber = request.serialNumber
             onu.macAddress = request.macAddress
             onu.pppoeUser = request.pppoeUser
-            onu.implanted = request.implanted ?? onu.implanted
+            if let implanted = request.implanted {
+                onu.implanted = implanted
+                onu.implantedStated = true
+            }
             onu.updatedAt = now
             if onu.state != .synced { onu.state = onu.ctoBoxID.isEmpty ? .waitingForCTO : onu.state }
             guard let box else {
@@ -171,7 +175,8 @@ public struct Provisioning: Sendable {
 
     private static func payload(_ onu: ONURecord) -> ClientPayload {
         ClientPayload(code: onu.onuID, name: onu.serialNumber.isEmpty ? onu.onuID : onu.serialNumber, serialNumber: onu.serialNumber,
-                      macAddress: onu.macAddress, pppoeUser: onu.pppoeUser, implanted: onu.implanted)
+                      macAddress: onu.macAddress, pppoeUser: onu.pppoeUser, implanted: onu.implanted,
+                      keepImplanted: onu.implantedStated ? nil : true)
     }
 
     /// The box an ONU's client is at, as a target for an update in place.
@@ -202,15 +207,11 @@ public struct Provisioning: Sendable {
     }
 
     /// The CTO among the boxes connected to the linked OZmap OLT, by id or by name.
-    /// By id or by name as people type it (docs/INTEGRATION.md, "CTO names"); a full CTO is
-    /// refused here, before anything is queued, unless the ONU is already there.
+    /// By id or by name as people type it (docs/INTEGRATION.md, "CTO names"). A CTO the cache
+    /// shows full is still tried: the ERP's client for this ONU may hold one of its ports (then it
+    /// is adopted); otherwise OZmap refuses the create and the answer is "no free customer port".
     private func resolve(_ cto: String, link: OLTLink, onuID: String) throws -> CachedBox {
-        let box = try CTOResolver(cache: cache).resolve(cto, oltID: link.ozmapOLTID, oltName: link.ozmapOLTName)
-        let current = try store.onu(id: onuID)
-        if box.portsFree == 0, current?.ctoBoxID != box.id {
-            throw RPCError(.failedPrecondition, "CTO \(box.name) (\(box.id)) has no free customer port (\(box.portsTotal) taken)")
-        }
-        return box
+        try CTOResolver(cache: cache).resolve(cto, oltID: link.ozmapOLTID, oltName: link.ozmapOLTName)
     }
 
     /// Wakes the worker and waits for the operation's outcome: at most `maximumWait`,

@@ -30,6 +30,8 @@ public struct ONURecord: Sendable, Hashable, Codable {
     public var adopted: Bool
     /// The customer splitter port the property is connected to, as OZmap last said.
     public var connection: PortConnection?
+    /// ArchOLT said whether the client is implanted; until it does, OZmap's value stands.
+    public var implantedStated: Bool
     public var state: ONUState
     public var lastError: String
     public var createdAt: String
@@ -38,7 +40,8 @@ public struct ONURecord: Sendable, Hashable, Codable {
     public init(onuID: String, archoltOLTID: String, serialNumber: String, macAddress: String, pppoeUser: String,
                 implanted: Bool, ctoBoxID: String = "", ctoBoxName: String = "", ozmapClientID: String = "",
                 ozmapPropertyID: String = "", ozmapClientCode: String = "", adopted: Bool = false, connection: PortConnection? = nil,
-                state: ONUState, lastError: String = "", createdAt: String, updatedAt: String) {
+                implantedStated: Bool = true, state: ONUState, lastError: String = "", createdAt: String, updatedAt: String) {
+        self.implantedStated = implantedStated
         self.onuID = onuID
         self.archoltOLTID = archoltOLTID
         self.serialNumber = serialNumber
@@ -60,7 +63,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case onuID, archoltOLTID, serialNumber, macAddress, pppoeUser, implanted, ctoBoxID, ctoBoxName, ozmapClientID,
-             ozmapPropertyID, ozmapClientCode, adopted, connection, state, lastError, createdAt, updatedAt
+             ozmapPropertyID, ozmapClientCode, adopted, connection, implantedStated, state, lastError, createdAt, updatedAt
     }
 
     /// Records written before a field existed decode it as its default.
@@ -75,6 +78,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
                   ozmapClientCode: try c.decodeIfPresent(String.self, forKey: .ozmapClientCode) ?? "",
                   adopted: try c.decodeIfPresent(Bool.self, forKey: .adopted) ?? false,
                   connection: try c.decodeIfPresent(PortConnection.self, forKey: .connection),
+                  implantedStated: try c.decodeIfPresent(Bool.self, forKey: .implantedStated) ?? true,
                   state: try c.decode(ONUState.self, forKey: .state), lastError: try c.decode(String.self, forKey: .lastError),
                   createdAt: try c.decode(String.self, forKey: .createdAt), updatedAt: try c.decode(String.self, forKey: .updatedAt))
     }
@@ -86,6 +90,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
         ozmapClientCode = placement.clientCode
         adopted = placement.adopted
         connection = placement.connection
+        if let implanted = placement.implanted { self.implanted = implanted }
     }
 
     /// What ozmapd knows of the ONU's OZmap records, for an operation to start from.
@@ -102,8 +107,12 @@ public struct ClientPlacement: Sendable, Hashable {
     public var clientCode: String
     public var adopted: Bool
     public var connection: PortConnection?
+    /// The client's implantation as OZmap holds it, where ozmapd left it alone (ArchOLT never said).
+    public var implanted: Bool?
 
-    public init(clientID: String, propertyID: String, clientCode: String, adopted: Bool, connection: PortConnection?) {
+    public init(clientID: String, propertyID: String, clientCode: String, adopted: Bool, connection: PortConnection?,
+                implanted: Bool? = nil) {
+        self.implanted = implanted
         self.clientID = clientID
         self.propertyID = propertyID
         self.clientCode = clientCode
@@ -177,8 +186,12 @@ public struct ClientPayload: Sendable, Hashable, Codable {
     public var macAddress: String
     public var pppoeUser: String
     public var implanted: Bool
+    /// ArchOLT never said: an existing client keeps its implantation (nil on rows from before it existed).
+    public var keepImplanted: Bool?
 
-    public init(code: String, name: String, serialNumber: String, macAddress: String, pppoeUser: String, implanted: Bool) {
+    public init(code: String, name: String, serialNumber: String, macAddress: String, pppoeUser: String, implanted: Bool,
+                keepImplanted: Bool? = nil) {
+        self.keepImplanted = keepImplanted
         self.code = code
         self.name = name
         self.serialNumber = serialNumber
@@ -219,6 +232,8 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var linked: LinkedClient?
     /// The box of a create or move had no free customer port when OZmap refused it.
     public var ctoFull: Bool?
+    /// It failed having changed nothing: the client is still at the box it was at (`linked`).
+    public var keptInPlace: Bool?
     public var attempts: Int
     /// Writes sent to OZmap by all attempts: an operation that never sent one has not
     /// touched OZmap, and a newer operation of the ONU may supersede it.
