@@ -102,10 +102,11 @@ extension CrashTests {
         var proven = false
         for attempt in 0..<5 where !proven {
             let onu = "inflight-\(attempt)"
-            _ = try? await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id), timeout: .milliseconds(200))
-            // The create follows the lookup by code at once.
+            let serial = "ZTEGK111000\(attempt)"
+            _ = try? await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id, serial: serial), timeout: .milliseconds(200))
+            // The create follows the last lookup, by serial, at once.
             try await waitUntil("ozmapd looked \(onu) up") {
-                rig.simulator.requestLog().contains { $0.path.hasSuffix("/ftth-clients") && $0.queryParameters["filter"]?.contains(onu) == true }
+                rig.simulator.requestLog().contains { $0.path.hasSuffix("/ftth-clients") && $0.queryParameters["filter"]?.contains(serial) == true }
             }
             daemon.signal(SIGKILL)
             let killedAt = Date()

@@ -201,6 +201,29 @@ struct SharedRecordTests {
         try await rig.tearDown()
     }
 
+    @Test func assignCTOTakesOverAnONUOzmapdNeverSawWhenItNamesItsOLTAndSerial() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.2)
+        let (client, olt) = try await rig.provisioningReady()
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client)
+        let filed = try await ERP(rig.simulator).fileClient(code: "4001", name: "Edu Ramos", serial: "ZTEG00004001",
+                                                            at: boxes[1].id, project: boxes[1].project)
+        do {
+            _ = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "4001", cto: boxes[0].id))
+            Issue.record("assigned a CTO to an ONU ozmapd never saw, without its OLT and serial")
+        } catch let error as RPCError {
+            #expect(error.code == .notFound && error.message.contains("archolt_olt_id") && error.message.contains("serial_number"))
+        }
+        rig.simulator.clearRequestLog()
+        let taken = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(
+            onuId: "4001", cto: boxes[0].name, archoltOltId: "olt-a", serialNumber: "zteg00004001"))
+        #expect(taken.onu.state == .synced && taken.onu.ctoBoxId == boxes[0].id && taken.onu.serialNumber == "ZTEG00004001")
+        #expect(taken.onu.ozmapClientId == filed.client && taken.onu.ozmapPropertyId == filed.property, "moved, ids kept")
+        #expect(writes(rig).map(\.method) == ["PATCH"], "one move; the ERP's name and implantation left alone")
+        #expect(rig.simulator.snapshot().clients(code: "4001").map(\.name) == ["Edu Ramos"])
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func anERPClientHoldingTheLastPortOfTheCTOIsAdoptedThereKeepingItsImplantation() async throws {
         let rig = try await TestRig(boxes: 20, occupied: 0.2)
         let (client, olt) = try await rig.provisioningReady()

@@ -47,10 +47,13 @@ struct ONUCommand: AsyncParsableCommand {
 
         @Argument(help: "The ONU id.") var onu: String
         @Argument(help: "The CTO: a box name or OZmap box id.") var cto: String
+        @Option(help: "For an ONU ozmapd never saw: its ArchOLT OLT id (with --serial).") var olt: String?
+        @Option(help: "For an ONU ozmapd never saw: its serial number (with --olt).") var serial: String?
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: onu, cto: cto))
+            let (response, value) = try await options.call(OZmapIntegration.assignCTO, AssignCTORequest(
+                onuId: onu, cto: cto, archoltOltId: olt ?? "", serialNumber: serial ?? ""))
             printChange(response, value, options)
         }
     }

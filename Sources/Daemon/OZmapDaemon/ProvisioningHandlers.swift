@@ -17,7 +17,8 @@ struct ProvisioningHandlers: Sendable {
             return ONUChangeResponse(outcome)
         }
         router.register(OZmapIntegration.assignCTO) { request, context in
-            ONUChangeResponse(try await provisioning.assignCTO(onuID: request.onuId, cto: request.cto, deadline: context.deadline))
+            ONUChangeResponse(try await provisioning.assignCTO(onuID: request.onuId, cto: request.cto, archoltOLTID: request.archoltOltId,
+                                                               serialNumber: request.serialNumber, deadline: context.deadline))
         }
         router.register(OZmapIntegration.deprovisionONU) { request, context in
             ONUChangeResponse(try await provisioning.deprovision(onuID: request.onuId, deadline: context.deadline))

@@ -60,10 +60,15 @@ public struct ONUChangeResponse: Codable, Sendable, Hashable {
 public struct AssignCTORequest: Codable, Sendable, Hashable {
     public var onuId: String
     public var cto: String
+    /// With `serialNumber`: take over an ONU ozmapd never saw.
+    public var archoltOltId: String
+    public var serialNumber: String
 
-    public init(onuId: String, cto: String) {
+    public init(onuId: String, cto: String, archoltOltId: String = "", serialNumber: String = "") {
         self.onuId = onuId
         self.cto = cto
+        self.archoltOltId = archoltOltId
+        self.serialNumber = serialNumber
     }
 }
 

@@ -96,12 +96,21 @@ public struct Provisioning: Sendable {
     }
 
     /// "Alterar CTO (OZMAP)": put an already provisioned ONU's client at another CTO.
-    public func assignCTO(onuID: String, cto: String, deadline: ContinuousClock.Instant) async throws -> Outcome {
+    /// An ONU ozmapd never saw (provisioned before the integration) is taken over when the call
+    /// names its OLT and serial: recorded, and its client adopted, attached, moved or created at
+    /// the CTO, as ProvisionONU does, implantation left as OZmap has it.
+    public func assignCTO(onuID: String, cto: String, archoltOLTID: String = "", serialNumber: String = "",
+                          deadline: ContinuousClock.Instant) async throws -> Outcome {
         try ONUValidation.onuID(onuID)
         guard !cto.isEmpty else { throw RPCError.invalidArgument(field: "cto", "is required (a box name or OZmap box id)") }
         try ONUValidation.text(cto, field: "cto", maximum: 128)
         guard let existing = try store.onu(id: onuID), existing.state != .deprovisioned else {
-            throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
+            guard !archoltOLTID.isEmpty, !serialNumber.isEmpty else {
+                throw RPCError(.notFound, "ozmapd has no ONU \(onuID): give archolt_olt_id and serial_number to take it over, or ProvisionONU first")
+            }
+            return try await provision(ProvisionRequest(archoltOLTID: archoltOLTID, onuID: onuID, serialNumber: serialNumber,
+                                                        macAddress: "", pppoeUser: "", cto: cto, implanted: nil, requireCTO: false),
+                                       deadline: deadline)
         }
         let link = try links.require(existing.archoltOLTID)
         let box = try resolve(cto, link: link, onuID: onuID)

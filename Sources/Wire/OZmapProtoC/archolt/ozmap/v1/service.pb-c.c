@@ -4366,7 +4366,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__provision_onuresponse__desc
   (ProtobufCMessageInit) archolt__ozmap__v1__provision_onuresponse__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__assign_ctorequest__field_descriptors[2] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__assign_ctorequest__field_descriptors[4] =
 {
   {
     "onu_id",
@@ -4392,15 +4392,41 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__assign_ctorequest__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "archolt_olt_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__AssignCTORequest, archolt_olt_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "serial_number",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__AssignCTORequest, serial_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__assign_ctorequest__field_indices_by_name[] = {
+  2,   /* field[2] = archolt_olt_id */
   1,   /* field[1] = cto */
   0,   /* field[0] = onu_id */
+  3,   /* field[3] = serial_number */
 };
 static const ProtobufCIntRange archolt__ozmap__v1__assign_ctorequest__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__assign_ctorequest__descriptor =
 {
@@ -4410,7 +4436,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__assign_ctorequest__descript
   "Archolt__Ozmap__V1__AssignCTORequest",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__AssignCTORequest),
-  2,
+  4,
   archolt__ozmap__v1__assign_ctorequest__field_descriptors,
   archolt__ozmap__v1__assign_ctorequest__field_indices_by_name,
   1,  archolt__ozmap__v1__assign_ctorequest__number_ranges,

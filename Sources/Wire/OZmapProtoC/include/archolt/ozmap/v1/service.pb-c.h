@@ -624,10 +624,16 @@ struct  Archolt__Ozmap__V1__AssignCTORequest
   ProtobufCMessage base;
   char *onu_id;
   char *cto;
+  /*
+   * For an ONU ozmapd never saw (provisioned before the integration): with both, it is
+   * recorded and its OZmap client adopted, attached, moved or created at the CTO.
+   */
+  char *archolt_olt_id;
+  char *serial_number;
 };
 #define ARCHOLT__OZMAP__V1__ASSIGN_CTOREQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__assign_ctorequest__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Archolt__Ozmap__V1__AssignCTOResponse
