@@ -54,7 +54,7 @@ extension OZmapAPIClient: OZmapProvisioner {
         }
     }
 
-    public func attachProperty(clientID: String, onuID: String, at box: TargetBox) async throws -> OZmapProperty {
+    public func attachProperty(clientID: String, at box: TargetBox) async throws -> OZmapProperty {
         var body = Self.placement(at: box)
         body["client"] = clientID
         return try await Self.sdkForm(field: "client") { try await createdProperty(body) }

@@ -173,7 +173,7 @@ public protocol OZmapProvisioner: Sendable {
     /// both carry `external_id` (or, where the server refuses it, an `observation`).
     func createProperty(client: ClientPayload, at box: TargetBox) async throws -> OZmapProperty
     /// `POST properties` with `"client": "<id>"` [S]: a property at the box for an existing client.
-    func attachProperty(clientID: String, onuID: String, at box: TargetBox) async throws -> OZmapProperty
+    func attachProperty(clientID: String, at box: TargetBox) async throws -> OZmapProperty
     /// `PATCH properties/{id}` `{"box": …, "auto_connect": true}` [S]: the property (and its client,
     /// same ids) re-homed at the box. Returns the property as it is afterwards; `unsupportedForm`
     /// when the server refuses the field or answers 204 and leaves the property where it was.

@@ -85,7 +85,7 @@ struct OperationApplier: Sendable {
                     """), httpStatus: refusal.httpStatus)
             }) {
                 try await audited(operation, "POST", "properties", status: 201) {
-                    try await provisioner.attachProperty(clientID: client.id, onuID: payload.code, at: box)
+                    try await provisioner.attachProperty(clientID: client.id, at: box)
                 }
             }
         }
