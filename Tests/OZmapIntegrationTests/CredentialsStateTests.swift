@@ -131,16 +131,13 @@ import Testing
         let otherBoxes = Set(connectedBoxes(other).keys)
         #expect(otherBoxes.isDisjoint(with: oldBoxes), "the two tenants' ids differ")
 
-        // A slow pass under the old tenant is running…
-        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 700))
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: false))
-        try await waitUntil("the old tenant's pass is running") {
-            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).lastSync?.running == true
-        }
+        // A slow pass under the old tenant is running, started by a caller that waits for it (so that
+        // caller is in the old pass, not in one started later), and too slow to end before the switch.
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 2_000))
         let joiner = try await rig.client()
         async let joined = joiner.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
-        try await waitUntil("a caller has joined the old pass") {
-            rig.simulator.requestLog().contains { $0.method == "GET" && $0.path.hasSuffix("/splitters") }
+        try await waitUntil("the old tenant's pass is running") {
+            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).lastSync?.running == true
         }
         // The new tenant answers slowly too, so an old pass that installed its result would be seen before the new one's.
         other.setFaults(SimulatorFaults(latencyMilliseconds: 1500))
