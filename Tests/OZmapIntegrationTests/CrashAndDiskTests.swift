@@ -104,9 +104,9 @@ extension CrashTests {
             let onu = "inflight-\(attempt)"
             let serial = "ZTEGK111000\(attempt)"
             _ = try? await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id, serial: serial), timeout: .milliseconds(200))
-            // The create follows the last lookup, by serial, at once.
-            try await waitUntil("ozmapd looked \(onu) up") {
-                rig.simulator.requestLog().contains { $0.path.hasSuffix("/ftth-clients") && $0.queryParameters["filter"]?.contains(serial) == true }
+            // Killed while OZmap holds the create (received, not yet applied).
+            try await waitUntil("OZmap received the create of \(onu)") {
+                rig.simulator.heldRequests().contains { $0.method == "POST" && $0.body.contains("\"\(onu)\"") }
             }
             daemon.signal(SIGKILL)
             let killedAt = Date()

@@ -71,9 +71,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
             if decision.latencyMilliseconds > 0 {
+                let token = engine.requestLog.hold(request)
                 context.eventLoop.assumeIsolated().scheduleTask(
                     in: .milliseconds(Int64(decision.latencyMilliseconds))
-                ) { finish() }
+                ) {
+                    self.engine.requestLog.release(token)
+                    finish()
+                }
             } else {
                 finish()
             }

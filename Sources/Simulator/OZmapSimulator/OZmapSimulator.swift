@@ -79,6 +79,11 @@ public final class OZmapSimulator: Sendable {
         engine.requestLog.entries
     }
 
+    /// API requests received and still held by a latency fault, oldest first.
+    public func heldRequests() -> [HeldRequest] {
+        engine.requestLog.held
+    }
+
     public func clearRequestLog() {
         engine.requestLog.clear()
     }

@@ -64,6 +64,9 @@ final class RequestLogStore: Sendable {
     private struct State: Sendable {
         var entries: [LoggedRequest] = []
         var nextSequence = 1
+        /// Requests received and not answered yet because a fault holds them (latency).
+        var held: [Int: HeldRequest] = [:]
+        var nextHold = 0
     }
 
     private let limit: Int
@@ -101,4 +104,33 @@ final class RequestLogStore: Sendable {
     func clear() {
         state.withLock { $0.entries.removeAll() }
     }
+
+    /// Notes a request that a latency fault holds; `release` with the answer's token.
+    func hold(_ request: APIRequest) -> Int {
+        let held = HeldRequest(
+            receivedAt: request.receivedAt, method: request.method, path: request.path,
+            body: String(decoding: request.body, as: UTF8.self))
+        return state.withLock { state in
+            state.nextHold += 1
+            state.held[state.nextHold] = held
+            return state.nextHold
+        }
+    }
+
+    func release(_ token: Int) {
+        _ = state.withLock { $0.held.removeValue(forKey: token) }
+    }
+
+    var held: [HeldRequest] {
+        state.withLock { $0.held.values.sorted { $0.receivedAt < $1.receivedAt } }
+    }
+}
+
+/// A request the simulator has received but not yet applied or answered (a latency fault
+/// holds it): lets a test act while OZmap is known to have a request in its hands.
+public struct HeldRequest: Sendable, Equatable {
+    public var receivedAt: Date
+    public var method: String
+    public var path: String
+    public var body: String
 }
