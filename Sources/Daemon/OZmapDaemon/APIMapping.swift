@@ -112,3 +112,69 @@ extension OZmapAPI.AuditEntry {
                   durationMs: UInt64(max(0, entry.durationMs)), result: entry.result, error: entry.error, detail: entry.detail)
     }
 }
+
+extension OZmapAPI.DriftKind {
+    init(_ kind: OZmapDomain.DriftKind) {
+        switch kind {
+        case .missingInOZmap: self = .missingInOzmap
+        case .atOtherBox: self = .atOtherBox
+        case .dataDiffers: self = .dataDiffers
+        case .propertyWithoutClient: self = .propertyWithoutClient
+        case .unknownToOzmapd: self = .unknownToOzmapd
+        case .duplicate: self = .duplicate
+        }
+    }
+}
+
+extension ReconcileResponse {
+    init(_ report: ReconcileReport) {
+        self.init(dryRun: report.dryRun,
+                  rows: report.drifts.map {
+                      DriftRow(kind: .init($0.kind), onuId: $0.onuID, ozmapClientId: $0.clientID, ozmapPropertyId: $0.propertyID,
+                               fields: $0.fields, ozmapdHolds: $0.ozmapdHolds, ozmapHolds: $0.ozmapHolds, action: $0.action,
+                               operationId: $0.operationID.map { "\($0)" } ?? "")
+                  },
+                  counts: report.counts.map { DriftCount(kind: .init($0.kind), count: UInt32(clamping: $0.count)) },
+                  onusChecked: UInt32(clamping: report.onusChecked), ozmapRequests: UInt32(clamping: report.ozmapRequests),
+                  operationIds: report.operationIDs.map { "\($0)" }, checkedAt: report.checkedAt)
+    }
+}
+
+extension OZmapAPI.ImportAction {
+    init(_ action: OZmapDomain.ImportAction) {
+        switch action {
+        case .adopt: self = .adopt
+        case .attach: self = .attach
+        case .move: self = .move
+        case .create: self = .create
+        case .update: self = .update
+        case .nothing: self = .nothing
+        case .error: self = .error
+        }
+    }
+}
+
+extension ImportRowRequest {
+    init(_ row: ImportRow) {
+        let implanted: Bool? = switch row.implanted {
+        case .implanted: true
+        case .notImplanted: false
+        case .unspecified, .unchanged: nil
+        }
+        self.init(archoltOLTID: row.archoltOltId, onuID: row.onuId, serialNumber: row.serialNumber, cto: row.cto,
+                  macAddress: row.macAddress, pppoeUser: row.pppoeUser, implanted: implanted)
+    }
+}
+
+extension ImportONUsResponse {
+    init(_ report: ImportReport) {
+        self.init(dryRun: report.dryRun,
+                  results: report.rows.map {
+                      ImportRowResult(row: UInt32(clamping: $0.row), onuId: $0.onuID, action: .init($0.action), detail: $0.detail,
+                                      error: $0.error, ctoBoxId: $0.ctoBoxID, ctoBoxName: $0.ctoBoxName, ozmapClientId: $0.clientID,
+                                      operationId: $0.operationID.map { "\($0)" } ?? "")
+                  },
+                  counts: report.counts.map { ImportActionCount(action: .init($0.action), count: UInt32(clamping: $0.count)) },
+                  errors: UInt32(clamping: report.errors), ozmapRequests: UInt32(clamping: report.ozmapRequests))
+    }
+}

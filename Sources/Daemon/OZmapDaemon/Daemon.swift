@@ -66,14 +66,20 @@ public struct Daemon: Sendable {
         connection.onStateChange { _ in worker.wake() }
         connection.addSwitchObserver(CredentialsSwitch(synchronizer: synchronizer, links: links, logger: logger))
         let provisioning = Provisioning(store: database, cache: synchronizer.cache, links: links, worker: outbox,
-                                        maximumWait: .milliseconds(configuration.outboxWaitMs))
+                                        maximumWait: .milliseconds(configuration.outboxWaitMs),
+                                        requestCount: { metrics.counts.reduce(0) { $0 + $1.count } }) {
+            connection.state == .ok ? connection.directory as? any OZmapProvisioner : nil
+        }
+        if configuration.reconcileEveryFullPass {
+            synchronizer.afterEachFullPass { [logger] in await provisioning.checkDrift(logger: logger) }
+        }
 
         let codec = ProtobufCCodec.ozmap
         let stats = ServerStats()
         var router = RPCRouter()
         StatusHandlers.registerGetStatus(into: &router, sources: StatusSources(
             version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
-            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database))
+            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database, drift: provisioning.drift))
         OZmapHandlers(connection: connection, synchronizer: synchronizer, links: links).register(into: &router)
         ProvisioningHandlers(provisioning: provisioning, store: database).register(into: &router)
         StatusHandlers.registerListMethods(into: &router, service: codec.service)

@@ -48,6 +48,8 @@ public struct DaemonConfiguration: Sendable {
     public var outboxWaitMs = 10_000
     /// What DeprovisionONU does with a client ozmapd adopted from the ERP or a person.
     public var adoptedOnDeprovision: AdoptedClientPolicy = .delete
+    /// A reconcile dry-run after each full box pass, its counts in GetStatus `drift`.
+    public var reconcileEveryFullPass = true
 
     public init() {}
 
@@ -64,7 +66,7 @@ public struct DaemonConfiguration: Sendable {
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
         "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
-        "outbox_wait_ms", "adopted_on_deprovision",
+        "outbox_wait_ms", "adopted_on_deprovision", "reconcile_every_full_pass",
     ]
 
     /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
@@ -136,6 +138,9 @@ public struct DaemonConfiguration: Sendable {
                 throw fail(AdoptedClientPolicy.allCases.map(\.rawValue).joined(separator: ", ").replacingOccurrences(of: ", keep", with: " or keep"))
             }
             adoptedOnDeprovision = policy
+        case "reconcile_every_full_pass":
+            guard let flag = Bool(value.lowercased()) else { throw fail("true or false") }
+            reconcileEveryFullPass = flag
         default:
             throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }

@@ -30,6 +30,17 @@ struct ProvisioningHandlers: Sendable {
             OZmapAPI.Operation(try provisioning.retry(operationID: try operationID(request.operationId, field: "operation_id")))
         }
         router.register(OZmapIntegration.listAuditLog) { request, _ in try listAuditLog(request) }
+        router.register(OZmapIntegration.reconcile) { request, _ in
+            guard request.archoltOltId.isEmpty || request.onuId.isEmpty else {
+                throw RPCError.invalidArgument(field: "onu_id", "give archolt_olt_id or onu_id, not both")
+            }
+            let scope: ReconcileScope = !request.onuId.isEmpty ? .onu(request.onuId)
+                : !request.archoltOltId.isEmpty ? .olt(request.archoltOltId) : .all
+            return ReconcileResponse(try await provisioning.reconcile(scope, dryRun: request.dryRun ?? true))
+        }
+        router.register(OZmapIntegration.importONUs) { request, _ in
+            ImportONUsResponse(try await provisioning.importONUs(request.rows.map(ImportRowRequest.init), dryRun: request.dryRun ?? true))
+        }
     }
 
     private func operationID(_ text: String, field: String) throws -> Int64 {

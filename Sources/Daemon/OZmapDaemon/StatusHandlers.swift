@@ -13,6 +13,7 @@ struct StatusSources: Sendable {
     var synchronizer: BoxSynchronizer
     var boxSync: BoxSyncService
     var outbox: any ProvisioningStore
+    var drift: DriftMonitor
 }
 
 /// GetStatus and ListMethods: what ozmapd says about itself.
@@ -47,6 +48,10 @@ enum StatusHandlers {
             if let counts = try? sources.outbox.operationCounts() {
                 status.operationsPending = UInt32(clamping: counts.pending)
                 status.operationsFailed = UInt32(clamping: counts.failed)
+            }
+            if let drift = sources.drift.latest {
+                status.drift = OZmapDomain.DriftKind.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
+                status.driftCheckedAt = drift.at
             }
             return status
         }

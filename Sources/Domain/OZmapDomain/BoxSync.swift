@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OZmapRPC
+import Synchronization
 
 public enum SyncKind: String, Sendable, Codable {
     case full, incremental
@@ -71,6 +72,8 @@ public actor BoxSynchronizer {
     private var progress: SyncReport?
     /// Boxes `refresh` re-read while a pass runs: newer than what the pass fetched.
     private var refreshedDuringPass: [String: CachedBox] = [:]
+    /// Called (in a task of its own) after each full pass that succeeded.
+    private nonisolated let fullPassObservers = Mutex<[@Sendable () async -> Void]>([])
     /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
     private var tenantGeneration = 0
 
@@ -122,6 +125,11 @@ public actor BoxSynchronizer {
     private func withRefreshes(_ boxes: [CachedBox]) -> [CachedBox] {
         guard !refreshedDuringPass.isEmpty else { return boxes }
         return boxes.map { refreshedDuringPass[$0.id] ?? $0 }
+    }
+
+    /// Runs `observer` after each full pass that succeeds (the reconcile dry-run).
+    public nonisolated func afterEachFullPass(_ observer: @escaping @Sendable () async -> Void) {
+        fullPassObservers.withLock { $0.append(observer) }
     }
 
     /// Starts a pass (or joins the running one) and returns at once.
@@ -180,7 +188,11 @@ public actor BoxSynchronizer {
         report.finishedAt = Timestamp.now()
         report.durationMs = Int((ContinuousClock.now - started) / .milliseconds(1))
         state.lastReport = report
-        if kind == .full, report.error.isEmpty { state.lastFullAt = report.finishedAt }
+        if kind == .full, report.error.isEmpty {
+            state.lastFullAt = report.finishedAt
+            let observers = fullPassObservers.withLock { $0 }
+            if !observers.isEmpty { Task { for observer in observers { await observer() } } }
+        }
         do {
             try store.saveSyncState(state)
         } catch {

@@ -151,6 +151,41 @@ extension OZmapAPIClient: OZmapProvisioner {
         }
     }
 
+    // MARK: bulk lookups (reconcile, import): reads retried as the box sync's are
+
+    public func clients(codes: [String]) async throws -> [FTTHClientRecord] {
+        try await chunked(codes) { try await list("ftth-clients", filter: [Filter("code", "in", $0)]) }.compactMap(OZmapJSON.client)
+    }
+
+    public func clients(serialNumbers: [String]) async throws -> [FTTHClientRecord] {
+        try await chunked(serialNumbers) { try await list("ftth-clients", filter: [Filter("onu.serial_number", "in", $0)]) }
+            .compactMap(OZmapJSON.client)
+    }
+
+    public func markedClients() async throws -> [FTTHClientRecord] {
+        try await list("ftth-clients", filter: [Filter("external_id", "like", ClientOwnership.markerPrefix)]).compactMap(OZmapJSON.client)
+            .filter { $0.markedONU != nil }
+    }
+
+    public func properties(clientIDs: [String]) async throws -> [OZmapProperty] {
+        try await chunked(clientIDs) { try await list("properties", filter: [Filter("client", "in", $0)]) }.compactMap(OZmapJSON.property)
+    }
+
+    public func properties(ids: [String]) async throws -> [OZmapProperty] {
+        try await chunked(ids) { try await list("properties", filter: [Filter("id", "in", $0)]) }.compactMap(OZmapJSON.property)
+    }
+
+    /// `in` filters carry at most 100 values a request (the reference's box recipe), distinct, in order.
+    private func chunked(_ values: [String], _ fetch: ([String]) async throws -> [[String: Any]]) async throws -> [[String: Any]] {
+        var seen = Set<String>()
+        let distinct = values.filter { !$0.isEmpty && seen.insert($0).inserted }
+        var rows: [[String: Any]] = []
+        for start in stride(from: 0, to: distinct.count, by: 100) {
+            rows += try await fetch(Array(distinct[start..<min(start + 100, distinct.count)]))
+        }
+        return rows
+    }
+
     /// `list`, throwing `OZmapCallError` for the outbox.
     private func pages(_ route: String, filter: [Filter]) async throws -> [[String: Any]] {
         try await list(route, filter: filter) { path, query, route in

@@ -25,4 +25,6 @@ public enum OZmapIntegration {
     public static let listOperations = RPCMethod<ListOperationsRequest, ListOperationsResponse>(service: serviceName, name: "ListOperations")
     public static let retryOperation = RPCMethod<RetryOperationRequest, Operation>(service: serviceName, name: "RetryOperation")
     public static let listAuditLog = RPCMethod<ListAuditLogRequest, ListAuditLogResponse>(service: serviceName, name: "ListAuditLog")
+    public static let reconcile = RPCMethod<ReconcileRequest, ReconcileResponse>(service: serviceName, name: "Reconcile")
+    public static let importONUs = RPCMethod<ImportONUsRequest, ImportONUsResponse>(service: serviceName, name: "ImportONUs")
 }

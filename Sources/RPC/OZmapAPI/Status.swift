@@ -24,6 +24,9 @@ public struct GetStatusResponse: Codable, Sendable, Hashable {
     public var credentialsError = ""
     public var operationsPending: UInt32 = 0
     public var operationsFailed: UInt32 = 0
+    /// The last reconcile dry-run's counts per kind; empty until one has run.
+    public var drift: [DriftCount] = []
+    public var driftCheckedAt = ""
 
     public init(version: String, startedAt: String, uptimeMs: UInt64, socketPath: String,
                 connectionsOpen: UInt32, connectionsAccepted: UInt64, callsServed: UInt64, callsInFlight: UInt32) {

@@ -72,6 +72,9 @@ public struct FTTHClientRecord: Sendable, Hashable {
 public enum ClientOwnership {
     static let prefix = "ozmapd:"
 
+    /// What every `external_id` ozmapd writes starts with.
+    public static let markerPrefix = "\(prefix)onu:"
+
     /// `ozmapd:onu:<ONU id>`: the `external_id` of what ozmapd creates.
     public static func marker(onuID: String) -> String { "\(prefix)onu:\(onuID)" }
 
@@ -187,4 +190,18 @@ public protocol OZmapProvisioner: Sendable {
     func deleteProperty(id: String) async throws
     /// `DELETE ftth-clients/{id}`. Already gone counts as done.
     func deleteClient(id: String) async throws
+
+    // Bulk lookups for reconcile and import: `in` filters of up to 100 values a request, paged.
+    // Reads, retried as the box sync's are; they throw `RPCError`.
+
+    /// `GET ftth-clients` filtered `code in [...]`.
+    func clients(codes: [String]) async throws -> [FTTHClientRecord]
+    /// `GET ftth-clients` filtered `onu.serial_number in [...]`.
+    func clients(serialNumbers: [String]) async throws -> [FTTHClientRecord]
+    /// `GET ftth-clients` whose `external_id` carries ozmapd's mark (`like "ozmapd:onu:"`).
+    func markedClients() async throws -> [FTTHClientRecord]
+    /// `GET properties` filtered `client in [...]`.
+    func properties(clientIDs: [String]) async throws -> [OZmapProperty]
+    /// `GET properties` filtered `id in [...]`.
+    func properties(ids: [String]) async throws -> [OZmapProperty]
 }

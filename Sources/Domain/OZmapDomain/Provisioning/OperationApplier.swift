@@ -33,18 +33,22 @@ struct OperationApplier: Sendable {
         var property: OZmapProperty?
     }
 
-    /// ozmapd's own client for this ONU: its mark names the ONU, or ozmapd recorded it as created
-    /// (clients an older ozmapd made carry no mark). Anything else is adopted: the ERP's, a person's.
     private func isOwn(_ client: FTTHClientRecord, _ operation: OutboxOperation) -> Bool {
-        if let marked = client.markedONU { return marked == operation.onuID }
-        guard let linked = operation.linked, linked.clientID == client.id else { return false }
-        return !linked.adopted
+        ClientMatching.isOwn(client, onuID: operation.onuID, linked: operation.linked)
     }
 
     private func ensureClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
         guard let box = operation.box else { return .none }
         let payload = operation.client
         guard let found = try await lookUp(operation) else {
+            // The ONU's property left without its client (deleted in OZmap) still holds a port: it goes
+            // first. It has no client to lose, and OZmap has no form that gives it a new one.
+            if let linked = operation.linked, !linked.propertyID.isEmpty,
+               let empty = try await provisioner.property(id: linked.propertyID), empty.clientID.isEmpty {
+                try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "property without client") {
+                    try await provisioner.deleteProperty(id: empty.id)
+                }
+            }
             let created = try await refusalChecked(at: box) {
                 try await audited(operation, "POST", "properties", status: 201) {
                     try await provisioner.createProperty(client: payload, at: box)
@@ -114,8 +118,8 @@ struct OperationApplier: Sendable {
             }
         }
         if clients.isEmpty, !operation.client.serialNumber.isEmpty {
-            clients = try await provisioner.clients(serialNumber: operation.client.serialNumber)
-                .filter { $0.markedONU == nil || $0.markedONU == operation.onuID }
+            clients = ClientMatching.bySerial(try await provisioner.clients(serialNumber: operation.client.serialNumber),
+                                              onuID: operation.onuID)
             for other in Set(clients.map(\.code)) {
                 properties += try await provisioner.properties(clientCode: other).filter { property in
                     clients.contains { $0.id == property.clientID }
@@ -123,20 +127,8 @@ struct OperationApplier: Sendable {
             }
         }
         guard !clients.isEmpty else { return nil }
-        func property(of client: FTTHClientRecord) -> OZmapProperty? {
-            let own = properties.filter { $0.clientID == client.id }
-            return own.first { $0.boxID == box } ?? own.first
-        }
-        // Prefer the client already at the box, then the one ozmapd knew, then the ONU's own code.
-        let linkedID = operation.linked?.clientID ?? ""
-        let ranked = clients.enumerated().sorted { a, b in
-            func rank(_ client: FTTHClientRecord) -> Int {
-                if property(of: client)?.boxID == box { return 0 }
-                if client.id == linkedID { return 1 }
-                return client.code == code ? 2 : 3
-            }
-            return (rank(a.element), a.offset) < (rank(b.element), b.offset)
-        }.map(\.element)
+        func property(of client: FTTHClientRecord) -> OZmapProperty? { ClientMatching.property(of: client, in: properties, box: box) }
+        let ranked = ClientMatching.ranked(clients, properties: properties, box: box, linkedID: operation.linked?.clientID ?? "", code: code)
         let chosen = ranked[0]
         var removed = Set<String>()
         for extra in ranked.dropFirst() where extra.markedONU == operation.onuID && extra.id != chosen.id && removed.insert(extra.id).inserted {

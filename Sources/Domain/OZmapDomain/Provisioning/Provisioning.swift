@@ -30,25 +30,42 @@ public struct ProvisionRequest: Sendable {
 /// change in one transaction, then waits (up to the call's deadline) for the
 /// outbox worker to apply it.
 public struct Provisioning: Sendable {
-    private let store: any ProvisioningStore
-    private let cache: BoxCache
-    private let links: OLTLinks
-    private let worker: OutboxWorker
+    let store: any ProvisioningStore
+    let cache: BoxCache
+    let links: OLTLinks
+    let worker: OutboxWorker
     /// The longest a call waits for OZmap before answering "pending".
     private let maximumWait: Duration
+    /// OZmap for the reads of reconcile and import; nil while credentials are unset or rejected.
+    let ozmap: @Sendable () -> (any OZmapProvisioner)?
+    /// Requests made to OZmap so far (reconcile and import report their share).
+    let requestCount: @Sendable () -> Int
+    /// The last reconcile dry-run's counts.
+    public let drift: DriftMonitor
 
     public init(store: any ProvisioningStore, cache: BoxCache, links: OLTLinks, worker: OutboxWorker,
-                maximumWait: Duration = .seconds(10)) {
+                maximumWait: Duration = .seconds(10), drift: DriftMonitor = DriftMonitor(),
+                requestCount: @escaping @Sendable () -> Int = { 0 },
+                ozmap: @escaping @Sendable () -> (any OZmapProvisioner)? = { nil }) {
         self.store = store
         self.cache = cache
         self.links = links
         self.worker = worker
         self.maximumWait = maximumWait
+        self.drift = drift
+        self.requestCount = requestCount
+        self.ozmap = ozmap
     }
 
     public typealias Outcome = (onu: ONURecord, operation: OutboxOperation?)
 
     public func provision(_ request: ProvisionRequest, deadline: ContinuousClock.Instant) async throws -> Outcome {
+        let (request, box) = try validated(request)
+        return try await settle(try record(request, at: box), deadline: deadline)
+    }
+
+    /// The request with its fields checked and normalised, and its CTO resolved (nil without one).
+    func validated(_ request: ProvisionRequest) throws -> (ProvisionRequest, CachedBox?) {
         var request = request
         try ONUValidation.identifier(request.archoltOLTID, field: "archolt_olt_id")
         try ONUValidation.onuID(request.onuID)
@@ -62,26 +79,39 @@ public struct Provisioning: Sendable {
             throw RPCError(.failedPrecondition, "OLT \(request.archoltOLTID) requires a CTO at activation: give the ONU's CTO (box name or OZmap id)")
         }
         let box = try request.cto.isEmpty ? nil : resolve(request.cto, link: link, onuID: request.onuID)
+        return (request, box)
+    }
+
+    /// The ONU as the request leaves it: `current` updated, or a new record. Throws when it is
+    /// provisioned on another OLT.
+    static func provisioned(_ current: ONURecord?, by request: ProvisionRequest, now: String) throws -> (live: ONURecord?, onu: ONURecord) {
+        if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
+            throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
+        }
+        let live = current?.state == .deprovisioned ? nil : current
+        var onu = live ?? ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: "", macAddress: "",
+                                    pppoeUser: "", implanted: false, implantedStated: false, state: .waitingForCTO,
+                                    createdAt: now, updatedAt: now)
+        onu.archoltOLTID = request.archoltOLTID
+        onu.serialNumber = request.serialNumber
+        onu.macAddress = request.macAddress
+        onu.pppoeUser = request.pppoeUser
+        if let implanted = request.implanted {
+            onu.implanted = implanted
+            onu.implantedStated = true
+        }
+        onu.updatedAt = now
+        if onu.state != .synced { onu.state = onu.ctoBoxID.isEmpty ? .waitingForCTO : onu.state }
+        return (live, onu)
+    }
+
+    /// Records the ONU and queues its OZmap change, in one transaction (`force`: queued even
+    /// when ozmapd believes OZmap already matches).
+    func record(_ request: ProvisionRequest, at box: CachedBox?, force: Bool = false) throws -> Outcome {
         let now = Timestamp.now()
-        let outcome = try durably { try store.changeONU(id: request.onuID) { current in
-            if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
-                throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
-            }
-            let live = current?.state == .deprovisioned ? nil : current
-            var onu = live ?? ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: "", macAddress: "",
-                                        pppoeUser: "", implanted: false, implantedStated: false, state: .waitingForCTO,
-                                        createdAt: now, updatedAt: now)
-            let before = onu
-            onu.archoltOLTID = request.archoltOLTID
-            onu.serialNumber = request.serialNumber
-            onu.macAddress = request.macAddress
-            onu.pppoeUser = request.pppoeUser
-            if let implanted = request.implanted {
-                onu.implanted = implanted
-                onu.implantedStated = true
-            }
-            onu.updatedAt = now
-            if onu.state != .synced { onu.state = onu.ctoBoxID.isEmpty ? .waitingForCTO : onu.state }
+        return try durably { try store.changeONU(id: request.onuID) { current in
+            var (live, onu) = try Self.provisioned(current, by: request, now: now)
+            let before = live ?? onu
             guard let box else {
                 // Without a CTO an ONU already placed keeps its CTO, and OZmap gets its new data;
                 // a new one waits for AssignCTO.
@@ -89,10 +119,9 @@ public struct Provisioning: Sendable {
                 let operation = Self.queueEnsure(&onu, from: before, at: placed, now: now)
                 return (onu, operation)
             }
-            let operation = Self.queueEnsure(&onu, from: before, at: box, now: now)
+            let operation = Self.queueEnsure(&onu, from: before, at: box, now: now, force: force)
             return (onu, operation)
         } }
-        return try await settle(outcome, deadline: deadline)
     }
 
     /// "Alterar CTO (OZMAP)": put an already provisioned ONU's client at another CTO.
@@ -172,7 +201,7 @@ public struct Provisioning: Sendable {
 
     /// Runs a store change; a failure of the store (disk full, read-only, ...) becomes
     /// UNAVAILABLE: nothing was recorded, and ArchOLT may retry.
-    private func durably<T>(_ change: () throws -> T) throws -> T {
+    func durably<T>(_ change: () throws -> T) throws -> T {
         do {
             return try change()
         } catch let error as RPCError {
@@ -182,14 +211,14 @@ public struct Provisioning: Sendable {
         }
     }
 
-    private static func payload(_ onu: ONURecord) -> ClientPayload {
+    static func payload(_ onu: ONURecord) -> ClientPayload {
         ClientPayload(code: onu.onuID, name: onu.serialNumber.isEmpty ? onu.onuID : onu.serialNumber, serialNumber: onu.serialNumber,
                       macAddress: onu.macAddress, pppoeUser: onu.pppoeUser, implanted: onu.implanted,
                       keepImplanted: onu.implantedStated ? nil : true)
     }
 
     /// The box an ONU's client is at, as a target for an update in place.
-    private func placedBox(_ onu: ONURecord) -> TargetBox? {
+    func placedBox(_ onu: ONURecord) -> TargetBox? {
         guard !onu.ctoBoxID.isEmpty else { return nil }
         guard let box = cache.snapshot.boxesByID[onu.ctoBoxID] else {
             return TargetBox(id: onu.ctoBoxID, name: onu.ctoBoxName, project: "", lat: 0, lng: 0)
@@ -200,8 +229,10 @@ public struct Provisioning: Sendable {
     /// Points the ONU at the box and returns the operation that makes OZmap hold it there with
     /// the ONU's data (adopt, attach, move, update or create: the applier decides); nil when
     /// OZmap already holds exactly that.
-    private static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: TargetBox, now: String) -> OutboxOperation? {
-        let unchanged = before.state == .synced && before.ctoBoxID == box.id && payload(before) == payload(onu)
+    /// `force` queues it even then (reconcile and import found OZmap differing).
+    static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: TargetBox, now: String,
+                            force: Bool = false) -> OutboxOperation? {
+        let unchanged = !force && before.state == .synced && before.ctoBoxID == box.id && payload(before) == payload(onu)
         let linked = before.linked
         onu.ctoBoxID = box.id
         onu.ctoBoxName = box.name.isEmpty ? onu.ctoBoxName : box.name
@@ -211,8 +242,10 @@ public struct Provisioning: Sendable {
                                nextAttemptAt: now, createdAt: now, updatedAt: now)
     }
 
-    private static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: CachedBox, now: String) -> OutboxOperation? {
-        queueEnsure(&onu, from: before, at: TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng), now: now)
+    private static func queueEnsure(_ onu: inout ONURecord, from before: ONURecord, at box: CachedBox, now: String,
+                                    force: Bool = false) -> OutboxOperation? {
+        queueEnsure(&onu, from: before, at: TargetBox(id: box.id, name: box.name, project: box.project, lat: box.lat, lng: box.lng),
+                    now: now, force: force)
     }
 
     /// The CTO among the boxes connected to the linked OZmap OLT, by id or by name.

@@ -2077,6 +2077,411 @@ void   archolt__ozmap__v1__audit_entry__free_unpacked
   assert(message->base.descriptor == &archolt__ozmap__v1__audit_entry__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   archolt__ozmap__v1__reconcile_request__init
+                     (Archolt__Ozmap__V1__ReconcileRequest         *message)
+{
+  static const Archolt__Ozmap__V1__ReconcileRequest init_value = ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__reconcile_request__get_packed_size
+                     (const Archolt__Ozmap__V1__ReconcileRequest *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__reconcile_request__pack
+                     (const Archolt__Ozmap__V1__ReconcileRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__reconcile_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ReconcileRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ReconcileRequest *
+       archolt__ozmap__v1__reconcile_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ReconcileRequest *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__reconcile_request__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__reconcile_request__free_unpacked
+                     (Archolt__Ozmap__V1__ReconcileRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__drift_row__init
+                     (Archolt__Ozmap__V1__DriftRow         *message)
+{
+  static const Archolt__Ozmap__V1__DriftRow init_value = ARCHOLT__OZMAP__V1__DRIFT_ROW__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__drift_row__get_packed_size
+                     (const Archolt__Ozmap__V1__DriftRow *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__drift_row__pack
+                     (const Archolt__Ozmap__V1__DriftRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__drift_row__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DriftRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__DriftRow *
+       archolt__ozmap__v1__drift_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__DriftRow *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__drift_row__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__drift_row__free_unpacked
+                     (Archolt__Ozmap__V1__DriftRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__drift_count__init
+                     (Archolt__Ozmap__V1__DriftCount         *message)
+{
+  static const Archolt__Ozmap__V1__DriftCount init_value = ARCHOLT__OZMAP__V1__DRIFT_COUNT__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__drift_count__get_packed_size
+                     (const Archolt__Ozmap__V1__DriftCount *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__drift_count__pack
+                     (const Archolt__Ozmap__V1__DriftCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__drift_count__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DriftCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__DriftCount *
+       archolt__ozmap__v1__drift_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__DriftCount *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__drift_count__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__drift_count__free_unpacked
+                     (Archolt__Ozmap__V1__DriftCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__drift_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__reconcile_response__init
+                     (Archolt__Ozmap__V1__ReconcileResponse         *message)
+{
+  static const Archolt__Ozmap__V1__ReconcileResponse init_value = ARCHOLT__OZMAP__V1__RECONCILE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__reconcile_response__get_packed_size
+                     (const Archolt__Ozmap__V1__ReconcileResponse *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__reconcile_response__pack
+                     (const Archolt__Ozmap__V1__ReconcileResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__reconcile_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ReconcileResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ReconcileResponse *
+       archolt__ozmap__v1__reconcile_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ReconcileResponse *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__reconcile_response__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__reconcile_response__free_unpacked
+                     (Archolt__Ozmap__V1__ReconcileResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__reconcile_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__import_row__init
+                     (Archolt__Ozmap__V1__ImportRow         *message)
+{
+  static const Archolt__Ozmap__V1__ImportRow init_value = ARCHOLT__OZMAP__V1__IMPORT_ROW__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__import_row__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportRow *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__import_row__pack
+                     (const Archolt__Ozmap__V1__ImportRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__import_row__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ImportRow *
+       archolt__ozmap__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ImportRow *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__import_row__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__import_row__free_unpacked
+                     (Archolt__Ozmap__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__import_onus_request__init
+                     (Archolt__Ozmap__V1__ImportONUsRequest         *message)
+{
+  static const Archolt__Ozmap__V1__ImportONUsRequest init_value = ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__import_onus_request__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportONUsRequest *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__import_onus_request__pack
+                     (const Archolt__Ozmap__V1__ImportONUsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__import_onus_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportONUsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ImportONUsRequest *
+       archolt__ozmap__v1__import_onus_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ImportONUsRequest *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__import_onus_request__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__import_onus_request__free_unpacked
+                     (Archolt__Ozmap__V1__ImportONUsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__import_row_result__init
+                     (Archolt__Ozmap__V1__ImportRowResult         *message)
+{
+  static const Archolt__Ozmap__V1__ImportRowResult init_value = ARCHOLT__OZMAP__V1__IMPORT_ROW_RESULT__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__import_row_result__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportRowResult *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__import_row_result__pack
+                     (const Archolt__Ozmap__V1__ImportRowResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__import_row_result__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportRowResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ImportRowResult *
+       archolt__ozmap__v1__import_row_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ImportRowResult *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__import_row_result__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__import_row_result__free_unpacked
+                     (Archolt__Ozmap__V1__ImportRowResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_row_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__import_action_count__init
+                     (Archolt__Ozmap__V1__ImportActionCount         *message)
+{
+  static const Archolt__Ozmap__V1__ImportActionCount init_value = ARCHOLT__OZMAP__V1__IMPORT_ACTION_COUNT__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__import_action_count__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportActionCount *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_action_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__import_action_count__pack
+                     (const Archolt__Ozmap__V1__ImportActionCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_action_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__import_action_count__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportActionCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_action_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ImportActionCount *
+       archolt__ozmap__v1__import_action_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ImportActionCount *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__import_action_count__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__import_action_count__free_unpacked
+                     (Archolt__Ozmap__V1__ImportActionCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_action_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__import_onus_response__init
+                     (Archolt__Ozmap__V1__ImportONUsResponse         *message)
+{
+  static const Archolt__Ozmap__V1__ImportONUsResponse init_value = ARCHOLT__OZMAP__V1__IMPORT_ONUS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__import_onus_response__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportONUsResponse *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__import_onus_response__pack
+                     (const Archolt__Ozmap__V1__ImportONUsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__import_onus_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportONUsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__ImportONUsResponse *
+       archolt__ozmap__v1__import_onus_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__ImportONUsResponse *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__import_onus_response__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__import_onus_response__free_unpacked
+                     (Archolt__Ozmap__V1__ImportONUsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 #define archolt__ozmap__v1__get_status_request__field_descriptors NULL
 #define archolt__ozmap__v1__get_status_request__field_indices_by_name NULL
 #define archolt__ozmap__v1__get_status_request__number_ranges NULL
@@ -2095,7 +2500,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_request__descrip
   (ProtobufCMessageInit) archolt__ozmap__v1__get_status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__field_descriptors[18] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__field_descriptors[20] =
 {
   {
     "version",
@@ -2313,6 +2718,30 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_status_response__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "drift",
+    32,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__GetStatusResponse, n_drift),
+    offsetof(Archolt__Ozmap__V1__GetStatusResponse, drift),
+    &archolt__ozmap__v1__drift_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "drift_checked_at",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__GetStatusResponse, drift_checked_at),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__get_status_response__field_indices_by_name[] = {
   12,   /* field[12] = box_count */
@@ -2323,6 +2752,8 @@ static const unsigned archolt__ozmap__v1__get_status_response__field_indices_by_
   15,   /* field[15] = credentials_error */
   8,   /* field[8] = credentials_set */
   14,   /* field[14] = credentials_state */
+  18,   /* field[18] = drift */
+  19,   /* field[19] = drift_checked_at */
   10,   /* field[10] = last_sync */
   11,   /* field[11] = next_sync_at */
   17,   /* field[17] = operations_failed */
@@ -2339,7 +2770,7 @@ static const ProtobufCIntRange archolt__ozmap__v1__get_status_response__number_r
   { 1, 0 },
   { 20, 8 },
   { 30, 16 },
-  { 0, 18 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_response__descriptor =
 {
@@ -2349,7 +2780,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_response__descri
   "Archolt__Ozmap__V1__GetStatusResponse",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__GetStatusResponse),
-  18,
+  20,
   archolt__ozmap__v1__get_status_response__field_descriptors,
   archolt__ozmap__v1__get_status_response__field_indices_by_name,
   3,  archolt__ozmap__v1__get_status_response__number_ranges,
@@ -5690,6 +6121,829 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__audit_entry__descriptor =
   (ProtobufCMessageInit) archolt__ozmap__v1__audit_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__reconcile_request__field_descriptors[3] =
+{
+  {
+    "dry_run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Archolt__Ozmap__V1__ReconcileRequest, dry_run_set_case),
+    offsetof(Archolt__Ozmap__V1__ReconcileRequest, dry_run),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "archolt_olt_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileRequest, archolt_olt_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onu_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileRequest, onu_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__reconcile_request__field_indices_by_name[] = {
+  1,   /* field[1] = archolt_olt_id */
+  0,   /* field[0] = dry_run */
+  2,   /* field[2] = onu_id */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__reconcile_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__reconcile_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ReconcileRequest",
+  "ReconcileRequest",
+  "Archolt__Ozmap__V1__ReconcileRequest",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ReconcileRequest),
+  3,
+  archolt__ozmap__v1__reconcile_request__field_descriptors,
+  archolt__ozmap__v1__reconcile_request__field_indices_by_name,
+  1,  archolt__ozmap__v1__reconcile_request__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__reconcile_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__drift_row__field_descriptors[9] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, kind),
+    &archolt__ozmap__v1__drift_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onu_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, onu_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_client_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, ozmap_client_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_property_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, ozmap_property_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Archolt__Ozmap__V1__DriftRow, n_fields),
+    offsetof(Archolt__Ozmap__V1__DriftRow, fields),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmapd_holds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, ozmapd_holds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_holds",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, ozmap_holds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operation_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftRow, operation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__drift_row__field_indices_by_name[] = {
+  7,   /* field[7] = action */
+  4,   /* field[4] = fields */
+  0,   /* field[0] = kind */
+  1,   /* field[1] = onu_id */
+  8,   /* field[8] = operation_id */
+  2,   /* field[2] = ozmap_client_id */
+  6,   /* field[6] = ozmap_holds */
+  3,   /* field[3] = ozmap_property_id */
+  5,   /* field[5] = ozmapd_holds */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__drift_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__drift_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.DriftRow",
+  "DriftRow",
+  "Archolt__Ozmap__V1__DriftRow",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__DriftRow),
+  9,
+  archolt__ozmap__v1__drift_row__field_descriptors,
+  archolt__ozmap__v1__drift_row__field_indices_by_name,
+  1,  archolt__ozmap__v1__drift_row__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__drift_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__drift_count__field_descriptors[2] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftCount, kind),
+    &archolt__ozmap__v1__drift_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DriftCount, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__drift_count__field_indices_by_name[] = {
+  1,   /* field[1] = count */
+  0,   /* field[0] = kind */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__drift_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__drift_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.DriftCount",
+  "DriftCount",
+  "Archolt__Ozmap__V1__DriftCount",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__DriftCount),
+  2,
+  archolt__ozmap__v1__drift_count__field_descriptors,
+  archolt__ozmap__v1__drift_count__field_indices_by_name,
+  1,  archolt__ozmap__v1__drift_count__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__drift_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__reconcile_response__field_descriptors[7] =
+{
+  {
+    "dry_run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, dry_run),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, n_rows),
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, rows),
+    &archolt__ozmap__v1__drift_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counts",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, n_counts),
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, counts),
+    &archolt__ozmap__v1__drift_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onus_checked",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, onus_checked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_requests",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, ozmap_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operation_ids",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, n_operation_ids),
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, operation_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "checked_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ReconcileResponse, checked_at),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__reconcile_response__field_indices_by_name[] = {
+  6,   /* field[6] = checked_at */
+  2,   /* field[2] = counts */
+  0,   /* field[0] = dry_run */
+  3,   /* field[3] = onus_checked */
+  5,   /* field[5] = operation_ids */
+  4,   /* field[4] = ozmap_requests */
+  1,   /* field[1] = rows */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__reconcile_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__reconcile_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ReconcileResponse",
+  "ReconcileResponse",
+  "Archolt__Ozmap__V1__ReconcileResponse",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ReconcileResponse),
+  7,
+  archolt__ozmap__v1__reconcile_response__field_descriptors,
+  archolt__ozmap__v1__reconcile_response__field_indices_by_name,
+  1,  archolt__ozmap__v1__reconcile_response__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__reconcile_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__import_row__field_descriptors[7] =
+{
+  {
+    "archolt_olt_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, archolt_olt_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onu_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, onu_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "serial_number",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, serial_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cto",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, cto),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mac_address",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, mac_address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pppoe_user",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, pppoe_user),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "implanted",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRow, implanted),
+    &archolt__ozmap__v1__implantation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__import_row__field_indices_by_name[] = {
+  0,   /* field[0] = archolt_olt_id */
+  3,   /* field[3] = cto */
+  6,   /* field[6] = implanted */
+  4,   /* field[4] = mac_address */
+  1,   /* field[1] = onu_id */
+  5,   /* field[5] = pppoe_user */
+  2,   /* field[2] = serial_number */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__import_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportRow",
+  "ImportRow",
+  "Archolt__Ozmap__V1__ImportRow",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ImportRow),
+  7,
+  archolt__ozmap__v1__import_row__field_descriptors,
+  archolt__ozmap__v1__import_row__field_indices_by_name,
+  1,  archolt__ozmap__v1__import_row__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__import_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__import_onus_request__field_descriptors[2] =
+{
+  {
+    "dry_run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Archolt__Ozmap__V1__ImportONUsRequest, dry_run_set_case),
+    offsetof(Archolt__Ozmap__V1__ImportONUsRequest, dry_run),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__ImportONUsRequest, n_rows),
+    offsetof(Archolt__Ozmap__V1__ImportONUsRequest, rows),
+    &archolt__ozmap__v1__import_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__import_onus_request__field_indices_by_name[] = {
+  0,   /* field[0] = dry_run */
+  1,   /* field[1] = rows */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_onus_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportONUsRequest",
+  "ImportONUsRequest",
+  "Archolt__Ozmap__V1__ImportONUsRequest",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ImportONUsRequest),
+  2,
+  archolt__ozmap__v1__import_onus_request__field_descriptors,
+  archolt__ozmap__v1__import_onus_request__field_indices_by_name,
+  1,  archolt__ozmap__v1__import_onus_request__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__import_onus_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__import_row_result__field_descriptors[9] =
+{
+  {
+    "row",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, row),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onu_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, onu_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, action),
+    &archolt__ozmap__v1__import_action__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cto_box_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, cto_box_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cto_box_name",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, cto_box_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_client_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, ozmap_client_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operation_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportRowResult, operation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__import_row_result__field_indices_by_name[] = {
+  2,   /* field[2] = action */
+  5,   /* field[5] = cto_box_id */
+  6,   /* field[6] = cto_box_name */
+  3,   /* field[3] = detail */
+  4,   /* field[4] = error */
+  1,   /* field[1] = onu_id */
+  8,   /* field[8] = operation_id */
+  7,   /* field[7] = ozmap_client_id */
+  0,   /* field[0] = row */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_row_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__import_row_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportRowResult",
+  "ImportRowResult",
+  "Archolt__Ozmap__V1__ImportRowResult",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ImportRowResult),
+  9,
+  archolt__ozmap__v1__import_row_result__field_descriptors,
+  archolt__ozmap__v1__import_row_result__field_indices_by_name,
+  1,  archolt__ozmap__v1__import_row_result__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__import_row_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__import_action_count__field_descriptors[2] =
+{
+  {
+    "action",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportActionCount, action),
+    &archolt__ozmap__v1__import_action__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportActionCount, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__import_action_count__field_indices_by_name[] = {
+  0,   /* field[0] = action */
+  1,   /* field[1] = count */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_action_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__import_action_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportActionCount",
+  "ImportActionCount",
+  "Archolt__Ozmap__V1__ImportActionCount",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ImportActionCount),
+  2,
+  archolt__ozmap__v1__import_action_count__field_descriptors,
+  archolt__ozmap__v1__import_action_count__field_indices_by_name,
+  1,  archolt__ozmap__v1__import_action_count__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__import_action_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__import_onus_response__field_descriptors[5] =
+{
+  {
+    "dry_run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, dry_run),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "results",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, n_results),
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, results),
+    &archolt__ozmap__v1__import_row_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counts",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, n_counts),
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, counts),
+    &archolt__ozmap__v1__import_action_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "errors",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, errors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ozmap_requests",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__ImportONUsResponse, ozmap_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__import_onus_response__field_indices_by_name[] = {
+  2,   /* field[2] = counts */
+  0,   /* field[0] = dry_run */
+  3,   /* field[3] = errors */
+  4,   /* field[4] = ozmap_requests */
+  1,   /* field[1] = results */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_onus_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportONUsResponse",
+  "ImportONUsResponse",
+  "Archolt__Ozmap__V1__ImportONUsResponse",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__ImportONUsResponse),
+  5,
+  archolt__ozmap__v1__import_onus_response__field_descriptors,
+  archolt__ozmap__v1__import_onus_response__field_indices_by_name,
+  1,  archolt__ozmap__v1__import_onus_response__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__import_onus_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue archolt__ozmap__v1__sync_kind__enum_values_by_number[3] =
 {
   { "SYNC_KIND_UNSPECIFIED", "ARCHOLT__OZMAP__V1__SYNC_KIND__SYNC_KIND_UNSPECIFIED", 0 },
@@ -5884,7 +7138,85 @@ const ProtobufCEnumDescriptor archolt__ozmap__v1__operation_state__descriptor =
   archolt__ozmap__v1__operation_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__method_descriptors[19] =
+static const ProtobufCEnumValue archolt__ozmap__v1__drift_kind__enum_values_by_number[7] =
+{
+  { "DRIFT_KIND_UNSPECIFIED", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNSPECIFIED", 0 },
+  { "DRIFT_KIND_MISSING_IN_OZMAP", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_MISSING_IN_OZMAP", 1 },
+  { "DRIFT_KIND_AT_OTHER_BOX", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_AT_OTHER_BOX", 2 },
+  { "DRIFT_KIND_DATA_DIFFERS", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_DATA_DIFFERS", 3 },
+  { "DRIFT_KIND_PROPERTY_WITHOUT_CLIENT", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_PROPERTY_WITHOUT_CLIENT", 4 },
+  { "DRIFT_KIND_UNKNOWN_TO_OZMAPD", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNKNOWN_TO_OZMAPD", 5 },
+  { "DRIFT_KIND_DUPLICATE", "ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_DUPLICATE", 6 },
+};
+static const ProtobufCIntRange archolt__ozmap__v1__drift_kind__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex archolt__ozmap__v1__drift_kind__enum_values_by_name[7] =
+{
+  { "DRIFT_KIND_AT_OTHER_BOX", 2 },
+  { "DRIFT_KIND_DATA_DIFFERS", 3 },
+  { "DRIFT_KIND_DUPLICATE", 6 },
+  { "DRIFT_KIND_MISSING_IN_OZMAP", 1 },
+  { "DRIFT_KIND_PROPERTY_WITHOUT_CLIENT", 4 },
+  { "DRIFT_KIND_UNKNOWN_TO_OZMAPD", 5 },
+  { "DRIFT_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor archolt__ozmap__v1__drift_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.DriftKind",
+  "DriftKind",
+  "Archolt__Ozmap__V1__DriftKind",
+  "archolt.ozmap.v1",
+  7,
+  archolt__ozmap__v1__drift_kind__enum_values_by_number,
+  7,
+  archolt__ozmap__v1__drift_kind__enum_values_by_name,
+  1,
+  archolt__ozmap__v1__drift_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue archolt__ozmap__v1__import_action__enum_values_by_number[8] =
+{
+  { "IMPORT_ACTION_UNSPECIFIED", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UNSPECIFIED", 0 },
+  { "IMPORT_ACTION_ADOPT", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ADOPT", 1 },
+  { "IMPORT_ACTION_ATTACH", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ATTACH", 2 },
+  { "IMPORT_ACTION_MOVE", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_MOVE", 3 },
+  { "IMPORT_ACTION_CREATE", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_CREATE", 4 },
+  { "IMPORT_ACTION_UPDATE", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UPDATE", 5 },
+  { "IMPORT_ACTION_NOTHING", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_NOTHING", 6 },
+  { "IMPORT_ACTION_ERROR", "ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ERROR", 7 },
+};
+static const ProtobufCIntRange archolt__ozmap__v1__import_action__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex archolt__ozmap__v1__import_action__enum_values_by_name[8] =
+{
+  { "IMPORT_ACTION_ADOPT", 1 },
+  { "IMPORT_ACTION_ATTACH", 2 },
+  { "IMPORT_ACTION_CREATE", 4 },
+  { "IMPORT_ACTION_ERROR", 7 },
+  { "IMPORT_ACTION_MOVE", 3 },
+  { "IMPORT_ACTION_NOTHING", 6 },
+  { "IMPORT_ACTION_UNSPECIFIED", 0 },
+  { "IMPORT_ACTION_UPDATE", 5 },
+};
+const ProtobufCEnumDescriptor archolt__ozmap__v1__import_action__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.ImportAction",
+  "ImportAction",
+  "Archolt__Ozmap__V1__ImportAction",
+  "archolt.ozmap.v1",
+  8,
+  archolt__ozmap__v1__import_action__enum_values_by_number,
+  8,
+  archolt__ozmap__v1__import_action__enum_values_by_name,
+  1,
+  archolt__ozmap__v1__import_action__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__method_descriptors[21] =
 {
   { "GetStatus", &archolt__ozmap__v1__get_status_request__descriptor, &archolt__ozmap__v1__get_status_response__descriptor },
   { "ListMethods", &archolt__ozmap__v1__list_methods_request__descriptor, &archolt__ozmap__v1__list_methods_response__descriptor },
@@ -5905,6 +7237,8 @@ static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__me
   { "ListOperations", &archolt__ozmap__v1__list_operations_request__descriptor, &archolt__ozmap__v1__list_operations_response__descriptor },
   { "RetryOperation", &archolt__ozmap__v1__retry_operation_request__descriptor, &archolt__ozmap__v1__operation__descriptor },
   { "ListAuditLog", &archolt__ozmap__v1__list_audit_log_request__descriptor, &archolt__ozmap__v1__list_audit_log_response__descriptor },
+  { "Reconcile", &archolt__ozmap__v1__reconcile_request__descriptor, &archolt__ozmap__v1__reconcile_response__descriptor },
+  { "ImportONUs", &archolt__ozmap__v1__import_onus_request__descriptor, &archolt__ozmap__v1__import_onus_response__descriptor },
 };
 const unsigned archolt__ozmap__v1__ozmap_integration__method_indices_by_name[] = {
   12,        /* AssignCTO */
@@ -5913,6 +7247,7 @@ const unsigned archolt__ozmap__v1__ozmap_integration__method_indices_by_name[] =
   3,        /* GetCredentials */
   14,        /* GetONU */
   0,        /* GetStatus */
+  20,        /* ImportONUs */
   5,        /* LinkOLT */
   18,        /* ListAuditLog */
   9,        /* ListBoxes */
@@ -5922,6 +7257,7 @@ const unsigned archolt__ozmap__v1__ozmap_integration__method_indices_by_name[] =
   4,        /* ListOZmapOLTs */
   16,        /* ListOperations */
   11,        /* ProvisionONU */
+  19,        /* Reconcile */
   17,        /* RetryOperation */
   2,        /* SetCredentials */
   8,        /* SyncBoxes */
@@ -5934,7 +7270,7 @@ const ProtobufCServiceDescriptor archolt__ozmap__v1__ozmap_integration__descript
   "OZmapIntegration",
   "Archolt__Ozmap__V1__OZmapIntegration",
   "archolt.ozmap.v1",
-  19,
+  21,
   archolt__ozmap__v1__ozmap_integration__method_descriptors,
   archolt__ozmap__v1__ozmap_integration__method_indices_by_name
 };
@@ -6089,6 +7425,22 @@ void archolt__ozmap__v1__ozmap_integration__list_audit_log(ProtobufCService *ser
 {
   assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
   service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void archolt__ozmap__v1__ozmap_integration__reconcile(ProtobufCService *service,
+                                                      const Archolt__Ozmap__V1__ReconcileRequest *input,
+                                                      Archolt__Ozmap__V1__ReconcileResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void archolt__ozmap__v1__ozmap_integration__import_onus(ProtobufCService *service,
+                                                        const Archolt__Ozmap__V1__ImportONUsRequest *input,
+                                                        Archolt__Ozmap__V1__ImportONUsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapIntegration_Service *service,
                                                   Archolt__Ozmap__V1__OZmapIntegration_ServiceDestroy destroy)

@@ -61,6 +61,15 @@ typedef struct Archolt__Ozmap__V1__RetryOperationRequest Archolt__Ozmap__V1__Ret
 typedef struct Archolt__Ozmap__V1__ListAuditLogRequest Archolt__Ozmap__V1__ListAuditLogRequest;
 typedef struct Archolt__Ozmap__V1__ListAuditLogResponse Archolt__Ozmap__V1__ListAuditLogResponse;
 typedef struct Archolt__Ozmap__V1__AuditEntry Archolt__Ozmap__V1__AuditEntry;
+typedef struct Archolt__Ozmap__V1__ReconcileRequest Archolt__Ozmap__V1__ReconcileRequest;
+typedef struct Archolt__Ozmap__V1__DriftRow Archolt__Ozmap__V1__DriftRow;
+typedef struct Archolt__Ozmap__V1__DriftCount Archolt__Ozmap__V1__DriftCount;
+typedef struct Archolt__Ozmap__V1__ReconcileResponse Archolt__Ozmap__V1__ReconcileResponse;
+typedef struct Archolt__Ozmap__V1__ImportRow Archolt__Ozmap__V1__ImportRow;
+typedef struct Archolt__Ozmap__V1__ImportONUsRequest Archolt__Ozmap__V1__ImportONUsRequest;
+typedef struct Archolt__Ozmap__V1__ImportRowResult Archolt__Ozmap__V1__ImportRowResult;
+typedef struct Archolt__Ozmap__V1__ImportActionCount Archolt__Ozmap__V1__ImportActionCount;
+typedef struct Archolt__Ozmap__V1__ImportONUsResponse Archolt__Ozmap__V1__ImportONUsResponse;
 
 
 /* --- enums --- */
@@ -123,6 +132,66 @@ typedef enum _Archolt__Ozmap__V1__OperationState {
   ARCHOLT__OZMAP__V1__OPERATION_STATE__OPERATION_STATE_COLLAPSED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__OPERATION_STATE)
 } Archolt__Ozmap__V1__OperationState;
+typedef enum _Archolt__Ozmap__V1__DriftKind {
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNSPECIFIED = 0,
+  /*
+   * No client in OZmap with the ONU's code or serial.
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_MISSING_IN_OZMAP = 1,
+  /*
+   * The client is at another box than ozmapd's CTO (or has no property).
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_AT_OTHER_BOX = 2,
+  /*
+   * Serial, MAC, PPPoE user, implanted or name differ: `fields` names them.
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_DATA_DIFFERS = 3,
+  /*
+   * ozmapd's property is in OZmap without its client.
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_PROPERTY_WITHOUT_CLIENT = 4,
+  /*
+   * A client marked as ozmapd's whose ONU ozmapd does not hold.
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNKNOWN_TO_OZMAPD = 5,
+  /*
+   * More than one client for one ONU.
+   */
+  ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_DUPLICATE = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__DRIFT_KIND)
+} Archolt__Ozmap__V1__DriftKind;
+typedef enum _Archolt__Ozmap__V1__ImportAction {
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UNSPECIFIED = 0,
+  /*
+   * Found in OZmap by code or serial at that CTO: ozmapd takes it on (and writes differing fields).
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ADOPT = 1,
+  /*
+   * Found without a property: one is made for it at the CTO.
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ATTACH = 2,
+  /*
+   * Found at another box: its property moves to the CTO (same ids).
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_MOVE = 3,
+  /*
+   * Not in OZmap: created at the CTO.
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_CREATE = 4,
+  /*
+   * Known to ozmapd and at the CTO, with fields to write.
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UPDATE = 5,
+  /*
+   * Known to ozmapd and OZmap already matches.
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_NOTHING = 6,
+  /*
+   * The row cannot be imported: `error` says why, naming the field.
+   */
+  ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_ERROR = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__IMPORT_ACTION)
+} Archolt__Ozmap__V1__ImportAction;
 
 /* --- messages --- */
 
@@ -170,10 +239,18 @@ struct  Archolt__Ozmap__V1__GetStatusResponse
    */
   uint32_t operations_pending;
   uint32_t operations_failed;
+  /*
+   * The last reconcile dry-run (run after each full box pass when
+   * reconcile_every_full_pass is set): differences per kind, every kind listed.
+   * Empty until one has run.
+   */
+  size_t n_drift;
+  Archolt__Ozmap__V1__DriftCount **drift;
+  char *drift_checked_at;
 };
 #define ARCHOLT__OZMAP__V1__GET_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__get_status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Archolt__Ozmap__V1__OZmapRequestCount
@@ -853,6 +930,206 @@ struct  Archolt__Ozmap__V1__AuditEntry
 #define ARCHOLT__OZMAP__V1__AUDIT_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__audit_entry__descriptor) \
     , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET__NOT_SET = 0,
+  ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET_DRY_RUN = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET__CASE)
+} Archolt__Ozmap__V1__ReconcileRequest__DryRunSetCase;
+
+struct  Archolt__Ozmap__V1__ReconcileRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The scope: one OLT's ONUs, one ONU, or every ONU (both empty).
+   */
+  char *archolt_olt_id;
+  char *onu_id;
+  Archolt__Ozmap__V1__ReconcileRequest__DryRunSetCase dry_run_set_case;
+  union {
+    protobuf_c_boolean dry_run;
+  };
+};
+#define ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__reconcile_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET__NOT_SET, {0} }
+
+
+struct  Archolt__Ozmap__V1__DriftRow
+{
+  ProtobufCMessage base;
+  Archolt__Ozmap__V1__DriftKind kind;
+  char *onu_id;
+  char *ozmap_client_id;
+  char *ozmap_property_id;
+  /*
+   * DATA_DIFFERS: the fields that differ, as OZmap names them (onu.serial_number, ...).
+   */
+  size_t n_fields;
+  char **fields;
+  /*
+   * What ozmapd holds and what OZmap holds, in words.
+   */
+  char *ozmapd_holds;
+  char *ozmap_holds;
+  /*
+   * What an apply does for this row ("none: ..." when it leaves it to a person).
+   */
+  char *action;
+  /*
+   * After an apply: the operation queued for the row; empty when none.
+   */
+  char *operation_id;
+};
+#define ARCHOLT__OZMAP__V1__DRIFT_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__drift_row__descriptor) \
+    , ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Archolt__Ozmap__V1__DriftCount
+{
+  ProtobufCMessage base;
+  Archolt__Ozmap__V1__DriftKind kind;
+  uint32_t count;
+};
+#define ARCHOLT__OZMAP__V1__DRIFT_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__drift_count__descriptor) \
+    , ARCHOLT__OZMAP__V1__DRIFT_KIND__DRIFT_KIND_UNSPECIFIED, 0 }
+
+
+struct  Archolt__Ozmap__V1__ReconcileResponse
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean dry_run;
+  size_t n_rows;
+  Archolt__Ozmap__V1__DriftRow **rows;
+  /*
+   * Every kind, with its count (0 included).
+   */
+  size_t n_counts;
+  Archolt__Ozmap__V1__DriftCount **counts;
+  uint32_t onus_checked;
+  /*
+   * OZmap requests the comparison took.
+   */
+  uint32_t ozmap_requests;
+  /*
+   * After an apply: the operations queued.
+   */
+  size_t n_operation_ids;
+  char **operation_ids;
+  char *checked_at;
+};
+#define ARCHOLT__OZMAP__V1__RECONCILE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__reconcile_response__descriptor) \
+    , 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One ONU of the existing fleet (a row of the import file).
+ */
+struct  Archolt__Ozmap__V1__ImportRow
+{
+  ProtobufCMessage base;
+  char *archolt_olt_id;
+  char *onu_id;
+  char *serial_number;
+  char *cto;
+  char *mac_address;
+  char *pppoe_user;
+  /*
+   * UNSPECIFIED and UNCHANGED leave the implantation as OZmap has it.
+   */
+  Archolt__Ozmap__V1__Implantation implanted;
+};
+#define ARCHOLT__OZMAP__V1__IMPORT_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__import_row__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ARCHOLT__OZMAP__V1__IMPLANTATION__IMPLANTATION_UNSPECIFIED }
+
+
+typedef enum {
+  ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET__NOT_SET = 0,
+  ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET_DRY_RUN = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET__CASE)
+} Archolt__Ozmap__V1__ImportONUsRequest__DryRunSetCase;
+
+struct  Archolt__Ozmap__V1__ImportONUsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * At most 1,000.
+   */
+  size_t n_rows;
+  Archolt__Ozmap__V1__ImportRow **rows;
+  Archolt__Ozmap__V1__ImportONUsRequest__DryRunSetCase dry_run_set_case;
+  union {
+    protobuf_c_boolean dry_run;
+  };
+};
+#define ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__import_onus_request__descriptor) \
+    , 0,NULL, ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET__NOT_SET, {0} }
+
+
+struct  Archolt__Ozmap__V1__ImportRowResult
+{
+  ProtobufCMessage base;
+  /*
+   * 1-based position in the request's rows.
+   */
+  uint32_t row;
+  char *onu_id;
+  Archolt__Ozmap__V1__ImportAction action;
+  /*
+   * What the action does: the fields written, the box moved from, the ids adopted.
+   */
+  char *detail;
+  /*
+   * For IMPORT_ACTION_ERROR: why, naming the field.
+   */
+  char *error;
+  char *cto_box_id;
+  char *cto_box_name;
+  char *ozmap_client_id;
+  /*
+   * After an apply: the operation queued; empty when none was needed.
+   */
+  char *operation_id;
+};
+#define ARCHOLT__OZMAP__V1__IMPORT_ROW_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__import_row_result__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Archolt__Ozmap__V1__ImportActionCount
+{
+  ProtobufCMessage base;
+  Archolt__Ozmap__V1__ImportAction action;
+  uint32_t count;
+};
+#define ARCHOLT__OZMAP__V1__IMPORT_ACTION_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__import_action_count__descriptor) \
+    , ARCHOLT__OZMAP__V1__IMPORT_ACTION__IMPORT_ACTION_UNSPECIFIED, 0 }
+
+
+struct  Archolt__Ozmap__V1__ImportONUsResponse
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean dry_run;
+  size_t n_results;
+  Archolt__Ozmap__V1__ImportRowResult **results;
+  /*
+   * Every action, with its count (0 included).
+   */
+  size_t n_counts;
+  Archolt__Ozmap__V1__ImportActionCount **counts;
+  uint32_t errors;
+  uint32_t ozmap_requests;
+};
+#define ARCHOLT__OZMAP__V1__IMPORT_ONUS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__import_onus_response__descriptor) \
+    , 0, 0,NULL, 0,NULL, 0, 0 }
 
 
 /* Archolt__Ozmap__V1__GetStatusRequest methods */
@@ -1729,6 +2006,177 @@ Archolt__Ozmap__V1__AuditEntry *
 void   archolt__ozmap__v1__audit_entry__free_unpacked
                      (Archolt__Ozmap__V1__AuditEntry *message,
                       ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ReconcileRequest methods */
+void   archolt__ozmap__v1__reconcile_request__init
+                     (Archolt__Ozmap__V1__ReconcileRequest         *message);
+size_t archolt__ozmap__v1__reconcile_request__get_packed_size
+                     (const Archolt__Ozmap__V1__ReconcileRequest   *message);
+size_t archolt__ozmap__v1__reconcile_request__pack
+                     (const Archolt__Ozmap__V1__ReconcileRequest   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__reconcile_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ReconcileRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ReconcileRequest *
+       archolt__ozmap__v1__reconcile_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__reconcile_request__free_unpacked
+                     (Archolt__Ozmap__V1__ReconcileRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__DriftRow methods */
+void   archolt__ozmap__v1__drift_row__init
+                     (Archolt__Ozmap__V1__DriftRow         *message);
+size_t archolt__ozmap__v1__drift_row__get_packed_size
+                     (const Archolt__Ozmap__V1__DriftRow   *message);
+size_t archolt__ozmap__v1__drift_row__pack
+                     (const Archolt__Ozmap__V1__DriftRow   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__drift_row__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DriftRow   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__DriftRow *
+       archolt__ozmap__v1__drift_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__drift_row__free_unpacked
+                     (Archolt__Ozmap__V1__DriftRow *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__DriftCount methods */
+void   archolt__ozmap__v1__drift_count__init
+                     (Archolt__Ozmap__V1__DriftCount         *message);
+size_t archolt__ozmap__v1__drift_count__get_packed_size
+                     (const Archolt__Ozmap__V1__DriftCount   *message);
+size_t archolt__ozmap__v1__drift_count__pack
+                     (const Archolt__Ozmap__V1__DriftCount   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__drift_count__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DriftCount   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__DriftCount *
+       archolt__ozmap__v1__drift_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__drift_count__free_unpacked
+                     (Archolt__Ozmap__V1__DriftCount *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ReconcileResponse methods */
+void   archolt__ozmap__v1__reconcile_response__init
+                     (Archolt__Ozmap__V1__ReconcileResponse         *message);
+size_t archolt__ozmap__v1__reconcile_response__get_packed_size
+                     (const Archolt__Ozmap__V1__ReconcileResponse   *message);
+size_t archolt__ozmap__v1__reconcile_response__pack
+                     (const Archolt__Ozmap__V1__ReconcileResponse   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__reconcile_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ReconcileResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ReconcileResponse *
+       archolt__ozmap__v1__reconcile_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__reconcile_response__free_unpacked
+                     (Archolt__Ozmap__V1__ReconcileResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ImportRow methods */
+void   archolt__ozmap__v1__import_row__init
+                     (Archolt__Ozmap__V1__ImportRow         *message);
+size_t archolt__ozmap__v1__import_row__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportRow   *message);
+size_t archolt__ozmap__v1__import_row__pack
+                     (const Archolt__Ozmap__V1__ImportRow   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__import_row__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportRow   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ImportRow *
+       archolt__ozmap__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__import_row__free_unpacked
+                     (Archolt__Ozmap__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ImportONUsRequest methods */
+void   archolt__ozmap__v1__import_onus_request__init
+                     (Archolt__Ozmap__V1__ImportONUsRequest         *message);
+size_t archolt__ozmap__v1__import_onus_request__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportONUsRequest   *message);
+size_t archolt__ozmap__v1__import_onus_request__pack
+                     (const Archolt__Ozmap__V1__ImportONUsRequest   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__import_onus_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportONUsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ImportONUsRequest *
+       archolt__ozmap__v1__import_onus_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__import_onus_request__free_unpacked
+                     (Archolt__Ozmap__V1__ImportONUsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ImportRowResult methods */
+void   archolt__ozmap__v1__import_row_result__init
+                     (Archolt__Ozmap__V1__ImportRowResult         *message);
+size_t archolt__ozmap__v1__import_row_result__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportRowResult   *message);
+size_t archolt__ozmap__v1__import_row_result__pack
+                     (const Archolt__Ozmap__V1__ImportRowResult   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__import_row_result__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportRowResult   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ImportRowResult *
+       archolt__ozmap__v1__import_row_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__import_row_result__free_unpacked
+                     (Archolt__Ozmap__V1__ImportRowResult *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ImportActionCount methods */
+void   archolt__ozmap__v1__import_action_count__init
+                     (Archolt__Ozmap__V1__ImportActionCount         *message);
+size_t archolt__ozmap__v1__import_action_count__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportActionCount   *message);
+size_t archolt__ozmap__v1__import_action_count__pack
+                     (const Archolt__Ozmap__V1__ImportActionCount   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__import_action_count__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportActionCount   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ImportActionCount *
+       archolt__ozmap__v1__import_action_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__import_action_count__free_unpacked
+                     (Archolt__Ozmap__V1__ImportActionCount *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__ImportONUsResponse methods */
+void   archolt__ozmap__v1__import_onus_response__init
+                     (Archolt__Ozmap__V1__ImportONUsResponse         *message);
+size_t archolt__ozmap__v1__import_onus_response__get_packed_size
+                     (const Archolt__Ozmap__V1__ImportONUsResponse   *message);
+size_t archolt__ozmap__v1__import_onus_response__pack
+                     (const Archolt__Ozmap__V1__ImportONUsResponse   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__import_onus_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__ImportONUsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__ImportONUsResponse *
+       archolt__ozmap__v1__import_onus_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__import_onus_response__free_unpacked
+                     (Archolt__Ozmap__V1__ImportONUsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Archolt__Ozmap__V1__GetStatusRequest_Closure)
@@ -1869,6 +2317,33 @@ typedef void (*Archolt__Ozmap__V1__ListAuditLogResponse_Closure)
 typedef void (*Archolt__Ozmap__V1__AuditEntry_Closure)
                  (const Archolt__Ozmap__V1__AuditEntry *message,
                   void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ReconcileRequest_Closure)
+                 (const Archolt__Ozmap__V1__ReconcileRequest *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__DriftRow_Closure)
+                 (const Archolt__Ozmap__V1__DriftRow *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__DriftCount_Closure)
+                 (const Archolt__Ozmap__V1__DriftCount *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ReconcileResponse_Closure)
+                 (const Archolt__Ozmap__V1__ReconcileResponse *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ImportRow_Closure)
+                 (const Archolt__Ozmap__V1__ImportRow *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ImportONUsRequest_Closure)
+                 (const Archolt__Ozmap__V1__ImportONUsRequest *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ImportRowResult_Closure)
+                 (const Archolt__Ozmap__V1__ImportRowResult *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ImportActionCount_Closure)
+                 (const Archolt__Ozmap__V1__ImportActionCount *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__ImportONUsResponse_Closure)
+                 (const Archolt__Ozmap__V1__ImportONUsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1952,6 +2427,14 @@ struct Archolt__Ozmap__V1__OZmapIntegration_Service
                          const Archolt__Ozmap__V1__ListAuditLogRequest *input,
                          Archolt__Ozmap__V1__ListAuditLogResponse_Closure closure,
                          void *closure_data);
+  void (*reconcile)(Archolt__Ozmap__V1__OZmapIntegration_Service *service,
+                    const Archolt__Ozmap__V1__ReconcileRequest *input,
+                    Archolt__Ozmap__V1__ReconcileResponse_Closure closure,
+                    void *closure_data);
+  void (*import_onus)(Archolt__Ozmap__V1__OZmapIntegration_Service *service,
+                      const Archolt__Ozmap__V1__ImportONUsRequest *input,
+                      Archolt__Ozmap__V1__ImportONUsResponse_Closure closure,
+                      void *closure_data);
 };
 typedef void (*Archolt__Ozmap__V1__OZmapIntegration_ServiceDestroy)(Archolt__Ozmap__V1__OZmapIntegration_Service *);
 void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapIntegration_Service *service,
@@ -1978,7 +2461,9 @@ void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapInteg
       function_prefix__ ## list_onus,\
       function_prefix__ ## list_operations,\
       function_prefix__ ## retry_operation,\
-      function_prefix__ ## list_audit_log  }
+      function_prefix__ ## list_audit_log,\
+      function_prefix__ ## reconcile,\
+      function_prefix__ ## import_onus  }
 void archolt__ozmap__v1__ozmap_integration__get_status(ProtobufCService *service,
                                                        const Archolt__Ozmap__V1__GetStatusRequest *input,
                                                        Archolt__Ozmap__V1__GetStatusResponse_Closure closure,
@@ -2055,6 +2540,14 @@ void archolt__ozmap__v1__ozmap_integration__list_audit_log(ProtobufCService *ser
                                                            const Archolt__Ozmap__V1__ListAuditLogRequest *input,
                                                            Archolt__Ozmap__V1__ListAuditLogResponse_Closure closure,
                                                            void *closure_data);
+void archolt__ozmap__v1__ozmap_integration__reconcile(ProtobufCService *service,
+                                                      const Archolt__Ozmap__V1__ReconcileRequest *input,
+                                                      Archolt__Ozmap__V1__ReconcileResponse_Closure closure,
+                                                      void *closure_data);
+void archolt__ozmap__v1__ozmap_integration__import_onus(ProtobufCService *service,
+                                                        const Archolt__Ozmap__V1__ImportONUsRequest *input,
+                                                        Archolt__Ozmap__V1__ImportONUsResponse_Closure closure,
+                                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2064,6 +2557,8 @@ extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__implantation__descri
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__onustate__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__operation_kind__descriptor;
 extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__operation_state__descriptor;
+extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__drift_kind__descriptor;
+extern const ProtobufCEnumDescriptor    archolt__ozmap__v1__import_action__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_request__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__get_status_response__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__ozmap_request_count__descriptor;
@@ -2110,6 +2605,15 @@ extern const ProtobufCMessageDescriptor archolt__ozmap__v1__retry_operation_requ
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__list_audit_log_request__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__list_audit_log_response__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__audit_entry__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__reconcile_request__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__drift_row__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__drift_count__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__reconcile_response__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_row__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_request__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_row_result__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_action_count__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_response__descriptor;
 extern const ProtobufCServiceDescriptor archolt__ozmap__v1__ozmap_integration__descriptor;
 
 PROTOBUF_C__END_DECLS
