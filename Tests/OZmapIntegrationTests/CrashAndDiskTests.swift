@@ -225,3 +225,62 @@ private func fillUp(_ path: String) {
     while (try? handle.write(contentsOf: chunk)) != nil {}
     try? handle.close()
 }
+
+extension CrashTests {
+    /// kill -9 while the outbox applies an import (some rows created in OZmap, some not), restart,
+    /// run the same import again: every row ends with exactly one client, at its CTO.
+    @Test func anImportKilledMidwayAndRunAgainAppliesEveryRowOnce() async throws {
+        let rig = try await TestRig(boxes: 80, occupied: 0.05)
+        var (daemon, client) = try await rig.spawnDaemon()
+        let olt = try await rig.prepareForProvisioning(client)
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 4)
+        var ctos: [Box] = []
+        for box in boxes { ctos += Array(repeating: box, count: Int(box.portsFree) - 2) }
+        let count = min(200, ctos.count)
+        try #require(count >= 100, "room for the import")
+        func serial(_ index: Int) -> String { "ZTEGK\(String(format: "%07d", index))" }
+        // Some of the fleet is in OZmap already: under the ONU's code, and under the ERP's code with the ONU's serial.
+        let erp = ERP(rig.simulator)
+        for index in 0..<20 {
+            try await erp.fileClient(code: index < 10 ? "k-\(index)" : "ERP-\(index)", name: "Cliente \(index)", serial: serial(index),
+                                     at: ctos[index].id, project: ctos[index].project)
+        }
+        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        let rows = (0..<count).map {
+            ImportRow(archoltOltId: "olt-a", onuId: "k-\($0)", serialNumber: serial($0), cto: ctos[$0].id)
+        }
+        // Creates take a while, so the kill finds the outbox part-way through.
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 40, routes: [FaultRoute("POST properties")]))
+        let first = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        #expect(first.errors == 0, "\(first.results.filter { $0.action == .error }.prefix(3))")
+        try await waitUntil("the outbox is part-way") { rig.propertyCreates() >= 20 }
+        daemon.signal(SIGKILL)
+        _ = try await daemon.exitStatus()
+        await client.close()
+        let createdBeforeKill = rig.propertyCreates()
+        rig.simulator.setFaults(.none)
+
+        (daemon, client) = try await rig.spawnDaemon()
+        let again = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        #expect(again.errors == 0)
+        try await rig.outboxDrained(client)
+        let snapshot = rig.simulator.snapshot()
+        var duplicated: [String] = [], lost: [String] = [], misplaced: [String] = []
+        for index in 0..<count {
+            let code = index >= 10 && index < 20 ? "ERP-\(index)" : "k-\(index)"
+            let clients = snapshot.clients.filter { $0.code == code || $0.serialNumber == serial(index) }
+            if clients.count > 1 { duplicated.append(code) }
+            if clients.isEmpty { lost.append(code) }
+            if rig.ozmapClients(code: code).boxes != [ctos[index].id] { misplaced.append(code) }
+        }
+        report("import killed midway", ["rows": count, "created_before_kill": createdBeforeKill, "duplicated": duplicated.count,
+                                        "lost": lost.count, "misplaced": misplaced.count])
+        #expect(createdBeforeKill < count - 20, "the kill came with rows still to apply")
+        #expect(duplicated.isEmpty && lost.isEmpty && misplaced.isEmpty, "dup \(duplicated.prefix(3)) lost \(lost.prefix(3)) misplaced \(misplaced.prefix(3))")
+        #expect(snapshot.clients(code: "k-10").isEmpty, "the ERP's client was adopted, not doubled under the ONU's code")
+        daemon.signal(SIGTERM)
+        _ = try await daemon.exitStatus()
+        await client.close()
+        try await rig.tearDown()
+    }
+}
