@@ -51,7 +51,9 @@ struct ReconcileTests {
             "client": ["code": "d-dup", "name": "dup", "implanted": true, "status": 0, "external_id": "ozmapd:onu:d-dup",
                        "onu": ["serial_number": "ZTEGDUP00001", "mac_address": "", "user_PPPoE": ""]] as [String: Any],
         ])
-        // A client ozmapd made for an ONU it no longer holds.
+        // A client ozmapd made for an ONU ArchOLT deprovisioned (the lost reply of an old create).
+        _ = try await client.call(OZmapIntegration.provisionONU, provision("d-ghost", cto: boxes[2].id))
+        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "d-ghost"))
         let ghost = try await erp.request("POST", "properties", [
             "project": boxes[2].project, "box": boxes[2].id, "auto_connect": true, "external_id": "ozmapd:onu:d-ghost",
             "client": ["code": "d-ghost", "name": "ghost", "implanted": true, "status": 0, "external_id": "ozmapd:onu:d-ghost",
@@ -116,6 +118,29 @@ struct ReconcileTests {
         #expect(applied.operationIds.isEmpty, "nothing an apply may do")
         try await rig.outboxDrained(client)
         #expect(rig.simulator.snapshot().clients.contains { $0.id == theirs.client }, "the ERP's client stays")
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    /// A client marked as ozmapd's for an ONU ozmapd has no record of at all (its state directory
+    /// lost or restored from a backup): the ONU may be live, so an apply does not remove it.
+    @Test func aMarkedClientOfAnONUWithNoRecordIsReportedNotRemoved() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.1)
+        let (client, olt) = try await rig.provisioningReady()
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client)
+        let stray = try await ERP(rig.simulator).request("POST", "properties", [
+            "project": boxes[0].project, "box": boxes[0].id, "auto_connect": true, "external_id": "ozmapd:onu:n-1",
+            "client": ["code": "n-1", "name": "n", "implanted": true, "status": 0, "external_id": "ozmapd:onu:n-1",
+                       "onu": ["serial_number": "ZTEGNREC0001", "mac_address": "", "user_PPPoE": ""]] as [String: Any],
+        ])
+        let dry = try await reconcile(client)
+        let row = try #require(dry.rows.first { $0.kind == .unknownToOzmapd })
+        #expect(row.onuId == "n-1" && row.action.hasPrefix("none:") && row.action.contains("import"), "\(row.action)")
+        #expect(try await reconcile(client, onu: "n-1").rows.map(\.kind) == [.unknownToOzmapd])
+        let applied = try await reconcile(client, apply: true)
+        #expect(applied.operationIds.isEmpty)
+        try await rig.outboxDrained(client)
+        #expect(rig.simulator.snapshot().clients.contains { $0.id == stray["client"] as? String }, "the client stays")
         await client.close()
         try await rig.tearDown()
     }

@@ -113,12 +113,20 @@ extension Provisioning {
         }
         for client in unknown {
             let property = snapshot.properties(of: client.id).first
-            drifts.append(Drift(kind: .unknownToOzmapd, onuID: client.markedONU ?? client.code, clientID: client.id,
+            let onuID = client.markedONU ?? client.code
+            // Removed only for an ONU ozmapd knew and ArchOLT deprovisioned. Without any record the
+            // state directory may have been lost or restored from a backup: the ONU may be live.
+            let deprovisioned = try store.onu(id: onuID)?.state == .deprovisioned
+            let removal = "remove client \(client.id)\(property.map { " and its property \($0.id)" } ?? ""): ozmapd created it"
+                + " and ONU \(onuID) is deprovisioned"
+            let orphan = "none: ozmapd has no record of ONU \(onuID) (state directory lost or restored?): import it "
+                + "(ozmapctl onu import) if it is live, or DeprovisionONU \(onuID) to remove its client"
+            drifts.append(Drift(kind: .unknownToOzmapd, onuID: onuID, clientID: client.id,
                                 propertyID: property?.id ?? "", fields: [],
-                                ozmapdHolds: "no ONU \(client.markedONU ?? client.code)",
+                                ozmapdHolds: deprovisioned ? "ONU \(onuID) deprovisioned" : "no record of ONU \(onuID)",
                                 ozmapHolds: "client \(client.id) (code \(client.code)) marked \(client.externalID.isEmpty ? client.observation : client.externalID)"
                                     + (property.map { " at box \(boxName($0.boxID))" } ?? ", no property"),
-                                action: "remove client \(client.id)\(property.map { " and its property \($0.id)" } ?? ""): ozmapd created it"))
+                                action: deprovisioned ? removal : orphan))
         }
         var report = ReconcileReport(dryRun: dryRun, drifts: drifts, onusChecked: compared.count + unknown.count,
                                      ozmapRequests: requestCount() - requestsBefore, operationIDs: [], checkedAt: Timestamp.now())
