@@ -9,7 +9,7 @@ import PackageDescription
 //   Sources/Store     SQLite persistence (GRDB): records and migrations in one place
 //   Sources/Simulator the OZmap simulator (ozmap-sim) used by the demo, the tests and the benchmarks
 //   Sources/Daemon    the service itself (configuration, handlers, lifecycle) and the ozmapd executable
-//   clients/          ozmapctl
+//   clients/          ozmapctl, and OZmapCtlSupport (its unit-tested parts)
 let package = Package(
     name: "ozmapd",
     platforms: [.macOS(.v15)],
@@ -156,10 +156,16 @@ let package = Package(
         .executableTarget(
             name: "ozmapctl",
             dependencies: [
-                "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire",
+                "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapCtlSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "clients/ozmapctl"
+        ),
+        // ozmapctl's pure parts (the import file reader, the report text), unit-tested.
+        .target(
+            name: "OZmapCtlSupport",
+            dependencies: ["OZmapAPI"],
+            path: "clients/OZmapCtlSupport"
         ),
 
         // MARK: benchmarks (`make bench`)
@@ -219,6 +225,11 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/OZmapIntegrationTests"
+        ),
+        .testTarget(
+            name: "OZmapCtlSupportTests",
+            dependencies: ["OZmapCtlSupport", "OZmapAPI"],
+            path: "Tests/OZmapCtlSupportTests"
         ),
         .testTarget(
             name: "OZmapServerTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OZmapAPI
 import OZmapClient
+import OZmapCtlSupport
 import OZmapRPC
 import OZmapWire
 
@@ -13,8 +14,15 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts instead of aligned text.")
     var json = false
 
-    @Option(help: "Seconds to wait for the answer.")
-    var timeout: Double = 30
+    @Option(help: "Seconds to wait for each answer (default 30; reconcile and onu import: 600).")
+    var timeout: Double?
+
+    /// These options with `seconds` as the timeout unless --timeout was given.
+    func withTimeout(default seconds: Double) -> ConnectionOptions {
+        var options = self
+        options.timeout = timeout ?? seconds
+        return options
+    }
 
     var socketPath: String {
         socket ?? ProcessInfo.processInfo.environment["OZMAPD_SOCKET"] ?? "/run/ozmapd/ozmapd.sock"
@@ -50,7 +58,7 @@ struct ConnectionOptions: ParsableArguments {
             }
             let payload = try codec.encode(request, as: descriptor.requestType)
             let client = try await OZmapClient.connect(socketPath: socketPath)
-            let response = try await client.call(path: descriptor.path, payload: payload, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await client.call(path: descriptor.path, payload: payload, timeout: .milliseconds(Int64((timeout ?? 30) * 1000)))
             await client.close()
             guard response.status.isOK else { throw RPCError(status: response.status) }
             return try codec.decode(response.payload, as: descriptor.responseType)
@@ -78,14 +86,7 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Prints rows as columns padded to their widest cell.
 func printTable(_ rows: [[String]]) {
-    guard let columns = rows.map(\.count).max() else { return }
-    let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
-    for row in rows {
-        let cells = row.enumerated().map { index, cell in
-            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-        }
-        print(cells.joined(separator: "  "))
-    }
+    for line in formatTable(rows) { print(line) }
 }
 
 

@@ -30,6 +30,11 @@ struct Status: AsyncParsableCommand {
         }
         if !status.nextSyncAt.isEmpty { rows.append(["next sync", status.nextSyncAt]) }
         rows.append(["outbox", "\(status.operationsPending) pending, \(status.operationsFailed) failed"])
+        if !status.driftCheckedAt.isEmpty {
+            let differing = status.drift.filter { $0.count > 0 }
+            let counts = differing.map { "\($0.count) \($0.kind.rawValue.replacingOccurrences(of: "DRIFT_KIND_", with: "").lowercased())" }
+            rows.append(["drift", (differing.isEmpty ? "none" : counts.joined(separator: ", ")) + " (checked \(status.driftCheckedAt))"])
+        }
         let requests = status.ozmapRequests.reduce(0) { $0 + $1.count }
         if requests > 0 {
             let failed = status.ozmapRequests.filter { $0.httpStatus == 0 || $0.httpStatus >= 400 }.reduce(0) { $0 + $1.count }

@@ -6,7 +6,7 @@ import OZmapRPC
 struct ONUCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onu", abstract: "Provision ONUs and look at them.",
-        subcommands: [Provision.self, Assign.self, Deprovision.self, Show.self, List.self])
+        subcommands: [Provision.self, Assign.self, Deprovision.self, Show.self, List.self, Import.self])
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Provision an ONU, creating its OZmap client when a CTO is given.")

@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import OZmapAPI
+import OZmapCtlSupport
+import OZmapRPC
+
+/// A long comparison or import must not hit the 30 s default.
+private let fleetTimeoutSeconds: Double = 600
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile", abstract: "Compare ozmapd's ONUs with OZmap; with --apply, queue the fixes.",
+        discussion: """
+        A dry run unless --apply: it lists the differences by kind (missing in OZmap, at another box, data differs, \
+        property without client, unknown to ozmapd, duplicate) and changes nothing. With --apply the fixes go to the \
+        outbox (ozmapctl ops list). Differences are not errors: the exit code is the call's status code.
+        """)
+
+    @Option(help: "Only this ArchOLT OLT's ONUs.") var olt: String?
+    @Option(help: "Only this ONU.") var onu: String?
+    @Flag(help: "Queue the fixes (otherwise a dry run: nothing changes).") var apply = false
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let options = options.withTimeout(default: fleetTimeoutSeconds)
+        let (response, value) = try await options.call(OZmapIntegration.reconcile, ReconcileRequest(
+            dryRun: !apply, archoltOltId: olt ?? "", onuId: onu ?? ""))
+        if options.json { return print(ProtoJSON.render(value)) }
+        for line in ReconcileReport.lines(response) { print(line) }
+    }
+}
+
+extension ONUCommand {
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import the existing fleet from a CSV file: adopt, attach, move, create or update each ONU's OZmap client.",
+            discussion: """
+            The header row names the columns, in any order: archolt_olt_id, onu_id, serial_number, cto (required); \
+            mac_address, pppoe_user, implanted (optional; implanted: true/false, 1/0, yes/no, sim/não, \
+            implantado/não implantado, empty to leave it as OZmap has it). Separator ';' or ',' (the header's). \
+            The whole file is checked before anything is sent. A dry run unless --apply; running a file again is safe.
+            Exit code: 0; 1 when any row is an ERROR; 3 for a file that cannot be read; a failed call's status code.
+            """)
+
+        @Argument(help: "The CSV file ('-' reads standard input).") var file: String
+        @Flag(help: "Make the changes (otherwise a dry run: nothing changes).") var apply = false
+        @OptionGroup var options: ConnectionOptions
+
+        func run() async throws {
+            let options = options.withTimeout(default: fleetTimeoutSeconds)
+            let imported = try read(options)
+            let batches = imported.batches(size: 1000)
+            let total = imported.entries.count
+            let progress = isatty(STDERR_FILENO) == 1 && total > 0
+            var totals = ImportTotals()
+            var values: [(ImportBatch, ImportONUsResponse, ProtoValue)] = []
+            for batch in batches {
+                if progress { drawProgress(done: batch.entries.startIndex, total: total) }
+                do {
+                    let (response, value) = try await options.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: !apply, rows: batch.rows))
+                    totals.add(response, of: batch)
+                    values.append((batch, response, value))
+                } catch {
+                    if progress { clearProgress() }
+                    if batch.number > 1 {
+                        let sent = "lines \(batches[0].firstLine)–\(batches[batch.number - 2].lastLine)"
+                        let note = apply
+                            ? "ozmapctl: batch \(batch.number) of \(batches.count) (lines \(batch.firstLine)–\(batch.lastLine)) failed; "
+                                + "\(sent) were imported before it; running the file again is safe\n"
+                            : "ozmapctl: batch \(batch.number) of \(batches.count) (lines \(batch.firstLine)–\(batch.lastLine)) failed (dry run: nothing changed)\n"
+                        FileHandle.standardError.write(Data(note.utf8))
+                    }
+                    throw error
+                }
+            }
+            if progress { drawProgress(done: total, total: total); clearProgress() }
+
+            if options.json {
+                print(ProtoJSON.render(json(totals, values, rows: total)))
+            } else if total == 0 {
+                print("\(file): no rows to import")
+            } else {
+                for line in ImportReport.table(totals.outcomes, dryRun: !apply) { print(line) }
+                print(totals.summary(rows: total, dryRun: !apply))
+            }
+            if totals.errors > 0 { throw ExitCode(1) }
+        }
+
+        /// The file, checked: every problem is reported (INVALID_ARGUMENT) before anything is sent.
+        private func read(_ options: ConnectionOptions) throws -> ImportFile {
+            let bytes: [UInt8]
+            if file == "-" {
+                bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            } else if let data = FileManager.default.contents(atPath: file) {
+                bytes = [UInt8](data)
+            } else {
+                options.report(RPCError(.invalidArgument, "cannot read \(file)"))
+                throw ExitCode(StatusCode.invalidArgument.rawValue)
+            }
+            do {
+                return try ImportFile(bytes: bytes)
+            } catch {
+                var violations = error.problems.map { FieldViolation(field: "line \($0.line)", description: $0.message) }
+                if error.total > error.problems.count {
+                    violations.append(FieldViolation(field: "…", description: "and \(error.total - error.problems.count) more"))
+                }
+                let count = error.total == 1 ? "a problem" : "\(error.total) problems"
+                options.report(RPCError(.invalidArgument, "\(file) has \(count); nothing was sent", violations: violations))
+                throw ExitCode(StatusCode.invalidArgument.rawValue)
+            }
+        }
+
+        /// One document: every result with its file line (in place of its batch position), and the totals.
+        private func json(_ totals: ImportTotals, _ values: [(ImportBatch, ImportONUsResponse, ProtoValue)], rows: Int) -> ProtoValue {
+            var results: [ProtoValue] = []
+            for (batch, response, value) in values {
+                let wire: [ProtoValue]
+                if case .message(let message) = value, case .list(let items)? = message["results"], items.count == response.results.count {
+                    wire = items
+                } else {
+                    wire = response.results.map { (try? ProtoValueEncoder().encode($0)) ?? .message(ProtoMessage()) }
+                }
+                for (result, item) in zip(response.results, wire) {
+                    var fields: [ProtoMessage.Field] = []
+                    if let line = batch.line(ofRow: result.row) { fields.append(.init(name: "line", value: .uint(UInt64(line)))) }
+                    if case .message(let message) = item {
+                        fields += message.fields.filter { $0.name != "row" }
+                    }
+                    results.append(.message(ProtoMessage(fields)))
+                }
+            }
+            let counts: [ProtoValue] = ImportAction.allCases.enumerated().filter { $0.element != .unspecified }.map { number, action in
+                .message(ProtoMessage([.init(name: "action", value: .enumValue(name: action.rawValue, number: Int32(number))),
+                                       .init(name: "count", value: .uint(UInt64(totals.counts[action, default: 0])))]))
+            }
+            return .message(ProtoMessage([
+                .init(name: "file", value: .string(file)),
+                .init(name: "dry_run", value: .bool(!apply)),
+                .init(name: "rows", value: .uint(UInt64(rows))),
+                .init(name: "batches", value: .uint(UInt64(totals.batches))),
+                .init(name: "results", value: .list(results)),
+                .init(name: "counts", value: .list(counts)),
+                .init(name: "errors", value: .uint(UInt64(totals.errors))),
+                .init(name: "operations_queued", value: .uint(UInt64(totals.operations))),
+                .init(name: "ozmap_requests", value: .uint(UInt64(totals.ozmapRequests))),
+            ]))
+        }
+
+        private func drawProgress(done: Int, total: Int) {
+            let width = 30
+            let filled = Int(Double(done) / Double(max(total, 1)) * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let line = "\r\u{1B}[K\(apply ? "importing" : "checking") [\(bar)] \(done)/\(total) rows"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+
+        private func clearProgress() {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
+    }
+}
