@@ -132,7 +132,7 @@ import Testing
         #expect(codec.service.name == "archolt.ozmap.v1.OZmapIntegration")
         #expect(names == ["GetStatus", "ListMethods", "SetCredentials", "GetCredentials", "ListOZmapOLTs", "LinkOLT", "UnlinkOLT",
                           "ListOLTLinks", "SyncBoxes", "ListBoxes", "GetBox", "ProvisionONU", "AssignCTO", "DeprovisionONU",
-                          "GetONU", "ListONUs", "ListOperations", "RetryOperation", "ListAuditLog", "Reconcile", "ImportONUs"])
+                          "GetONU", "ListONUs", "ListOperations", "RetryOperation", "ListAuditLog", "Reconcile", "ImportONUs", "GetMetrics", "RunDoctor"])
         let provision = codec.service.methods.first { $0.name == "ProvisionONU" }
         #expect(provision?.path == "/archolt.ozmap.v1.OZmapIntegration/ProvisionONU")
         #expect(provision?.requestType == "archolt.ozmap.v1.ProvisionONURequest")

@@ -25,7 +25,7 @@ import Testing
         #expect(methodsStatus == 0)
         let listed = try #require(try JSONSerialization.jsonObject(with: Data(methods.utf8)) as? [String: Any])
         let names = (listed["methods"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names.count == 21)
+        #expect(names.count == 23)
         #expect(names.contains("ProvisionONU") && names.contains("ListAuditLog") && names.contains("Reconcile") && names.contains("ImportONUs"))
 
         let (missing, _, message) = try await runProcess(ctl, ["call", "ProvisionONU", "--data", #"{"onu_id": "1", "serial_number": "ZTEG12345678"}"#],

@@ -27,4 +27,6 @@ public enum OZmapIntegration {
     public static let listAuditLog = RPCMethod<ListAuditLogRequest, ListAuditLogResponse>(service: serviceName, name: "ListAuditLog")
     public static let reconcile = RPCMethod<ReconcileRequest, ReconcileResponse>(service: serviceName, name: "Reconcile")
     public static let importONUs = RPCMethod<ImportONUsRequest, ImportONUsResponse>(service: serviceName, name: "ImportONUs")
+    public static let getMetrics = RPCMethod<GetMetricsRequest, GetMetricsResponse>(service: serviceName, name: "GetMetrics")
+    public static let runDoctor = RPCMethod<RunDoctorRequest, RunDoctorResponse>(service: serviceName, name: "RunDoctor")
 }

@@ -2482,6 +2482,231 @@ void   archolt__ozmap__v1__import_onus_response__free_unpacked
   assert(message->base.descriptor == &archolt__ozmap__v1__import_onus_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   archolt__ozmap__v1__get_metrics_request__init
+                     (Archolt__Ozmap__V1__GetMetricsRequest         *message)
+{
+  static const Archolt__Ozmap__V1__GetMetricsRequest init_value = ARCHOLT__OZMAP__V1__GET_METRICS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__get_metrics_request__get_packed_size
+                     (const Archolt__Ozmap__V1__GetMetricsRequest *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__get_metrics_request__pack
+                     (const Archolt__Ozmap__V1__GetMetricsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__get_metrics_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__GetMetricsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__GetMetricsRequest *
+       archolt__ozmap__v1__get_metrics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__GetMetricsRequest *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__get_metrics_request__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__get_metrics_request__free_unpacked
+                     (Archolt__Ozmap__V1__GetMetricsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__get_metrics_response__init
+                     (Archolt__Ozmap__V1__GetMetricsResponse         *message)
+{
+  static const Archolt__Ozmap__V1__GetMetricsResponse init_value = ARCHOLT__OZMAP__V1__GET_METRICS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__get_metrics_response__get_packed_size
+                     (const Archolt__Ozmap__V1__GetMetricsResponse *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__get_metrics_response__pack
+                     (const Archolt__Ozmap__V1__GetMetricsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__get_metrics_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__GetMetricsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__GetMetricsResponse *
+       archolt__ozmap__v1__get_metrics_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__GetMetricsResponse *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__get_metrics_response__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__get_metrics_response__free_unpacked
+                     (Archolt__Ozmap__V1__GetMetricsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__get_metrics_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__run_doctor_request__init
+                     (Archolt__Ozmap__V1__RunDoctorRequest         *message)
+{
+  static const Archolt__Ozmap__V1__RunDoctorRequest init_value = ARCHOLT__OZMAP__V1__RUN_DOCTOR_REQUEST__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__run_doctor_request__get_packed_size
+                     (const Archolt__Ozmap__V1__RunDoctorRequest *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__run_doctor_request__pack
+                     (const Archolt__Ozmap__V1__RunDoctorRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__run_doctor_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__RunDoctorRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__RunDoctorRequest *
+       archolt__ozmap__v1__run_doctor_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__RunDoctorRequest *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__run_doctor_request__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__run_doctor_request__free_unpacked
+                     (Archolt__Ozmap__V1__RunDoctorRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__doctor_check__init
+                     (Archolt__Ozmap__V1__DoctorCheck         *message)
+{
+  static const Archolt__Ozmap__V1__DoctorCheck init_value = ARCHOLT__OZMAP__V1__DOCTOR_CHECK__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__doctor_check__get_packed_size
+                     (const Archolt__Ozmap__V1__DoctorCheck *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__doctor_check__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__doctor_check__pack
+                     (const Archolt__Ozmap__V1__DoctorCheck *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__doctor_check__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__doctor_check__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DoctorCheck *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__doctor_check__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__DoctorCheck *
+       archolt__ozmap__v1__doctor_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__DoctorCheck *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__doctor_check__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__doctor_check__free_unpacked
+                     (Archolt__Ozmap__V1__DoctorCheck *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__doctor_check__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   archolt__ozmap__v1__run_doctor_response__init
+                     (Archolt__Ozmap__V1__RunDoctorResponse         *message)
+{
+  static const Archolt__Ozmap__V1__RunDoctorResponse init_value = ARCHOLT__OZMAP__V1__RUN_DOCTOR_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t archolt__ozmap__v1__run_doctor_response__get_packed_size
+                     (const Archolt__Ozmap__V1__RunDoctorResponse *message)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t archolt__ozmap__v1__run_doctor_response__pack
+                     (const Archolt__Ozmap__V1__RunDoctorResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t archolt__ozmap__v1__run_doctor_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__RunDoctorResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Archolt__Ozmap__V1__RunDoctorResponse *
+       archolt__ozmap__v1__run_doctor_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Archolt__Ozmap__V1__RunDoctorResponse *)
+     protobuf_c_message_unpack (&archolt__ozmap__v1__run_doctor_response__descriptor,
+                                allocator, len, data);
+}
+void   archolt__ozmap__v1__run_doctor_response__free_unpacked
+                     (Archolt__Ozmap__V1__RunDoctorResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &archolt__ozmap__v1__run_doctor_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 #define archolt__ozmap__v1__get_status_request__field_descriptors NULL
 #define archolt__ozmap__v1__get_status_request__field_indices_by_name NULL
 #define archolt__ozmap__v1__get_status_request__number_ranges NULL
@@ -6944,6 +7169,195 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_response__descr
   (ProtobufCMessageInit) archolt__ozmap__v1__import_onus_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define archolt__ozmap__v1__get_metrics_request__field_descriptors NULL
+#define archolt__ozmap__v1__get_metrics_request__field_indices_by_name NULL
+#define archolt__ozmap__v1__get_metrics_request__number_ranges NULL
+const ProtobufCMessageDescriptor archolt__ozmap__v1__get_metrics_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.GetMetricsRequest",
+  "GetMetricsRequest",
+  "Archolt__Ozmap__V1__GetMetricsRequest",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__GetMetricsRequest),
+  0,
+  archolt__ozmap__v1__get_metrics_request__field_descriptors,
+  archolt__ozmap__v1__get_metrics_request__field_indices_by_name,
+  0,  archolt__ozmap__v1__get_metrics_request__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__get_metrics_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__get_metrics_response__field_descriptors[1] =
+{
+  {
+    "prometheus_text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__GetMetricsResponse, prometheus_text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__get_metrics_response__field_indices_by_name[] = {
+  0,   /* field[0] = prometheus_text */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__get_metrics_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__get_metrics_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.GetMetricsResponse",
+  "GetMetricsResponse",
+  "Archolt__Ozmap__V1__GetMetricsResponse",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__GetMetricsResponse),
+  1,
+  archolt__ozmap__v1__get_metrics_response__field_descriptors,
+  archolt__ozmap__v1__get_metrics_response__field_indices_by_name,
+  1,  archolt__ozmap__v1__get_metrics_response__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__get_metrics_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define archolt__ozmap__v1__run_doctor_request__field_descriptors NULL
+#define archolt__ozmap__v1__run_doctor_request__field_indices_by_name NULL
+#define archolt__ozmap__v1__run_doctor_request__number_ranges NULL
+const ProtobufCMessageDescriptor archolt__ozmap__v1__run_doctor_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.RunDoctorRequest",
+  "RunDoctorRequest",
+  "Archolt__Ozmap__V1__RunDoctorRequest",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__RunDoctorRequest),
+  0,
+  archolt__ozmap__v1__run_doctor_request__field_descriptors,
+  archolt__ozmap__v1__run_doctor_request__field_indices_by_name,
+  0,  archolt__ozmap__v1__run_doctor_request__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__run_doctor_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__doctor_check__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DoctorCheck, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ok",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DoctorCheck, ok),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DoctorCheck, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fix",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__DoctorCheck, fix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__doctor_check__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  3,   /* field[3] = fix */
+  0,   /* field[0] = name */
+  1,   /* field[1] = ok */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__doctor_check__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__doctor_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.DoctorCheck",
+  "DoctorCheck",
+  "Archolt__Ozmap__V1__DoctorCheck",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__DoctorCheck),
+  4,
+  archolt__ozmap__v1__doctor_check__field_descriptors,
+  archolt__ozmap__v1__doctor_check__field_indices_by_name,
+  1,  archolt__ozmap__v1__doctor_check__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__doctor_check__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__run_doctor_response__field_descriptors[1] =
+{
+  {
+    "checks",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Archolt__Ozmap__V1__RunDoctorResponse, n_checks),
+    offsetof(Archolt__Ozmap__V1__RunDoctorResponse, checks),
+    &archolt__ozmap__v1__doctor_check__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned archolt__ozmap__v1__run_doctor_response__field_indices_by_name[] = {
+  0,   /* field[0] = checks */
+};
+static const ProtobufCIntRange archolt__ozmap__v1__run_doctor_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor archolt__ozmap__v1__run_doctor_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "archolt.ozmap.v1.RunDoctorResponse",
+  "RunDoctorResponse",
+  "Archolt__Ozmap__V1__RunDoctorResponse",
+  "archolt.ozmap.v1",
+  sizeof(Archolt__Ozmap__V1__RunDoctorResponse),
+  1,
+  archolt__ozmap__v1__run_doctor_response__field_descriptors,
+  archolt__ozmap__v1__run_doctor_response__field_indices_by_name,
+  1,  archolt__ozmap__v1__run_doctor_response__number_ranges,
+  (ProtobufCMessageInit) archolt__ozmap__v1__run_doctor_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue archolt__ozmap__v1__sync_kind__enum_values_by_number[3] =
 {
   { "SYNC_KIND_UNSPECIFIED", "ARCHOLT__OZMAP__V1__SYNC_KIND__SYNC_KIND_UNSPECIFIED", 0 },
@@ -7216,7 +7630,7 @@ const ProtobufCEnumDescriptor archolt__ozmap__v1__import_action__descriptor =
   archolt__ozmap__v1__import_action__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__method_descriptors[21] =
+static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__method_descriptors[23] =
 {
   { "GetStatus", &archolt__ozmap__v1__get_status_request__descriptor, &archolt__ozmap__v1__get_status_response__descriptor },
   { "ListMethods", &archolt__ozmap__v1__list_methods_request__descriptor, &archolt__ozmap__v1__list_methods_response__descriptor },
@@ -7239,12 +7653,15 @@ static const ProtobufCMethodDescriptor archolt__ozmap__v1__ozmap_integration__me
   { "ListAuditLog", &archolt__ozmap__v1__list_audit_log_request__descriptor, &archolt__ozmap__v1__list_audit_log_response__descriptor },
   { "Reconcile", &archolt__ozmap__v1__reconcile_request__descriptor, &archolt__ozmap__v1__reconcile_response__descriptor },
   { "ImportONUs", &archolt__ozmap__v1__import_onus_request__descriptor, &archolt__ozmap__v1__import_onus_response__descriptor },
+  { "GetMetrics", &archolt__ozmap__v1__get_metrics_request__descriptor, &archolt__ozmap__v1__get_metrics_response__descriptor },
+  { "RunDoctor", &archolt__ozmap__v1__run_doctor_request__descriptor, &archolt__ozmap__v1__run_doctor_response__descriptor },
 };
 const unsigned archolt__ozmap__v1__ozmap_integration__method_indices_by_name[] = {
   12,        /* AssignCTO */
   13,        /* DeprovisionONU */
   10,        /* GetBox */
   3,        /* GetCredentials */
+  21,        /* GetMetrics */
   14,        /* GetONU */
   0,        /* GetStatus */
   20,        /* ImportONUs */
@@ -7259,6 +7676,7 @@ const unsigned archolt__ozmap__v1__ozmap_integration__method_indices_by_name[] =
   11,        /* ProvisionONU */
   19,        /* Reconcile */
   17,        /* RetryOperation */
+  22,        /* RunDoctor */
   2,        /* SetCredentials */
   8,        /* SyncBoxes */
   6         /* UnlinkOLT */
@@ -7270,7 +7688,7 @@ const ProtobufCServiceDescriptor archolt__ozmap__v1__ozmap_integration__descript
   "OZmapIntegration",
   "Archolt__Ozmap__V1__OZmapIntegration",
   "archolt.ozmap.v1",
-  21,
+  23,
   archolt__ozmap__v1__ozmap_integration__method_descriptors,
   archolt__ozmap__v1__ozmap_integration__method_indices_by_name
 };
@@ -7441,6 +7859,22 @@ void archolt__ozmap__v1__ozmap_integration__import_onus(ProtobufCService *servic
 {
   assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
   service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void archolt__ozmap__v1__ozmap_integration__get_metrics(ProtobufCService *service,
+                                                        const Archolt__Ozmap__V1__GetMetricsRequest *input,
+                                                        Archolt__Ozmap__V1__GetMetricsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void archolt__ozmap__v1__ozmap_integration__run_doctor(ProtobufCService *service,
+                                                       const Archolt__Ozmap__V1__RunDoctorRequest *input,
+                                                       Archolt__Ozmap__V1__RunDoctorResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &archolt__ozmap__v1__ozmap_integration__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapIntegration_Service *service,
                                                   Archolt__Ozmap__V1__OZmapIntegration_ServiceDestroy destroy)

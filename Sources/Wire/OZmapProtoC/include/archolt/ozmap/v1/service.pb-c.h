@@ -70,6 +70,11 @@ typedef struct Archolt__Ozmap__V1__ImportONUsRequest Archolt__Ozmap__V1__ImportO
 typedef struct Archolt__Ozmap__V1__ImportRowResult Archolt__Ozmap__V1__ImportRowResult;
 typedef struct Archolt__Ozmap__V1__ImportActionCount Archolt__Ozmap__V1__ImportActionCount;
 typedef struct Archolt__Ozmap__V1__ImportONUsResponse Archolt__Ozmap__V1__ImportONUsResponse;
+typedef struct Archolt__Ozmap__V1__GetMetricsRequest Archolt__Ozmap__V1__GetMetricsRequest;
+typedef struct Archolt__Ozmap__V1__GetMetricsResponse Archolt__Ozmap__V1__GetMetricsResponse;
+typedef struct Archolt__Ozmap__V1__RunDoctorRequest Archolt__Ozmap__V1__RunDoctorRequest;
+typedef struct Archolt__Ozmap__V1__DoctorCheck Archolt__Ozmap__V1__DoctorCheck;
+typedef struct Archolt__Ozmap__V1__RunDoctorResponse Archolt__Ozmap__V1__RunDoctorResponse;
 
 
 /* --- enums --- */
@@ -1132,6 +1137,74 @@ struct  Archolt__Ozmap__V1__ImportONUsResponse
     , 0, 0,NULL, 0,NULL, 0, 0 }
 
 
+struct  Archolt__Ozmap__V1__GetMetricsRequest
+{
+  ProtobufCMessage base;
+};
+#define ARCHOLT__OZMAP__V1__GET_METRICS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__get_metrics_request__descriptor) \
+     }
+
+
+struct  Archolt__Ozmap__V1__GetMetricsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The Prometheus text exposition format (version 0.0.4), as the HTTP listener serves it.
+   */
+  char *prometheus_text;
+};
+#define ARCHOLT__OZMAP__V1__GET_METRICS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__get_metrics_response__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Archolt__Ozmap__V1__RunDoctorRequest
+{
+  ProtobufCMessage base;
+};
+#define ARCHOLT__OZMAP__V1__RUN_DOCTOR_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__run_doctor_request__descriptor) \
+     }
+
+
+/*
+ * One check of `ozmapctl doctor`, run by ozmapd (it holds the key and is where
+ * OZmap must be reachable from).
+ */
+struct  Archolt__Ozmap__V1__DoctorCheck
+{
+  ProtobufCMessage base;
+  /*
+   * A short stable name: "credentials", "dns", "tcp-80", "tcp-api", "tls", "key", ...
+   */
+  char *name;
+  protobuf_c_boolean ok;
+  /*
+   * What was found, in words (never the key).
+   */
+  char *detail;
+  /*
+   * On failure: what to do about it.
+   */
+  char *fix;
+};
+#define ARCHOLT__OZMAP__V1__DOCTOR_CHECK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__doctor_check__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Archolt__Ozmap__V1__RunDoctorResponse
+{
+  ProtobufCMessage base;
+  size_t n_checks;
+  Archolt__Ozmap__V1__DoctorCheck **checks;
+};
+#define ARCHOLT__OZMAP__V1__RUN_DOCTOR_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__run_doctor_response__descriptor) \
+    , 0,NULL }
+
+
 /* Archolt__Ozmap__V1__GetStatusRequest methods */
 void   archolt__ozmap__v1__get_status_request__init
                      (Archolt__Ozmap__V1__GetStatusRequest         *message);
@@ -2177,6 +2250,101 @@ Archolt__Ozmap__V1__ImportONUsResponse *
 void   archolt__ozmap__v1__import_onus_response__free_unpacked
                      (Archolt__Ozmap__V1__ImportONUsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__GetMetricsRequest methods */
+void   archolt__ozmap__v1__get_metrics_request__init
+                     (Archolt__Ozmap__V1__GetMetricsRequest         *message);
+size_t archolt__ozmap__v1__get_metrics_request__get_packed_size
+                     (const Archolt__Ozmap__V1__GetMetricsRequest   *message);
+size_t archolt__ozmap__v1__get_metrics_request__pack
+                     (const Archolt__Ozmap__V1__GetMetricsRequest   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__get_metrics_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__GetMetricsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__GetMetricsRequest *
+       archolt__ozmap__v1__get_metrics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__get_metrics_request__free_unpacked
+                     (Archolt__Ozmap__V1__GetMetricsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__GetMetricsResponse methods */
+void   archolt__ozmap__v1__get_metrics_response__init
+                     (Archolt__Ozmap__V1__GetMetricsResponse         *message);
+size_t archolt__ozmap__v1__get_metrics_response__get_packed_size
+                     (const Archolt__Ozmap__V1__GetMetricsResponse   *message);
+size_t archolt__ozmap__v1__get_metrics_response__pack
+                     (const Archolt__Ozmap__V1__GetMetricsResponse   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__get_metrics_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__GetMetricsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__GetMetricsResponse *
+       archolt__ozmap__v1__get_metrics_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__get_metrics_response__free_unpacked
+                     (Archolt__Ozmap__V1__GetMetricsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__RunDoctorRequest methods */
+void   archolt__ozmap__v1__run_doctor_request__init
+                     (Archolt__Ozmap__V1__RunDoctorRequest         *message);
+size_t archolt__ozmap__v1__run_doctor_request__get_packed_size
+                     (const Archolt__Ozmap__V1__RunDoctorRequest   *message);
+size_t archolt__ozmap__v1__run_doctor_request__pack
+                     (const Archolt__Ozmap__V1__RunDoctorRequest   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__run_doctor_request__pack_to_buffer
+                     (const Archolt__Ozmap__V1__RunDoctorRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__RunDoctorRequest *
+       archolt__ozmap__v1__run_doctor_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__run_doctor_request__free_unpacked
+                     (Archolt__Ozmap__V1__RunDoctorRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__DoctorCheck methods */
+void   archolt__ozmap__v1__doctor_check__init
+                     (Archolt__Ozmap__V1__DoctorCheck         *message);
+size_t archolt__ozmap__v1__doctor_check__get_packed_size
+                     (const Archolt__Ozmap__V1__DoctorCheck   *message);
+size_t archolt__ozmap__v1__doctor_check__pack
+                     (const Archolt__Ozmap__V1__DoctorCheck   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__doctor_check__pack_to_buffer
+                     (const Archolt__Ozmap__V1__DoctorCheck   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__DoctorCheck *
+       archolt__ozmap__v1__doctor_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__doctor_check__free_unpacked
+                     (Archolt__Ozmap__V1__DoctorCheck *message,
+                      ProtobufCAllocator *allocator);
+/* Archolt__Ozmap__V1__RunDoctorResponse methods */
+void   archolt__ozmap__v1__run_doctor_response__init
+                     (Archolt__Ozmap__V1__RunDoctorResponse         *message);
+size_t archolt__ozmap__v1__run_doctor_response__get_packed_size
+                     (const Archolt__Ozmap__V1__RunDoctorResponse   *message);
+size_t archolt__ozmap__v1__run_doctor_response__pack
+                     (const Archolt__Ozmap__V1__RunDoctorResponse   *message,
+                      uint8_t             *out);
+size_t archolt__ozmap__v1__run_doctor_response__pack_to_buffer
+                     (const Archolt__Ozmap__V1__RunDoctorResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Archolt__Ozmap__V1__RunDoctorResponse *
+       archolt__ozmap__v1__run_doctor_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   archolt__ozmap__v1__run_doctor_response__free_unpacked
+                     (Archolt__Ozmap__V1__RunDoctorResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Archolt__Ozmap__V1__GetStatusRequest_Closure)
@@ -2344,6 +2512,21 @@ typedef void (*Archolt__Ozmap__V1__ImportActionCount_Closure)
 typedef void (*Archolt__Ozmap__V1__ImportONUsResponse_Closure)
                  (const Archolt__Ozmap__V1__ImportONUsResponse *message,
                   void *closure_data);
+typedef void (*Archolt__Ozmap__V1__GetMetricsRequest_Closure)
+                 (const Archolt__Ozmap__V1__GetMetricsRequest *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__GetMetricsResponse_Closure)
+                 (const Archolt__Ozmap__V1__GetMetricsResponse *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__RunDoctorRequest_Closure)
+                 (const Archolt__Ozmap__V1__RunDoctorRequest *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__DoctorCheck_Closure)
+                 (const Archolt__Ozmap__V1__DoctorCheck *message,
+                  void *closure_data);
+typedef void (*Archolt__Ozmap__V1__RunDoctorResponse_Closure)
+                 (const Archolt__Ozmap__V1__RunDoctorResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2435,6 +2618,14 @@ struct Archolt__Ozmap__V1__OZmapIntegration_Service
                       const Archolt__Ozmap__V1__ImportONUsRequest *input,
                       Archolt__Ozmap__V1__ImportONUsResponse_Closure closure,
                       void *closure_data);
+  void (*get_metrics)(Archolt__Ozmap__V1__OZmapIntegration_Service *service,
+                      const Archolt__Ozmap__V1__GetMetricsRequest *input,
+                      Archolt__Ozmap__V1__GetMetricsResponse_Closure closure,
+                      void *closure_data);
+  void (*run_doctor)(Archolt__Ozmap__V1__OZmapIntegration_Service *service,
+                     const Archolt__Ozmap__V1__RunDoctorRequest *input,
+                     Archolt__Ozmap__V1__RunDoctorResponse_Closure closure,
+                     void *closure_data);
 };
 typedef void (*Archolt__Ozmap__V1__OZmapIntegration_ServiceDestroy)(Archolt__Ozmap__V1__OZmapIntegration_Service *);
 void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapIntegration_Service *service,
@@ -2463,7 +2654,9 @@ void archolt__ozmap__v1__ozmap_integration__init (Archolt__Ozmap__V1__OZmapInteg
       function_prefix__ ## retry_operation,\
       function_prefix__ ## list_audit_log,\
       function_prefix__ ## reconcile,\
-      function_prefix__ ## import_onus  }
+      function_prefix__ ## import_onus,\
+      function_prefix__ ## get_metrics,\
+      function_prefix__ ## run_doctor  }
 void archolt__ozmap__v1__ozmap_integration__get_status(ProtobufCService *service,
                                                        const Archolt__Ozmap__V1__GetStatusRequest *input,
                                                        Archolt__Ozmap__V1__GetStatusResponse_Closure closure,
@@ -2548,6 +2741,14 @@ void archolt__ozmap__v1__ozmap_integration__import_onus(ProtobufCService *servic
                                                         const Archolt__Ozmap__V1__ImportONUsRequest *input,
                                                         Archolt__Ozmap__V1__ImportONUsResponse_Closure closure,
                                                         void *closure_data);
+void archolt__ozmap__v1__ozmap_integration__get_metrics(ProtobufCService *service,
+                                                        const Archolt__Ozmap__V1__GetMetricsRequest *input,
+                                                        Archolt__Ozmap__V1__GetMetricsResponse_Closure closure,
+                                                        void *closure_data);
+void archolt__ozmap__v1__ozmap_integration__run_doctor(ProtobufCService *service,
+                                                       const Archolt__Ozmap__V1__RunDoctorRequest *input,
+                                                       Archolt__Ozmap__V1__RunDoctorResponse_Closure closure,
+                                                       void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2614,6 +2815,11 @@ extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_request_
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_row_result__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_action_count__descriptor;
 extern const ProtobufCMessageDescriptor archolt__ozmap__v1__import_onus_response__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__get_metrics_request__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__get_metrics_response__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__run_doctor_request__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__doctor_check__descriptor;
+extern const ProtobufCMessageDescriptor archolt__ozmap__v1__run_doctor_response__descriptor;
 extern const ProtobufCServiceDescriptor archolt__ozmap__v1__ozmap_integration__descriptor;
 
 PROTOBUF_C__END_DECLS
