@@ -87,6 +87,28 @@ struct ImportTests {
         try await rig.tearDown()
     }
 
+    /// Rows beyond a CTO's free ports, a serial given twice, and an ONU ArchOLT deprovisioned are
+    /// errors in the plan, before anything is recorded.
+    @Test func rowsTheBatchCannotHoldAreErrorsInThePlan() async throws {
+        let rig = try await TestRig(boxes: 30, occupied: 0.2)
+        let (client, olt) = try await rig.provisioningReady()
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 2)
+        let small = try #require(boxes.min { $0.portsFree < $1.portsFree })
+        _ = try await client.call(OZmapIntegration.provisionONU, provision("p-gone", cto: boxes[0].id))
+        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "p-gone"))
+        let fits = Int(small.portsFree)
+        var rows = (0...fits).map { row("p-\($0)", serial: "ZTEGP\(String(format: "%07d", $0))", cto: small.id) }
+        rows.append(row("p-twin", serial: "ZTEGP0000000", cto: boxes[0].id))
+        rows.append(row("p-gone", serial: "ZTEGP0000099", cto: boxes[0].id))
+        let plan = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(rows: rows))
+        #expect(plan.results.prefix(fits).allSatisfy { $0.action == .create })
+        #expect(plan.results[fits].action == .error && plan.results[fits].error.contains("earlier rows"), "\(plan.results[fits].error)")
+        #expect(plan.results[fits + 1].action == .error && plan.results[fits + 1].error.contains("row 1"), "\(plan.results[fits + 1].error)")
+        #expect(plan.results[fits + 2].action == .error && plan.results[fits + 2].error.contains("deprovisioned"), "\(plan.results[fits + 2].error)")
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func aBatchOverTheLimitOrEmptyIsRefusedNamingRows() async throws {
         let rig = try await TestRig(boxes: 10, occupied: 0.1)
         let (client, _) = try await rig.provisioningReady()

@@ -59,7 +59,11 @@ struct ReconcileTests {
             "client": ["code": "d-ghost", "name": "ghost", "implanted": true, "status": 0, "external_id": "ozmapd:onu:d-ghost",
                        "onu": ["serial_number": "ZTEGGHOST001", "mac_address": "", "user_PPPoE": ""]] as [String: Any],
         ])
+        // The ERP files its own client under the deprovisioned ONU's code: not ozmapd's to remove.
+        let erpUnderGhostCode = try await erp.fileClient(code: "d-ghost", name: "Cliente ERP", serial: "ZTEGERPGH001",
+                                                         at: boxes[2].id, project: boxes[2].project)
         let others = othersClients(rig)
+        #expect(others.contains(erpUnderGhostCode.client))
 
         let dry = try await reconcile(client)
         #expect(dry.dryRun)
@@ -80,7 +84,7 @@ struct ReconcileTests {
         #expect(dry.ozmapRequests > 0)
         // A dry run changes nothing.
         #expect(othersClients(rig) == others)
-        #expect(rig.simulator.snapshot().clients(code: "d-ghost").count == 1)
+        #expect(rig.simulator.snapshot().clients(code: "d-ghost").count == 2, "the marked client and the ERP's")
 
         let applied = try await reconcile(client, apply: true)
         #expect(!applied.dryRun && applied.operationIds.count == 6, "one operation per ONU: \(applied.operationIds)")
@@ -94,7 +98,7 @@ struct ReconcileTests {
             #expect(rig.ozmapClients(code: onu).clients == 1, "\(onu): one client")
             #expect(rig.ozmapClients(code: onu).boxes == [boxes[0].id], "\(onu): at its CTO")
         }
-        #expect(snapshot.clients(code: "d-ghost").isEmpty)
+        #expect(snapshot.clients(code: "d-ghost").map(\.id) == [erpUnderGhostCode.client], "only the marked client went")
         #expect(snapshot.properties.first { $0.id == placed["d-orphan"]!.onu.ozmapPropertyId } == nil, "the empty property went")
         let moved = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "d-moved"))
         #expect(moved.ozmapClientId == placed["d-moved"]!.onu.ozmapClientId, "moved back with its ids")

@@ -54,11 +54,26 @@ public struct ImportFile: Sendable, Hashable {
     public init(text: String) throws(ImportFileError) {
         var scalars = Array(text.unicodeScalars)
         if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
-        let separator = Self.detectSeparator(scalars)
-        let records = try CSVReader.records(scalars, separator: separator)
-        guard let header = records.first else {
+        // Excel may write its separator as a first line "sep=;".
+        var declared: Character?
+        if scalars.count >= 5, String(String.UnicodeScalarView(scalars.prefix(4))).lowercased() == "sep=", [";", ","].contains(scalars[4]) {
+            declared = Character(scalars[4])
+            let rest = scalars.dropFirst(5)
+            scalars = Array(rest.drop { $0 != "\n" }) // an empty first line: the header stays line 2
+        }
+        let separator = declared ?? Self.detectSeparator(scalars)
+        var records = try CSVReader.records(scalars, separator: separator)
+        guard !records.isEmpty else {
             throw ImportFileError([.init(line: 1, message: "the file is empty: it needs a header row naming the columns")])
         }
+        // Some exports end every line with a separator: an empty last column, dropped on every line.
+        if records[0].fields.count > 1, records[0].fields.last?.trimmingSpaces().isEmpty == true {
+            let width = records[0].fields.count
+            for index in records.indices where records[index].fields.count == width && records[index].fields.last?.trimmingSpaces().isEmpty == true {
+                records[index].fields.removeLast()
+            }
+        }
+        let header = records[0]
         let columns = header.fields.map { $0.trimmingSpaces().lowercased() }
         try Self.checkHeader(columns, line: header.line)
         func index(_ name: String) -> Int? { columns.firstIndex(of: name) }
@@ -66,6 +81,7 @@ public struct ImportFile: Sendable, Hashable {
         let (mac, pppoe, implanted) = (index("mac_address"), index("pppoe_user"), index("implanted"))
 
         var entries: [Entry] = []
+        var lineOfONU: [String: Int] = [:]
         var problems: [ImportFileError.Problem] = []
         var problemCount = 0
         func problem(_ line: Int, _ message: String) {
@@ -87,6 +103,10 @@ public struct ImportFile: Sendable, Hashable {
                     continue
                 }
                 implantation = parsed
+            }
+            if !values[onu].isEmpty, let earlier = lineOfONU.updateValue(record.line, forKey: values[onu]) {
+                problem(record.line, "onu_id \(values[onu]) is also on line \(earlier): one row per ONU")
+                continue
             }
             entries.append(Entry(line: record.line, row: ImportRow(
                 archoltOltId: values[olt], onuId: values[onu], serialNumber: values[serial], cto: values[cto],

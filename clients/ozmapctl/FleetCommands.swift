@@ -83,7 +83,8 @@ extension ONUCommand {
                 for line in ImportReport.table(totals.outcomes, dryRun: !apply) { print(line) }
                 print(totals.summary(rows: total, dryRun: !apply))
             }
-            if totals.errors > 0 { throw ExitCode(1) }
+            // 65 (EX_DATAERR): apart from the call's status codes (0–16), which a failed call exits with.
+            if totals.errors > 0 { throw ExitCode(65) }
         }
 
         /// The file, checked: every problem is reported (INVALID_ARGUMENT) before anything is sent.

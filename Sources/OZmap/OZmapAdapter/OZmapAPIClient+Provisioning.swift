@@ -157,14 +157,21 @@ extension OZmapAPIClient: OZmapProvisioner {
         try await chunked(codes) { try await list("ftth-clients", filter: [Filter("code", "in", $0)]) }.compactMap(OZmapJSON.client)
     }
 
+    /// `in` is an exact match: each serial is asked as given and in lower case (ERPs type them so).
     public func clients(serialNumbers: [String]) async throws -> [FTTHClientRecord] {
-        try await chunked(serialNumbers) { try await list("ftth-clients", filter: [Filter("onu.serial_number", "in", $0)]) }
-            .compactMap(OZmapJSON.client)
+        try await chunked(serialNumbers.flatMap { [$0, $0.lowercased()] }) {
+            try await list("ftth-clients", filter: [Filter("onu.serial_number", "in", $0)])
+        }.compactMap(OZmapJSON.client)
     }
 
+    /// Both places the mark is written: `external_id`, and `observation` on servers that refuse it.
+    /// The reference lists `like` without defining it [?]: a server where it matches nothing makes
+    /// this read empty (docs/OZMAP.md).
     public func markedClients() async throws -> [FTTHClientRecord] {
-        try await list("ftth-clients", filter: [Filter("external_id", "like", ClientOwnership.markerPrefix)]).compactMap(OZmapJSON.client)
-            .filter { $0.markedONU != nil }
+        let byExternalID = try await list("ftth-clients", filter: [Filter("external_id", "like", ClientOwnership.markerPrefix)])
+        let byObservation = try await list("ftth-clients", filter: [Filter("observation", "like", ClientOwnership.observationPrefix)])
+        var seen = Set<String>()
+        return (byExternalID + byObservation).compactMap(OZmapJSON.client).filter { $0.markedONU != nil && seen.insert($0.id).inserted }
     }
 
     public func properties(clientIDs: [String]) async throws -> [OZmapProperty] {
@@ -175,14 +182,25 @@ extension OZmapAPIClient: OZmapProvisioner {
         try await chunked(ids) { try await list("properties", filter: [Filter("id", "in", $0)]) }.compactMap(OZmapJSON.property)
     }
 
-    /// `in` filters carry at most 100 values a request (the reference's box recipe), distinct, in order.
+    /// `in` filters carry at most 100 values a request (the reference's box recipe), distinct, in order,
+    /// and at most ~4,000 characters of them, so that long codes keep the URL within what servers take.
     private func chunked(_ values: [String], _ fetch: ([String]) async throws -> [[String: Any]]) async throws -> [[String: Any]] {
         var seen = Set<String>()
         let distinct = values.filter { !$0.isEmpty && seen.insert($0).inserted }
         var rows: [[String: Any]] = []
-        for start in stride(from: 0, to: distinct.count, by: 100) {
-            rows += try await fetch(Array(distinct[start..<min(start + 100, distinct.count)]))
+        var chunk: [String] = []
+        var length = 0
+        for value in distinct {
+            let cost = value.utf8.count * 3 + 6 // percent-encoded, quoted, separated
+            if !chunk.isEmpty, chunk.count == 100 || length + cost > 4_000 {
+                rows += try await fetch(chunk)
+                chunk = []
+                length = 0
+            }
+            chunk.append(value)
+            length += cost
         }
+        if !chunk.isEmpty { rows += try await fetch(chunk) }
         return rows
     }
 

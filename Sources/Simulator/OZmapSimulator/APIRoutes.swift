@@ -81,9 +81,9 @@ extension SimulatorEngine {
 
     private func propertiesOfClient(code: String) throws -> APIResponse {
         let properties = readNetwork { network in
-            let clientIDs = Set(network.clients.objects { $0["code"]?.string == code }.compactMap { $0["id"]?.string })
-            return network.properties
-                .objects { property in property["client"]?.string.map(clientIDs.contains) ?? false }
+            let clientIDs = network.clients.objects(withAnyOf: [code], at: "code").compactMap { $0["code"]?.string == code ? $0["id"]?.string : nil }
+            return network.properties.objects(withAnyOf: clientIDs, at: "client")
+                .filter { $0["client"]?.string.map(clientIDs.contains) ?? false }
                 .map { network.populatingClient(of: $0) }
         }
         return .json(.array(properties.map { .object($0) }))

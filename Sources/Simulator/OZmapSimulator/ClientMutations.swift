@@ -40,7 +40,7 @@ extension Network {
     /// (the port stays occupied), and its history records the exit.
     mutating func deleteClient(id: String) throws(SimulatorError) {
         guard clients.remove(id) != nil else { throw .notFound("FTTH client \(id) not found") }
-        let affected = properties.objects { $0["client"]?.string == id }.compactMap { $0["id"]?.string }
+        let affected = properties.objects(withAnyOf: [id], at: "client").compactMap { $0["id"]?.string }
         let now = clock.tick()
         for propertyID in affected {
             properties.update(propertyID) { property in

@@ -16,7 +16,7 @@ extension SimulatorEngine {
         guard !overflow else { throw SimulatorError.badRequest("page is too large") }
 
         let (total, rows) = readNetwork { network -> (Int, [JSONObject]) in
-            let matches = sort.apply(to: network.table(resource).objects(where: filter.matches))
+            let matches = sort.apply(to: network.table(resource).objects(matching: filter))
             let pageRows = matches.dropFirst(start).prefix(limit)
             return (matches.count, pageRows.map { populateClient ? network.populatingClient(of: $0) : $0 })
         }

@@ -49,11 +49,12 @@ struct OLTPorts: Sendable {
 
 /// The whole simulated OZmap tenant. A value type kept behind one lock by the engine.
 struct Network: Sendable {
-    var olts = ObjectTable()
-    var boxes = ObjectTable()
-    var splitters = ObjectTable()
-    var clients = ObjectTable()
-    var properties = ObjectTable()
+    // Indexed: the fields of the lookups ozmapd makes (`=`/`in` filters, properties/client/{code}).
+    var olts = ObjectTable(indexing: ["id"])
+    var boxes = ObjectTable(indexing: ["id"])
+    var splitters = ObjectTable(indexing: ["id", "parent"])
+    var clients = ObjectTable(indexing: ["id", "code", "onu.serial_number"])
+    var properties = ObjectTable(indexing: ["id", "client", "box"])
     var oltPorts: [String: OLTPorts] = [:]
     private(set) var splitterIDsByBox: [String: [String]] = [:]
     var ids: ObjectIDGenerator

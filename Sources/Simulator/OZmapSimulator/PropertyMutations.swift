@@ -91,7 +91,7 @@ extension Network {
 
     /// The id of the property whose `client` is `clientID`, if any.
     func property(ofClient clientID: String) -> String? {
-        properties.objects { $0["client"]?.string == clientID }.first?["id"]?.string
+        properties.objects(withAnyOf: [clientID], at: "client").first?["id"]?.string
     }
 
     /// Sets the chosen splitter port to a new fiber (the splitter's `updatedAt` moves);

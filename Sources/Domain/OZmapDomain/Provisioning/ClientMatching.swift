@@ -27,7 +27,8 @@ enum ClientMatching {
         return clients.enumerated().sorted { a, b in (rank(a.element), a.offset) < (rank(b.element), b.offset) }.map(\.element)
     }
 
-    /// Clients found by serial that may be the ONU's: never one ozmapd marked for another ONU.
+    /// Clients found (by serial, or by code after a person retyped it) that may be the ONU's:
+    /// never one ozmapd marked for another ONU.
     static func bySerial(_ clients: [FTTHClientRecord], onuID: String) -> [FTTHClientRecord] {
         clients.filter { $0.markedONU == nil || $0.markedONU == onuID }
     }
@@ -77,7 +78,7 @@ struct OZmapClientSnapshot: Sendable {
     /// The ONU's clients as the outbox's lookup would find them (by code, the adopted client,
     /// then by serial), ranked, with their properties.
     func match(onuID: String, serialNumber: String, box: String, linked: LinkedClient?) -> ClientMatch {
-        var clients = (idsByCode[onuID] ?? []).compactMap { clientsByID[$0] }
+        var clients = ClientMatching.bySerial((idsByCode[onuID] ?? []).compactMap { clientsByID[$0] }, onuID: onuID)
         if let linked, linked.adopted, !linked.clientID.isEmpty, !clients.contains(where: { $0.id == linked.clientID }),
            let adopted = clientsByID[linked.clientID] {
             clients.append(adopted)

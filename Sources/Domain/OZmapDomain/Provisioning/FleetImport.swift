@@ -93,6 +93,7 @@ extension Provisioning {
         var outcomes: [ImportRowOutcome] = []
         var checked: [Checked] = []
         var firstRow: [String: Int] = [:]
+        var serialRow: [String: Int] = [:]
         let now = Timestamp.now()
         for (index, row) in rows.enumerated() {
             let number = index + 1
@@ -104,7 +105,6 @@ extension Provisioning {
                 failed("onu_id \(row.onuID) is also in row \(earlier) of this batch")
                 continue
             }
-            firstRow[row.onuID] = number
             guard !row.cto.isEmpty else {
                 failed("cto is required (a box name or OZmap box id)")
                 continue
@@ -114,7 +114,21 @@ extension Provisioning {
                     archoltOLTID: row.archoltOLTID, onuID: row.onuID, serialNumber: row.serialNumber, macAddress: row.macAddress,
                     pppoeUser: row.pppoeUser, cto: row.cto, implanted: row.implanted, requireCTO: false))
                 guard let box = resolved else { continue }
-                let (live, onu) = try Self.provisioned(try store.onu(id: request.onuID), by: request, now: now)
+                if let earlier = serialRow[request.serialNumber] {
+                    failed("serial_number \(request.serialNumber) is also in row \(earlier) of this batch: one ONU, one serial")
+                    continue
+                }
+                let current = try store.onu(id: request.onuID)
+                // A stale file must not bring back what ArchOLT removed.
+                let lastKind = try lastOperation(of: request.onuID)?.kind
+                if current?.state == .deprovisioned || lastKind == .deleteClient && current?.state != .synced {
+                    failed("ozmapd holds ONU \(request.onuID) as deprovisioned (or being deprovisioned): remove the row, "
+                           + "or ProvisionONU it if ArchOLT provisioned it again")
+                    continue
+                }
+                let (live, onu) = try Self.provisioned(current, by: request, now: now)
+                firstRow[request.onuID] = number
+                serialRow[request.serialNumber] = number
                 checked.append(Checked(row: number, request: request, box: box, live: live, onu: onu))
             } catch let error as RPCError {
                 failed(error.message)
@@ -124,32 +138,48 @@ extension Provisioning {
         let snapshot = try await OZmapClientSnapshot.read(
             codes: checked.map(\.request.onuID) + checked.compactMap { $0.live?.adopted == true ? $0.live?.ozmapClientCode : nil },
             serials: checked.map(\.request.serialNumber), propertyIDs: [], marked: false, from: ozmap)
+        // Ports the batch's own rows take, so that rows beyond a CTO's free ports are refused in the plan.
+        var taken: [String: Int] = [:]
+        var queued = false
+        // Even when a store failure ends the apply part-way, what was queued goes out now.
+        defer { if queued { worker.wake() } }
         for item in checked {
-            var outcome = Self.planned(item.onu, live: item.live, box: item.box, in: snapshot)
+            var outcome = Self.planned(item.onu, live: item.live, box: item.box, in: snapshot, portsTaken: taken[item.box.id] ?? 0)
             outcome.row = item.row
+            if [.create, .attach, .move].contains(outcome.action) { taken[item.box.id, default: 0] += 1 }
             if !dryRun, outcome.action != .error {
-                do {
-                    outcome.operationID = try record(item.request, at: item.box, force: outcome.action != .nothing).operation?.id
-                } catch let error as RPCError where error.code != .unavailable {
-                    outcome.action = .error
-                    outcome.error = error.message
+                if let live = item.live, live.state == .pending, live.ctoBoxID == item.box.id, Self.payload(live) == Self.payload(item.onu),
+                   let waiting = try lastOperation(of: live.onuID), !waiting.state.isFinished {
+                    // An earlier run queued it (an interrupted import): that operation stands, with its due time.
+                    outcome.operationID = waiting.id
+                    outcome.detail += " (operation \(waiting.id) already queued)"
+                } else {
+                    do {
+                        outcome.operationID = try record(item.request, at: item.box, force: outcome.action != .nothing).operation?.id
+                        queued = queued || outcome.operationID != nil
+                    } catch let error as RPCError where error.code != .unavailable {
+                        outcome.action = .error
+                        outcome.error = error.message
+                    }
                 }
             }
             outcomes.append(outcome)
         }
-        if !dryRun, outcomes.contains(where: { $0.operationID != nil }) { worker.wake() }
         return ImportReport(dryRun: dryRun, rows: outcomes.sorted { $0.row < $1.row }, ozmapRequests: requestCount() - requestsBefore)
     }
 
     /// What an apply does for the ONU at the box, given what OZmap holds.
-    static func planned(_ onu: ONURecord, live: ONURecord?, box: CachedBox, in snapshot: OZmapClientSnapshot) -> ImportRowOutcome {
+    static func planned(_ onu: ONURecord, live: ONURecord?, box: CachedBox, in snapshot: OZmapClientSnapshot,
+                        portsTaken: Int = 0) -> ImportRowOutcome {
         let linked = live?.linked
         let match = snapshot.match(onuID: onu.onuID, serialNumber: onu.serialNumber, box: box.id, linked: linked)
         var outcome = ImportRowOutcome(row: 0, onuID: onu.onuID, action: .create, detail: "", error: "", ctoBoxID: box.id,
                                        ctoBoxName: box.name, clientID: match.chosen?.id ?? "", operationID: nil)
-        let full = "CTO \(box.name) (\(box.id)) has no free customer port (\(box.portsTotal) taken): choose another CTO"
+        let full = "CTO \(box.name) (\(box.id)) has no free customer port (\(box.portsTotal) taken"
+            + (portsTaken > 0 ? ", \(portsTaken) of them by earlier rows of this batch" : "") + "): choose another CTO"
+        let portsFree = box.portsFree - portsTaken
         guard let client = match.chosen else {
-            if box.portsFree == 0 { return failed(outcome, full) }
+            if portsFree <= 0 { return failed(outcome, full) }
             outcome.detail = "create client \(onu.onuID) at CTO \(box.name)"
             return outcome
         }
@@ -157,21 +187,23 @@ extension Provisioning {
         let writes = changes.isEmpty ? "" : "; write \(changes.fieldNames.joined(separator: ", "))"
         let found = "client \(client.id) (code \(client.code)\(client.code == onu.onuID ? "" : ", found by serial"))"
         guard let property = match.property else {
-            if box.portsFree == 0 { return failed(outcome, full) }
+            if portsFree <= 0 { return failed(outcome, full) }
             outcome.action = .attach
             outcome.detail = "attach \(found) at CTO \(box.name)\(writes)"
             return outcome
         }
         guard property.boxID == box.id else {
-            if box.portsFree == 0 { return failed(outcome, full) }
+            if portsFree <= 0 { return failed(outcome, full) }
             outcome.action = .move
             outcome.detail = "move \(found) from box \(property.boxID) to CTO \(box.name) (same ids)\(writes)"
             return outcome
         }
         let known = live.map { $0.state == .synced && $0.ctoBoxID == box.id && $0.ozmapClientID == client.id } ?? false
         if known {
-            outcome.action = changes.isEmpty ? .nothing : .update
-            outcome.detail = changes.isEmpty ? "OZmap matches" : "write \(changes.fieldNames.joined(separator: ", ")) to \(found)"
+            let recordChanges = live.map { payload($0) != payload(onu) } ?? false
+            outcome.action = changes.isEmpty && !recordChanges ? .nothing : .update
+            outcome.detail = !changes.isEmpty ? "write \(changes.fieldNames.joined(separator: ", ")) to \(found)"
+                : recordChanges ? "OZmap matches the row; ozmapd's record takes the row's data" : "OZmap matches"
         } else {
             outcome.action = .adopt
             outcome.detail = "adopt \(found) at CTO \(box.name)\(changes.isEmpty ? "; nothing to write" : writes)"

@@ -78,7 +78,7 @@ public enum ClientOwnership {
     /// `ozmapd:onu:<ONU id>`: the `external_id` of what ozmapd creates.
     public static func marker(onuID: String) -> String { "\(prefix)onu:\(onuID)" }
 
-    static let observationPrefix = "Created by ozmapd for ArchOLT ONU "
+    public static let observationPrefix = "Created by ozmapd for ArchOLT ONU "
 
     /// The `observation` written instead, on a server that refuses `external_id`.
     public static func observation(onuID: String) -> String { observationPrefix + onuID }

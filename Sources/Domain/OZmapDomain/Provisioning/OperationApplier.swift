@@ -21,7 +21,7 @@ struct OperationApplier: Sendable {
     func apply(_ operation: OutboxOperation) async throws -> ClientPlacement {
         switch operation.kind {
         case .createClient: try await ensureClient(operation)
-        case .deleteClient: try await removeClient(operation)
+        case .deleteClient: try await operation.onlyLinkedClient == true ? removeLinkedClient(operation) : removeClient(operation)
         }
     }
 
@@ -43,7 +43,8 @@ struct OperationApplier: Sendable {
         guard let found = try await lookUp(operation) else {
             // The ONU's property left without its client (deleted in OZmap) still holds a port: it goes
             // first. It has no client to lose, and OZmap has no form that gives it a new one.
-            if let linked = operation.linked, !linked.propertyID.isEmpty,
+            // Only a property ozmapd made: an adopted one is the ERP's record (address, drop, history).
+            if let linked = operation.linked, !linked.adopted, !linked.propertyID.isEmpty,
                let empty = try await provisioner.property(id: linked.propertyID), empty.clientID.isEmpty {
                 try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "property without client") {
                     try await provisioner.deleteProperty(id: empty.id)
@@ -105,10 +106,11 @@ struct OperationApplier: Sendable {
         let box = operation.box?.id ?? ""
         let byCode = try await provisioner.properties(clientCode: code)
         var properties = byCode
-        var clients = try await provisioner.clients(code: code)
+        // Never a client ozmapd marked for another ONU, even under this code (a person retyped it).
+        var clients = ClientMatching.bySerial(try await provisioner.clients(code: code), onuID: operation.onuID)
         // A property under the code whose client the list by code missed (a slow index): OZmap gave it populated.
         for property in byCode where !clients.contains(where: { $0.id == property.clientID }) {
-            if let client = property.client { clients.append(client) }
+            if let client = property.client, client.markedONU == nil || client.markedONU == operation.onuID { clients.append(client) }
         }
         if let linked = operation.linked, linked.adopted, !linked.clientCode.isEmpty, linked.clientCode != code {
             let theirs = try await provisioner.clients(code: linked.clientCode).filter { $0.id == linked.clientID }
@@ -290,6 +292,30 @@ struct OperationApplier: Sendable {
             }
         }
         if !boxes.isEmpty { _ = await refreshBoxes(Array(Set(boxes))) }
+        return .none
+    }
+
+    /// Removes exactly the linked client, while it still carries ozmapd's mark for the ONU, and its
+    /// properties; nothing else under the code.
+    private func removeLinkedClient(_ operation: OutboxOperation) async throws -> ClientPlacement {
+        guard let linked = operation.linked, !linked.clientID.isEmpty else { return .none }
+        let code = linked.clientCode.isEmpty ? operation.client.code : linked.clientCode
+        guard let client = try await provisioner.clients(code: code).first(where: { $0.id == linked.clientID }),
+              client.markedONU == operation.onuID else { return .none }
+        var boxes: [String] = []
+        for property in try await provisioner.properties(clientCode: code) where property.clientID == client.id {
+            try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "unknown to ozmapd") {
+                try await provisioner.deleteProperty(id: property.id)
+            }
+            boxes.append(property.boxID)
+        }
+        if boxes.isEmpty {
+            try await audited(operation, "DELETE", "ftth-clients/{id}", status: 204, detail: "unknown to ozmapd") {
+                try await provisioner.deleteClient(id: client.id)
+            }
+        } else {
+            _ = await refreshBoxes(Array(Set(boxes)))
+        }
         return .none
     }
 

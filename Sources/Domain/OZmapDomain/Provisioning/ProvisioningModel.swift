@@ -234,6 +234,9 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var ctoFull: Bool?
     /// It failed having changed nothing: the client is still at the box it was at (`linked`).
     public var keptInPlace: Bool?
+    /// A removal of exactly `linked`'s client (reconcile, a client ozmapd marked for an ONU it
+    /// deprovisioned): nothing else under the code is touched, whatever `adopted_on_deprovision` says.
+    public var onlyLinkedClient: Bool?
     public var attempts: Int
     /// Writes sent to OZmap by all attempts: an operation that never sent one has not
     /// touched OZmap, and a newer operation of the ONU may supersede it.

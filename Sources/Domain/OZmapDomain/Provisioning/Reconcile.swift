@@ -59,8 +59,12 @@ public struct ReconcileReport: Sendable {
 /// The counts of the last reconcile dry-run over every ONU, for GetStatus and the logs.
 public final class DriftMonitor: Sendable {
     private let last = Mutex<(counts: [DriftKind: Int], at: String)?>(nil)
+    private let running = Atomic<Bool>(false)
 
     public init() {}
+
+    func begin() -> Bool { running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+    func end() { running.store(false, ordering: .releasing) }
 
     public var latest: (counts: [DriftKind: Int], at: String)? { last.withLock { $0 } }
 
@@ -94,7 +98,13 @@ extension Provisioning {
             records = try allONUs(ONUFilter())
         }
         let live = records.filter { $0.state != .deprovisioned }
-        let compared = live.filter { $0.state != .pending && !$0.ctoBoxID.isEmpty }
+        // Not compared: ONUs with an operation queued (it looks them up anyway), and ONUs whose
+        // deprovision failed (their client is on its way out, RetryOperation finishes it).
+        let compared = try live.filter { onu in
+            guard onu.state != .pending, !onu.ctoBoxID.isEmpty else { return false }
+            guard onu.state == .failed else { return true }
+            return try lastOperation(of: onu.onuID)?.kind != .deleteClient
+        }
         var codes = compared.map(\.onuID) + compared.filter(\.adopted).map(\.ozmapClientCode)
         if case .onu(let id) = scope, live.isEmpty { codes.append(id) }
         let snapshot = try await OZmapClientSnapshot.read(
@@ -102,7 +112,17 @@ extension Provisioning {
             marked: scope == .all, from: ozmap)
 
         var drifts: [Drift] = []
-        for onu in compared { drifts += Self.differences(of: onu, in: snapshot, boxName: boxName(onu.ctoBoxID)) }
+        for onu in compared {
+            var rows = Self.differences(of: onu, in: snapshot, boxName: boxName(onu.ctoBoxID))
+            // OZmap is the source of truth for boxes: a CTO it no longer has is not re-created by an apply.
+            if cache.snapshot.boxesByID[onu.ctoBoxID] == nil, cache.loaded {
+                for index in rows.indices where rows[index].kind != .dataDiffers && rows[index].kind != .duplicate {
+                    rows[index].action = "none: CTO \(onu.ctoBoxName.isEmpty ? onu.ctoBoxID : onu.ctoBoxName) is no longer among "
+                        + "the boxes of the linked OLT in OZmap: AssignCTO the ONU to its CTO now"
+                }
+            }
+            drifts += rows
+        }
         // Clients ozmapd marked for ONUs it does not hold (every ONU, or the one asked for).
         let held = Set(live.map(\.onuID))
         var unknown: [FTTHClientRecord] = []
@@ -137,6 +157,9 @@ extension Provisioning {
     /// Reconcile dry-run over every ONU, as after a full box pass: its counts go to GetStatus
     /// (`drift`) and, when they change, to the log.
     public func checkDrift(logger: Logger) async {
+        // One at a time: a pass finishing while the last check still runs adds nothing.
+        guard drift.begin() else { return }
+        defer { drift.end() }
         do {
             let report = try await reconcile(.all, dryRun: true)
             if drift.record(report) {
@@ -165,9 +188,12 @@ extension Provisioning {
         }
         guard let client = match.chosen else {
             if !onu.ozmapPropertyID.isEmpty, let property = snapshot.propertiesByID[onu.ozmapPropertyID], property.clientID.isEmpty {
+                // Only a property ozmapd made is removed; an adopted one is the ERP's record.
+                let action = onu.adopted
+                    ? "create the client at \(cto); property \(property.id) is the ERP's: remove it in OZmap to free its port"
+                    : "remove the empty property \(property.id), create the client at \(cto)"
                 return [row(.propertyWithoutClient, property: property.id, holds: "client \(onu.ozmapClientID) at \(cto)",
-                            ozmap: "property \(property.id) at box \(property.boxID) without a client",
-                            action: "remove the empty property \(property.id), create the client at \(cto)")]
+                            ozmap: "property \(property.id) at box \(property.boxID) without a client", action: action)]
             }
             return [row(.missingInOZmap, holds: "ONU \(onu.onuID) (\(onu.serialNumber)) at \(cto)",
                         ozmap: "no client with code \(onu.onuID) or serial \(onu.serialNumber)", action: "create the client at \(cto)")]
@@ -220,6 +246,8 @@ extension Provisioning {
     private func applyDrift(_ report: inout ReconcileReport, unknown: [FTTHClientRecord], snapshot: OZmapClientSnapshot) throws {
         let now = Timestamp.now()
         var queued: [String: Int64] = [:]
+        // Even when a store failure ends the apply part-way, what was queued goes out now.
+        defer { if !queued.isEmpty { worker.wake() } }
         for onuID in Set(report.drifts.map(\.onuID)).sorted() {
             let fixable = report.drifts.contains { $0.onuID == onuID && !$0.action.hasPrefix("none:") }
             guard fixable else { continue }
@@ -234,12 +262,15 @@ extension Provisioning {
                     onu.updatedAt = now
                     let linked = LinkedClient(clientID: client?.id ?? "", propertyID: client.flatMap { snapshot.properties(of: $0.id).first?.id } ?? "",
                                               clientCode: client?.code ?? onuID, adopted: false, boxID: "", boxName: "", connection: nil)
-                    return (onu, OutboxOperation(onuID: onuID, kind: .deleteClient, client: Self.payload(onu), box: nil, linked: linked,
-                                                 nextAttemptAt: now, createdAt: now, updatedAt: now))
+                    var removal = OutboxOperation(onuID: onuID, kind: .deleteClient, client: Self.payload(onu), box: nil, linked: linked,
+                                                  nextAttemptAt: now, createdAt: now, updatedAt: now)
+                    removal.onlyLinkedClient = true
+                    return (onu, removal)
                 }
                 guard let current else { throw RPCError(.internal, "ONU \(onuID) left the store during the reconcile") }
                 // Changed meanwhile (deprovisioned, queued): that change wins.
-                guard current.state != .deprovisioned, current.state != .pending, let box = placedBox(current) else { return (current, nil) }
+                guard current.state != .deprovisioned, current.state != .pending, cache.snapshot.boxesByID[current.ctoBoxID] != nil,
+                      let box = placedBox(current) else { return (current, nil) }
                 var onu = current
                 let before = onu
                 onu.updatedAt = now
@@ -249,7 +280,17 @@ extension Provisioning {
         }
         for index in report.drifts.indices { report.drifts[index].operationID = queued[report.drifts[index].onuID] }
         report.operationIDs = queued.values.sorted()
-        if !queued.isEmpty { worker.wake() }
+    }
+
+    /// The ONU's newest operation.
+    func lastOperation(of onuID: String) throws -> OutboxOperation? {
+        var last: OutboxOperation?
+        while true {
+            let page = try store.listOperations(onuID: onuID, state: nil, afterID: last?.id, limit: 100)
+            guard let newest = page.last else { return last }
+            last = newest
+            if page.count < 100 { return last }
+        }
     }
 
     /// Every ONU matching the filter, page by page.
