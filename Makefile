@@ -6,9 +6,10 @@ PROTO_DIR     = proto
 PROTO_FILES   = $(sort $(wildcard $(PROTO_DIR)/archolt/ozmap/v1/*.proto))
 GEN_DIR       = Sources/Wire/OZmapProtoC
 DEMO_DIR     ?= $(CURDIR)/demo-state
-SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
+SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps proto proto-check build test soak demo bench clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan
+.PHONY: deps proto proto-check build check test soak demo bench bench-import clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
+  clients clients-c clients-python clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
 # The fuzz target is built optimised: in debug it runs ten times slower.
@@ -45,7 +46,7 @@ ASAN_TEST     = ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/runner \
 
 # Installs the system packages the build needs, only when something is missing.
 deps:
-	@if ! command -v protoc-c >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 \
+	@if ! command -v protoc-c >/dev/null 2>&1 || ! command -v protoc >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 \
 	    || ! pkg-config --exists libprotobuf-c libcurl sqlite3; then \
 	  echo "== installing $(SYSTEM_PKGS)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -60,9 +61,10 @@ proto: deps
 	  && cp $$tmp/archolt/ozmap/v1/*.c $(GEN_DIR)/archolt/ozmap/v1/ \
 	  && cp $$tmp/archolt/ozmap/v1/*.h $(GEN_DIR)/include/archolt/ozmap/v1/ \
 	  && rm -rf $$tmp && echo "== regenerated $(GEN_DIR) from $(PROTO_FILES)"
+	@$(MAKE) --no-print-directory clients-python-proto
 
 # Fails when the committed protoc-c output is not what proto/ generates.
-proto-check: deps
+proto-check: deps clients-python-proto-check
 	@tmp=$$(mktemp -d) && protoc-c --proto_path=$(PROTO_DIR) --c_out=$$tmp $(PROTO_FILES) \
 	  && fail=0; for f in $$tmp/archolt/ozmap/v1/*; do \
 	    name=$$(basename $$f); case $$name in *.h) dest=$(GEN_DIR)/include/archolt/ozmap/v1/$$name;; *) dest=$(GEN_DIR)/archolt/ozmap/v1/$$name;; esac; \
@@ -73,17 +75,25 @@ proto-check: deps
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
+# The tiers (README, "Tests"):
+#   make check  the inner loop: codec, framing, wire mirrors, domain logic with in-memory
+#               fakes, the simulator, the import file reader — in process, no daemons.
+#   make test   the whole plain suite: real sockets, real processes, libcurl to ozmap-sim.
+#   .ci/run     make test, then the bounded fuzz run and the suite under AddressSanitizer.
+CHECK_SUITES  = --filter OZmapDomainTests --filter OZmapRPCTests --filter OZmapCtlSupportTests --filter OZmapSimulatorTests
+
+check: deps proto-check
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(CHECK_SUITES)
+
 # MemoryTests runs on its own: its 100,000 calls load the machine and would
 # disturb the latency and timeout tests running beside it. The latency comparisons
-# then run alone, one at a time; then the bounded fuzz run, then the whole suite
-# again under AddressSanitizer.
-test: deps proto-check
+# then run alone, one at a time.
+test: deps proto-check clients
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests $(LATENCY_SKIP)
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(LATENCY_ONLY) --no-parallel
-	@$(MAKE) --no-print-directory fuzz-check
-	@$(MAKE) --no-print-directory test-asan
 
 fuzz-build: deps
 	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DOZMAP_FUZZ --product ozmap-fuzz
@@ -135,5 +145,80 @@ bench: deps
 	$(SWIFT) build -c release --product ozmap-bench
 	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench
 
+# ImportONUs of an existing fleet against ozmap-sim (docs/PERFORMANCE.md, "Importing the
+# existing fleet"): 10,000 rows, 20,000 boxes. BENCH_IMPORT_ARGS changes the sizes
+# (--boxes --olts --rows --occupied --baseline). Exits non-zero on a duplicate, a lost row
+# or a second apply that writes.
+bench-import: deps
+	$(SWIFT) build -c release --product ozmap-sim
+	$(SWIFT) build -c release --product ozmap-bench
+	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench import $(BENCH_IMPORT_ARGS)
+
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build .build-clients $(DEMO_DIR)
+
+# The C and Python clients of ozmapd (docs/CLIENTS.md), built under .build-clients/:
+# c/bin/ozmap-example, c/lib/libozmap.{a,so}, c/lib/pkgconfig/ozmap.pc, c/include/ozmap/,
+# and venv/ with ozmap-client installed. ClientLibrariesTests runs both against ozmapd.
+CLIENTS_OUT   = $(CURDIR)/.build-clients
+PY_GEN_DIR    = clients/python/src/ozmap_client/proto
+PY_VENV       = $(CLIENTS_OUT)/venv
+PY_SOURCES    = $(shell find clients/python -name '*.py' -o -name pyproject.toml -o -name README.md)
+
+clients: clients-c clients-python
+
+clients-c: deps
+	@$(MAKE) --no-print-directory -C clients/c ROOT=$(CURDIR) OUT=$(CLIENTS_OUT)/c
+
+# A venv (python3 -m venv) with the package and PyPI's protobuf; built from a copy, so
+# that no build/ or egg-info lands in the tree.
+clients-python: $(PY_VENV)/.ozmap-client-installed
+
+$(PY_VENV)/.ozmap-client-installed: $(PY_SOURCES)
+	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
+	@rm -rf $(CLIENTS_OUT)/python-src && cp -r clients/python $(CLIENTS_OUT)/python-src
+	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check $(CLIENTS_OUT)/python-src
+	@touch $@
+
+# Regenerates the committed protoc --python_out modules of clients/python from proto/.
+clients-python-proto: deps
+	@tmp=$$(mktemp -d) && protoc --proto_path=$(PROTO_DIR) --python_out=$$tmp $(PROTO_FILES) \
+	  && cp $$tmp/archolt/ozmap/v1/*_pb2.py $(PY_GEN_DIR)/ && rm -rf $$tmp && echo "== regenerated $(PY_GEN_DIR)"
+
+# Fails when the committed _pb2 modules are not what proto/ generates (part of proto-check).
+clients-python-proto-check: deps
+	@tmp=$$(mktemp -d) && protoc --proto_path=$(PROTO_DIR) --python_out=$$tmp $(PROTO_FILES) \
+	  && fail=0; for f in $$tmp/archolt/ozmap/v1/*_pb2.py; do \
+	    if ! cmp -s $$f $(PY_GEN_DIR)/$$(basename $$f); then echo "stale generated file: $(PY_GEN_DIR)/$$(basename $$f) (run 'make proto' and commit)"; fail=1; fi; \
+	  done; rm -rf $$tmp; \
+	  [ $$fail = 0 ] && echo "== protoc --python_out output is current"
+
+# Install and package (docs/INSTALL.md). A release build with the Swift runtime linked in
+# statically (no Swift toolchain on the target), in its own scratch path.
+.PHONY: release install deb
+PREFIX          ?= /usr/local
+SYSCONFDIR      ?= /etc
+UNITDIR         ?= $(PREFIX)/lib/systemd/system
+DOCDIR          ?= $(PREFIX)/share/doc/ozmapd
+RELEASE_SCRATCH  = $(CURDIR)/.build-release
+RELEASE_FLAGS    = -c release --static-swift-stdlib --scratch-path $(RELEASE_SCRATCH)
+RELEASE_BIN      = $(RELEASE_SCRATCH)/release
+
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product ozmapd
+	$(SWIFT) build $(RELEASE_FLAGS) --product ozmapctl
+
+install: release
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SYSCONFDIR="$(SYSCONFDIR)" UNITDIR="$(UNITDIR)" DOCDIR="$(DOCDIR)" \
+	  packaging/install.sh "$(RELEASE_BIN)"
+
+# → .build-release/ozmapd_<version>_<arch>.deb
+deb: release
+	packaging/make-deb.sh "$(RELEASE_BIN)" "$(RELEASE_SCRATCH)"
+
+# InstallTests: `make install DESTDIR=…` and `make deb` checked against docs/INSTALL.md's
+# file lists, and the installed ozmapd started under socket activation (a release build: slow).
+.PHONY: test-package
+test-package: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	OZMAPD_TEST_PACKAGE=1 OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter InstallTests

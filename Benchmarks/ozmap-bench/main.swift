@@ -1,6 +1,7 @@
 // `make bench`: what a call costs, end to end over the Unix socket, against a
 // baseline measured in the same run — the same GetStatus call dispatched in
 // process, with no socket, framing or envelope.
+// `make bench-import` (`ozmap-bench import`): ImportONUs of an existing fleet (ImportBenchmark.swift).
 import Foundation
 import Logging
 import OZmapAPI
@@ -48,6 +49,10 @@ func socketRun(_ path: String, connections: Int, depth: Int, perConnection: Int)
         }
         try await group.waitForAll()
     }
+}
+
+if CommandLine.arguments.dropFirst().first == "import" {
+    exit(try await ImportBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
 }
 
 var logger = Logger(label: "ozmap-bench")

@@ -23,14 +23,23 @@ public struct Daemon: Sendable {
     /// The libcurl client every OZmap request goes through.
     public let ozmapHTTP: CurlHTTPClient
     private let logger: Logger
+    /// The metrics GetMetrics and `metrics_listen` serve (DaemonMetrics.swift), this daemon's own.
+    public let metrics: DaemonMetrics
+    /// GET /metrics over HTTP, when `metrics_listen` is set.
+    public let metricsServer: MetricsHTTPServer?
+    /// READY=1 / WATCHDOG=1 / STOPPING=1 to systemd, when it set NOTIFY_SOCKET (Systemd.swift).
+    private let systemdNotify: SystemdNotifyService?
 
-    public init(configuration: DaemonConfiguration, logger: Logger) throws {
+    /// `systemd`: what systemd passed (`SystemdEnvironment.takeFromProcess()`); none by default.
+    public init(configuration: DaemonConfiguration, logger: Logger, systemd: SystemdEnvironment = SystemdEnvironment()) throws {
         self.configuration = configuration
         self.logger = logger
         try StateDirectory.prepare(configuration.stateDirectory, logger: logger)
 
         let database = try StateDatabase(stateDirectory: configuration.stateDirectory)
-        let metrics = OZmapRequestMetrics()
+        let daemonMetrics = DaemonMetrics(version: Self.version)
+        self.metrics = daemonMetrics
+        let metrics = OZmapRequestMetrics { request, duration in daemonMetrics.recordOZmapRequest(request, duration: duration) }
         if let caFile = configuration.ozmapCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
             // Found now rather than as a TLS error on the first request to OZmap.
             throw DaemonConfiguration.Error(description: "ozmap_ca_file \(caFile) cannot be read (a PEM bundle of the CA that signed OZmap's certificate)")
@@ -82,21 +91,42 @@ public struct Daemon: Sendable {
             metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database, drift: provisioning.drift))
         OZmapHandlers(connection: connection, synchronizer: synchronizer, links: links).register(into: &router)
         ProvisioningHandlers(provisioning: provisioning, store: database).register(into: &router)
+        Doctor(sources: DoctorSources(configuration: configuration, connection: connection, synchronizer: synchronizer,
+                                      syncStore: database, outbox: database)).register(into: &router)
+        synchronizer.afterEachPass { daemonMetrics.recordSyncPass($0) }
+        daemonMetrics.observe(.init(connection: connection, cache: synchronizer.cache, database: database, drift: provisioning.drift))
+        MetricsHandlers.register(into: &router, metrics: daemonMetrics)
         StatusHandlers.registerListMethods(into: &router, service: codec.service)
 
         dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
-                                   defaultTimeout: .milliseconds(configuration.callTimeoutMs))
-        server = UnixSocketServer(configuration: configuration.serverConfiguration, dispatcher: dispatcher,
-                                  stats: stats, logger: logger)
+                                   defaultTimeout: .milliseconds(configuration.callTimeoutMs),
+                                   observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
+        metricsServer = configuration.metricsListen.map {
+            MetricsHTTPServer(address: $0, logger: logger) { daemonMetrics.render() }
+        }
+        var serverConfiguration = configuration.serverConfiguration
+        serverConfiguration.inheritedSocket = systemd.listenSocket
+        let server = UnixSocketServer(configuration: serverConfiguration, dispatcher: dispatcher,
+                                      stats: stats, logger: logger)
+        self.server = server
+        systemdNotify = systemd.notifySocket.map {
+            SystemdNotifyService(notifier: SystemdNotifier(socket: $0), watchdogTimeout: systemd.watchdogTimeout, server: server, logger: logger)
+        }
     }
 
     /// Every long-running part, in start order (shutdown drains them in reverse).
-    public var services: [any Service] { [outbox, boxSync, server] }
+    public var services: [any Service] {
+        [outbox, boxSync, server] + (metricsServer.map { [$0] } ?? []) + (systemdNotify.map { [$0] } ?? [])
+    }
 
     /// Runs until SIGTERM or SIGINT (or cancellation), then shuts down gracefully.
     public func run() async throws {
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
+            // A metrics listener that cannot bind shuts the rest down gracefully (the socket
+            // server drains on graceful shutdown, not on cancellation), and ozmapd exits with its error.
+            services: services.map {
+                .init(service: $0, failureTerminationBehavior: $0 is MetricsHTTPServer ? .gracefullyShutdownGroup : .cancelGroup)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable {
     public var callTimeoutMs = 30_000
     public var shutdownGraceMs = 10_000
     public var logLevel: Logger.Level = .info
+    /// text, or json: one JSON object per line (journald-friendly).
+    public var logFormat: LogFormat = .text
 
     // OZmap
     public var ozmapAPIURL: String?
@@ -50,6 +52,11 @@ public struct DaemonConfiguration: Sendable {
     public var adoptedOnDeprovision: AdoptedClientPolicy = .delete
     /// A reconcile dry-run after each full box pass, its counts in GetStatus `drift`.
     public var reconcileEveryFullPass = true
+    /// `metrics_listen`: where GET /metrics is served over HTTP; nil (the default) serves none.
+    public var metricsListen: MetricsListenAddress?
+    /// The port `ozmapctl doctor` checks besides the API port: 80 (on-premises OZmap must open it).
+    /// No setting changes it; tests point it at a loopback listener of their own.
+    public var doctorWebPort = 80
 
     public init() {}
 
@@ -62,11 +69,11 @@ public struct DaemonConfiguration: Sendable {
     public static let keys = [
         "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_connections",
         "frame_timeout_ms", "idle_timeout_ms",
-        "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level",
+        "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level", "log_format",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
         "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
         "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
-        "outbox_wait_ms", "adopted_on_deprovision", "reconcile_every_full_pass",
+        "outbox_wait_ms", "adopted_on_deprovision", "reconcile_every_full_pass", "metrics_listen",
     ]
 
     /// Applies one setting; `source` names it in errors ("ozmapd.conf:3", "OZMAPD_SOCKET", "--socket").
@@ -112,6 +119,9 @@ public struct DaemonConfiguration: Sendable {
                 throw fail("one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             logLevel = level
+        case "log_format":
+            guard let format = LogFormat(rawValue: value.lowercased()) else { throw fail("text or json") }
+            logFormat = format
         case "ozmap_api_url":
             ozmapAPIURL = value.isEmpty ? nil : value
             ozmapCredentialsSource = source.hasPrefix("OZMAP") ? "environment" : "config"
@@ -141,6 +151,12 @@ public struct DaemonConfiguration: Sendable {
         case "reconcile_every_full_pass":
             guard let flag = Bool(value.lowercased()) else { throw fail("true or false") }
             reconcileEveryFullPass = flag
+        case "metrics_listen":
+            if value.isEmpty { metricsListen = nil; break }
+            guard let address = MetricsListenAddress(parsing: value) else {
+                throw fail("an IP address and port to serve GET /metrics on, such as 127.0.0.1:9464 or [::1]:9464 (empty: off)")
+            }
+            metricsListen = address
         default:
             throw Error(description: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }

@@ -48,14 +48,23 @@ struct OZmapd: AsyncParsableCommand {
         }
 
         let level = settings.logLevel
+        let format = settings.logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "ozmapd")
         do {
-            try await Daemon(configuration: settings, logger: logger).run()
+            // systemd's socket (LISTEN_FDS) and NOTIFY_SOCKET: docs/INSTALL.md.
+            try await Daemon(configuration: settings, logger: logger, systemd: SystemdEnvironment.takeFromProcess()).run()
         } catch {
             logger.critical("ozmapd cannot run: \(error)")
             throw ExitCode.failure

@@ -74,6 +74,8 @@ public actor BoxSynchronizer {
     private var refreshedDuringPass: [String: CachedBox] = [:]
     /// Called (in a task of its own) after each full pass that succeeded.
     private nonisolated let fullPassObservers = Mutex<[@Sendable () async -> Void]>([])
+    /// Told of every pass that ends (succeeded, failed or cancelled): the daemon's metrics.
+    private nonisolated let passObservers = Mutex<[@Sendable (SyncReport) -> Void]>([])
     /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
     private var tenantGeneration = 0
 
@@ -132,6 +134,16 @@ public actor BoxSynchronizer {
         fullPassObservers.withLock { $0.append(observer) }
     }
 
+    /// Calls `observer` with the report of each pass that ends, whatever its outcome
+    /// (`error` empty: succeeded; starting "cancelled": superseded by new credentials).
+    public nonisolated func afterEachPass(_ observer: @escaping @Sendable (SyncReport) -> Void) {
+        passObservers.withLock { $0.append(observer) }
+    }
+
+    private func notifyPassEnded(_ report: SyncReport) {
+        for observer in passObservers.withLock({ $0 }) { observer(report) }
+    }
+
     /// Starts a pass (or joins the running one) and returns at once.
     public func start(_ kind: SyncKind) -> (report: SyncReport, started: Bool) {
         if running != nil { return (progress!, false) }
@@ -179,6 +191,7 @@ public actor BoxSynchronizer {
                 report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"
                 report.running = false
                 report.finishedAt = Timestamp.now()
+                notifyPassEnded(report)
                 return report
             }
             logger.warning("box sync failed; keeping the last good cache", metadata: ["kind": "\(kind.rawValue)", "error": "\(report.error)"])
@@ -200,6 +213,7 @@ public actor BoxSynchronizer {
         }
         progress = nil
         running = nil
+        notifyPassEnded(report)
         return report
     }
 

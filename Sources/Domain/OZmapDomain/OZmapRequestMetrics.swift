@@ -13,15 +13,22 @@ public final class OZmapRequestMetrics: Sendable {
     }
 
     private let state = Mutex((counts: [Key: Int](), reachable: Bool?.none))
+    /// Told of every request with how long it took (nil when not measured): the daemon's
+    /// Prometheus metrics, so that this domain type knows no metrics library.
+    private let observer: (@Sendable (Key, Duration?) -> Void)?
 
-    public init() {}
+    public init(observer: (@Sendable (_ request: Key, _ duration: Duration?) -> Void)? = nil) {
+        self.observer = observer
+    }
 
-    public func record(method: String, route: String, status: Int) {
+    public func record(method: String, route: String, status: Int, duration: Duration? = nil) {
+        let key = Key(method: method, route: route, status: status)
         state.withLock { state in
-            state.counts[Key(method: method, route: route, status: status), default: 0] += 1
+            state.counts[key, default: 0] += 1
             // An answer other than 5xx/429 means OZmap is there and serving.
             state.reachable = status != 0 && status != 429 && status < 500
         }
+        observer?(key, duration)
     }
 
     public var counts: [(key: Key, count: Int)] {

@@ -16,6 +16,13 @@ static inline CURLcode ozmap_curl_setopt_pointer(CURL *handle, CURLoption option
     return curl_easy_setopt(handle, option, value);
 }
 
+static inline CURLcode ozmap_curl_setopt_errorbuffer(CURL *handle, char *buffer) {
+    return curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, buffer);
+}
+
+/// The size CURLOPT_ERRORBUFFER's buffer must have.
+static const size_t ozmap_curl_error_size = CURL_ERROR_SIZE;
+
 static inline CURLcode ozmap_curl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
     return curl_easy_setopt(handle, option, value);
 }

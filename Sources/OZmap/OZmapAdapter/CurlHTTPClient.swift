@@ -28,8 +28,17 @@ public struct HTTPResponse: Sendable {
 /// A transfer that never produced an HTTP status: refused, timed out, TLS failure...
 public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
     public var code: Int
+    /// libcurl's detailed reason (its error buffer: "SSL certificate problem: self-signed
+    /// certificate", "Failed to connect to host port 9994: Connection refused"), else its generic one.
     public var message: String
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    /// The TLS handshake or the server's certificate failed.
+    public var isTLSFailure: Bool {
+        [CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+         CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+         CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED]
+            .contains { Int($0.rawValue) == code }
+    }
     /// False only when no connection was made, so the server cannot have seen the request.
     public var mayHaveBeenSent: Bool {
         ![CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY].contains { Int($0.rawValue) == code }
@@ -95,13 +104,18 @@ public final class CurlHTTPClient: Sendable {
 /// A libcurl easy handle, used by one thread at a time.
 final class CurlHandle: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
+    /// CURLOPT_ERRORBUFFER: libcurl writes the detailed reason of a failed transfer here.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init() {
         handle = curl_easy_init()
+        errorBuffer = .allocate(capacity: Int(ozmap_curl_error_size))
+        errorBuffer.initialize(repeating: 0, count: Int(ozmap_curl_error_size))
     }
 
     deinit {
         curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
     }
 
     /// Collects the body and headers of one transfer.
@@ -124,6 +138,8 @@ final class CurlHandle: @unchecked Sendable {
         headerList = curl_slist_append(headerList, "Expect:")
 
         ozmap_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        errorBuffer[0] = 0
+        ozmap_curl_setopt_errorbuffer(handle, errorBuffer) // curl_easy_reset cleared it
         ozmap_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         ozmap_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMs)
         ozmap_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, configuration.timeoutMs)
@@ -172,7 +188,8 @@ final class CurlHandle: @unchecked Sendable {
             curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
-            throw HTTPTransportError(code: Int(result.rawValue), message: String(cString: curl_easy_strerror(result)))
+            let detail = String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw HTTPTransportError(code: Int(result.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail)
         }
         var status = 0
         ozmap_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -174,15 +174,16 @@ public struct OZmapAPIClient: OZmapDirectory {
         var headers = [("Authorization", credentials.apiKey.revealed), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let response: HTTPResponse
+        let started = ContinuousClock.now
         do {
             response = try await http.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
         } catch let error as HTTPTransportError {
-            metrics.record(method: method, route: route, status: 0)
+            metrics.record(method: method, route: route, status: 0, duration: ContinuousClock.now - started)
             let what = error.isTimeout ? "timed out" : "failed"
             throw OZmapCallError(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"),
                                  httpStatus: 0, outcomeUnknown: method != "GET" && error.mayHaveBeenSent)
         }
-        metrics.record(method: method, route: route, status: response.status)
+        metrics.record(method: method, route: route, status: response.status, duration: ContinuousClock.now - started)
         onStatus?(response.status, method, route)
         if (200..<300).contains(response.status) { return response.body }
         let wait = Self.retryAfter(response.headers["retry-after"])

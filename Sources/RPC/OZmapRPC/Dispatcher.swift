@@ -37,8 +37,14 @@ public struct RPCDispatcher: Sendable {
     private let router: RPCRouter
     private let codec: any MessageCodec
     private let methodsByPath: [String: MethodDescriptor]
+    private let observer: CallObserver?
 
-    public init(service: ServiceDescriptor, router: RPCRouter, codec: any MessageCodec, defaultTimeout: Duration = .seconds(30)) {
+    /// Told of every call as it is answered: the method's name ("unknown" for a path the service
+    /// does not declare, so callers cannot grow the label set), its status code and how long it took.
+    public typealias CallObserver = @Sendable (_ method: String, _ code: StatusCode, _ duration: Duration) -> Void
+
+    public init(service: ServiceDescriptor, router: RPCRouter, codec: any MessageCodec, defaultTimeout: Duration = .seconds(30),
+                observer: CallObserver? = nil) {
         for name in router.handlers.keys {
             precondition(service.methods.contains { $0.name == name }, "handler for \(name), which \(service.name) does not declare")
         }
@@ -47,6 +53,7 @@ public struct RPCDispatcher: Sendable {
         self.codec = codec
         self.defaultTimeout = defaultTimeout
         self.methodsByPath = Dictionary(uniqueKeysWithValues: service.methods.map { ($0.path, $0) })
+        self.observer = observer
     }
 
     /// Whether this server has a handler for the method.
@@ -55,6 +62,14 @@ public struct RPCDispatcher: Sendable {
     }
 
     public func dispatch(_ request: RequestEnvelope, peer: PeerIdentity? = nil) async -> ResponseEnvelope {
+        guard let observer else { return await answer(request, peer: peer) }
+        let started = ContinuousClock.now
+        let response = await answer(request, peer: peer)
+        observer(methodsByPath[request.method]?.name ?? "unknown", StatusCode(wireValue: response.status.code), ContinuousClock.now - started)
+        return response
+    }
+
+    private func answer(_ request: RequestEnvelope, peer: PeerIdentity?) async -> ResponseEnvelope {
         do {
             let payload = try await call(request, peer: peer)
             return ResponseEnvelope(callID: request.callID, status: .ok, payload: payload)

@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var peerPolicy = PeerPolicy()
     /// How long shutdown waits for calls in flight before closing connections.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// A listening Unix stream socket handed over by systemd (`LISTEN_FDS`, fd 3): accepted on
+    /// instead of binding `socketPath`, whose file systemd owns (no unlink, chmod or chown).
+    public var inheritedSocket: CInt?
 
     public init(socketPath: String) {
         self.socketPath = socketPath

@@ -58,15 +58,25 @@ public final class UnixSocketServer: Service, Sendable {
         let serverChannel: any Channel
         let identity: (device: UInt64, inode: UInt64)?
         do {
-            try SocketFile.prepare(path)
-            serverChannel = try await bootstrap().bind(unixDomainSocketPath: path).get()
-            identity = SocketFile.identity(path)
-            try SocketFile.applyPermissions(path, mode: configuration.socketMode, group: configuration.socketGroup)
+            if let inherited = configuration.inheritedSocket {
+                // systemd's socket (docs/INSTALL.md): its file, mode and group are the socket unit's.
+                serverChannel = try await bootstrap().withBoundSocket(inherited).get()
+                identity = nil
+            } else {
+                try SocketFile.prepare(path)
+                serverChannel = try await bootstrap().bind(unixDomainSocketPath: path).get()
+                identity = SocketFile.identity(path)
+                try SocketFile.applyPermissions(path, mode: configuration.socketMode, group: configuration.socketGroup)
+            }
         } catch {
             markListening(error)
             throw error
         }
-        logger.info("listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        if let inherited = configuration.inheritedSocket {
+            logger.info("listening on the socket inherited from systemd", metadata: ["socket": "\(path)", "fd": "\(inherited)"])
+        } else {
+            logger.info("listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        }
         markListening()
 
         await withGracefulShutdownHandler {
@@ -85,7 +95,7 @@ public final class UnixSocketServer: Service, Sendable {
         for channel in open {
             try? await channel.close()
         }
-        SocketFile.remove(path, ifIdentity: identity)
+        SocketFile.remove(path, ifIdentity: identity) // nil for an inherited socket: its file stays
         logger.info("stopped", metadata: ["socket": "\(path)"])
     }
 

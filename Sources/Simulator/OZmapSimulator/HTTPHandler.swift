@@ -97,6 +97,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "Content-Length", value: String(response.body.count))
         }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        headers.add(name: "Date", value: httpDate()) // as every HTTP server sends it (ozmapctl doctor reads the clock skew)
         let head = HTTPResponseHead(
             version: requestHead.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -109,4 +110,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
+}
+
+/// Now as an HTTP date (RFC 9110 IMF-fixdate): "Wed, 02 Dec 2026 01:40:00 GMT".
+private func httpDate() -> String {
+    var now = time(nil)
+    var parts = tm()
+    gmtime_r(&now, &parts)
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+    return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -1,0 +1,175 @@
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapDaemon
+import OZmapRPC
+import OZmapTestSupport
+import Testing
+
+/// `ozmapctl doctor` (the ozmapctl binary) and RunDoctor against the simulator healthy, a closed
+/// port, a wrong key, an HTTPS server whose CA ozmapd does not know, and a refused caller.
+/// The simulator listens on a loopback port of its own, not 80: the port-80 check is pointed
+/// at a port of the test's choosing through `DaemonConfiguration.doctorWebPort`, which no
+/// setting exposes.
+@Suite(.timeLimit(.minutes(2)), .serialized) struct DoctorTests {
+    static let serverChecks = ["credentials", "api url", "dns", "tcp api port", "tls", "api key", "clock",
+                               "box cache", "last sync", "outbox", "state directory", "key file"]
+
+    @Test func healthyAgainstTheSimulatorEveryCheckPasses() async throws {
+        let rig = try await TestRig(boxes: 10, olts: 1)
+        try await rig.startDaemon { $0.doctorWebPort = rig.simulator.port }
+        let client = try await rig.client()
+        _ = try await rig.connect(client)
+        await client.close()
+
+        let (status, output, errors) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
+        #expect(status == 0, "\(output)\(errors)")
+        for name in ["socket", "permitted", "tcp port \(rig.simulator.port)"] + Self.serverChecks {
+            #expect(output.contains("✔ \(name): "), "\(name) missing or failing:\n\(output)")
+        }
+        #expect(!output.contains("✘"), "\(output)")
+        #expect(output.contains("✔ api key: accepted"))
+        #expect(output.contains("✔ clock: within"), "the simulator sends Date")
+        #expect(!output.contains(simulatorKey) && !errors.contains(simulatorKey))
+
+        let (jsonStatus, json, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--json", "--socket", rig.socketPath], directory: rig.directory)
+        #expect(jsonStatus == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["ok"] as? Bool == true)
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        #expect(Set(checks.compactMap { $0["name"] as? String }).isSuperset(of: Self.serverChecks + ["socket", "permitted"]))
+        #expect(checks.allSatisfy { $0["ok"] as? Bool == true })
+        #expect(!json.contains(simulatorKey))
+        try await rig.tearDown()
+    }
+
+    @Test func aClosedPortFailsTheTCPChecksWithTheFirewallAdvice() async throws {
+        let rig = try await TestRig(boxes: 1, olts: 1)
+        let closed = try ClosedPort()
+        let keyFile = try writeKeyFile(rig.directory, key: simulatorKey, mode: 0o600)
+        try await rig.startDaemon {
+            $0.ozmapAPIURL = "http://127.0.0.1:\(closed.port)/api/v2"
+            $0.ozmapAPIKeyFile = keyFile
+            $0.doctorWebPort = closed.port
+        }
+        let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("✔ credentials: "))
+        #expect(output.contains("✔ dns: 127.0.0.1"))
+        #expect(output.contains("✘ tcp api port: cannot connect to 127.0.0.1 port \(closed.port)"), "\(output)")
+        #expect(output.contains("Connection refused"), "\(output)")
+        #expect(output.contains("✘ tcp port \(closed.port): "))
+        #expect(output.contains("fix: on-premises OZmap must allow the ArchOLT server's IP on ports 80 and 9994; OZmap-hosted tenants have them open"))
+        #expect(output.contains("✘ api key: not checked"))
+        #expect(output.contains("✔ key file: \(keyFile) mode 0600"))
+        #expect(output.contains("✔ state directory: "))
+        #expect(!output.contains(simulatorKey))
+        try await rig.tearDown()
+    }
+
+    @Test func aWrongKeyAndAKeyFileOthersCanReadFail() async throws {
+        let rig = try await TestRig(boxes: 1, olts: 1)
+        let wrongKey = "wrong-key-\(UUID().uuidString.prefix(8))"
+        let keyFile = try writeKeyFile(rig.directory, key: wrongKey, mode: 0o644)
+        try await rig.startDaemon {
+            $0.ozmapAPIURL = rig.simulator.baseURL
+            $0.ozmapAPIKeyFile = keyFile
+            $0.doctorWebPort = rig.simulator.port
+        }
+        let checks = try await runDoctor(rig)
+        #expect(checks["tcp api port"]?.ok == true)
+        #expect(checks["api key"]?.ok == false)
+        #expect(checks["api key"]?.detail.contains("401") == true, "\(checks["api key"]?.detail ?? "")")
+        #expect(checks["api key"]?.fix.contains("ozmapctl credentials set") == true)
+        #expect(checks["key file"]?.ok == false)
+        #expect(checks["key file"]?.fix == "chmod 600 \(keyFile)")
+        #expect(!checks.values.contains { "\($0)".contains(wrongKey) })
+        try await rig.tearDown()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "openssl is not installed: no certificate to test TLS with"))
+    func aCertificateFromAnUnknownCAFailsTLSWithLibcurlsReason() async throws {
+        let rig = try await TestRig(boxes: 1, olts: 1)
+        let https = try await HTTPSServer(directory: rig.directory)
+        let keyFile = try writeKeyFile(rig.directory, key: simulatorKey, mode: 0o600)
+        try await rig.startDaemon {
+            $0.ozmapAPIURL = "https://127.0.0.1:\(https.port)/api/v2"
+            $0.ozmapAPIKeyFile = keyFile
+            $0.doctorWebPort = https.port
+        }
+        let checks = try await runDoctor(rig)
+        #expect(checks["tcp api port"]?.ok == true)
+        let tls = try #require(checks["tls"])
+        #expect(!tls.ok)
+        // libcurl's own reason (CURLOPT_ERRORBUFFER), not its generic "SSL peer certificate ... was not OK".
+        #expect(tls.detail.contains("SSL certificate problem"), "\(tls.detail)")
+        #expect(tls.fix.contains("ozmap_ca_file"))
+        #expect(checks["api key"]?.ok == false)
+        https.stop()
+        try await rig.tearDown()
+    }
+
+    @Test func aRefusedCallerAndAMissingSocketAreReportedByOzmapctl() async throws {
+        let rig = try await TestRig(boxes: 1, olts: 1)
+        try await rig.startDaemon { $0.allowedUIDs = [getuid() &+ 4242] }
+        let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
+        #expect(status == 1)
+        #expect(output.contains("✔ socket: "))
+        #expect(output.contains("✘ permitted: PERMISSION_DENIED"), "\(output)")
+        #expect(output.contains("allowed_uids"))
+
+        let missing = rig.directory + "/nothing.sock"
+        let (down, downOutput, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--json", "--socket", missing], directory: rig.directory)
+        #expect(down == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(downOutput.utf8)) as? [String: Any])
+        #expect(object["ok"] as? Bool == false)
+        let socket = try #require((object["checks"] as? [[String: Any]])?.first)
+        #expect(socket["name"] as? String == "socket")
+        #expect(socket["ok"] as? Bool == false)
+        #expect((socket["fix"] as? String)?.contains("start ozmapd") == true)
+        try await rig.tearDown()
+    }
+
+    /// RunDoctor in process, by check name.
+    private func runDoctor(_ rig: TestRig) async throws -> [String: DoctorCheck] {
+        let client = try await rig.client()
+        let response = try await client.call(OZmapIntegration.runDoctor, RunDoctorRequest(), timeout: .seconds(30))
+        await client.close()
+        return Dictionary(response.checks.map { ($0.name, $0) }) { first, _ in first }
+    }
+}
+
+/// A key file with the given mode.
+private func writeKeyFile(_ directory: String, key: String, mode: Int) throws -> String {
+    let path = directory + "/ozmap.key"
+    try key.write(toFile: path, atomically: false, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    return path
+}
+
+/// A loopback port that refuses connections: bound (so nothing else takes it) but not listening.
+private final class ClosedPort {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else { throw TimedOut(description: "cannot bind a loopback port: errno \(errno)") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}

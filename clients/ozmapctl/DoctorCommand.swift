@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import OZmapAPI
+import OZmapClient
+import OZmapRPC
+
+/// `ozmapctl doctor`: ozmapd reachable and this caller permitted, then ozmapd's own checks
+/// (RunDoctor: OZmap's URL, DNS, ports 80 and 9994, TLS, the key, the clock, the cache, the
+/// outbox, file modes). One line per check; exit 0 only when every check passes.
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check ozmapd and its way to OZmap: one line per check, ✔ or ✘ with the fix.",
+        discussion: "Exit code 0 when every check passes, 1 otherwise. docs/OPERATIONS.md, \"Doctor\", explains each check."
+    )
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let checks = await allChecks()
+        let passed = checks.allSatisfy(\.ok)
+        if options.json {
+            let rendered: [ProtoValue] = checks.map {
+                .message(["name": .string($0.name), "ok": .bool($0.ok), "detail": .string($0.detail), "fix": .string($0.fix)])
+            }
+            print(ProtoJSON.render(.message(["ok": .bool(passed), "checks": .list(rendered)])))
+        } else {
+            for check in checks {
+                print("\(check.ok ? "✔" : "✘") \(check.name): \(check.detail)")
+                if !check.ok, !check.fix.isEmpty { print("    fix: \(check.fix)") }
+            }
+        }
+        if !passed { throw ExitCode(1) }
+    }
+
+    /// This client's checks, then the server's when it could be asked.
+    private func allChecks() async -> [DoctorCheck] {
+        let path = options.socketPath
+        let client: OZmapClient
+        do {
+            client = try await OZmapClient.connect(socketPath: path)
+        } catch {
+            return [DoctorCheck(name: "socket", ok: false, detail: (error as? RPCError)?.message ?? "\(error)",
+                                fix: socketFix(path))]
+        }
+        let checks = [DoctorCheck(name: "socket", ok: true, detail: "connected to ozmapd at \(path)")] + (await serverChecks(client))
+        await client.close()
+        return checks
+    }
+
+    /// "permitted", then RunDoctor's checks.
+    private func serverChecks(_ client: OZmapClient) async -> [DoctorCheck] {
+        do {
+            let response = try await client.call(OZmapIntegration.runDoctor, RunDoctorRequest(),
+                                                 timeout: .milliseconds(Int64((options.timeout ?? 30) * 1000)))
+            return [DoctorCheck(name: "permitted", ok: true, detail: "ozmapd answers this user (uid \(getuid()))")] + response.checks
+        } catch let error as RPCError where error.code == .permissionDenied {
+            return [DoctorCheck(name: "permitted", ok: false, detail: "\(error.code.name): \(error.message)",
+                                fix: "add uid \(getuid()) or one of its groups to allowed_uids / allowed_gids in ozmapd's configuration, then restart ozmapd")]
+        } catch let error as RPCError {
+            return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(error.code.name): \(error.message)",
+                                fix: error.code == .unimplemented ? "upgrade ozmapd: this one has no RunDoctor" : "see ozmapd's log (journalctl -u ozmapd)")]
+        } catch {
+            return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(error)", fix: "see ozmapd's log (journalctl -u ozmapd)")]
+        }
+    }
+
+    private func socketFix(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return "start ozmapd (systemctl start ozmapd), or point at its socket with --socket or OZMAPD_SOCKET"
+        }
+        if access(path, R_OK | W_OK) != 0 {
+            return "this user may not open \(path): add it to the socket's group (socket_group) or run as ozmapd's user"
+        }
+        return "ozmapd is not listening on \(path): start it (systemctl start ozmapd) and see its log (journalctl -u ozmapd)"
+    }
+}

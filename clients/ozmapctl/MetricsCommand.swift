@@ -1,0 +1,20 @@
+import ArgumentParser
+import OZmapAPI
+import OZmapRPC
+
+/// `ozmapctl metrics`: what a Prometheus scrape of `metrics_listen` reads, over the socket.
+struct MetricsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Print ozmapd's metrics as Prometheus text (the GetMetrics call).",
+        discussion: "The same text GET /metrics serves when metrics_listen is set (docs/OPERATIONS.md, Metrics)."
+    )
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        let (response, value) = try await options.call(OZmapIntegration.getMetrics, GetMetricsRequest())
+        if options.json { return print(ProtoJSON.render(value)) }
+        print(response.prometheusText, terminator: response.prometheusText.hasSuffix("\n") ? "" : "\n")
+    }
+}
