@@ -35,6 +35,9 @@ LATENCY_ONLY  = $(addprefix --filter ,$(LATENCY_TESTS))
 # run after the rest, one at a time. Beside the rest they starved its calls past any
 # deadline (the flood: docs/RELIABILITY.md, "Known limits").
 ASAN_WIDTH    = --experimental-maximum-parallelization-width 4
+# The plain suite runs its in-process daemons eight tests at a time: unbounded, the
+# 2-core machine starves the calls of 30 s deadlines under load.
+TEST_WIDTH    = --experimental-maximum-parallelization-width 8
 ASAN_FLOOD    = sixtyFourConnectionsOfAThousandPipelinedCallsEachAnsweredOnce
 ASAN_HEAVY    = --filter FaultScenarioTests --filter CrashTests --filter SharedRecordWorkloadTests --filter $(ASAN_FLOOD)
 ASAN_TEST     = ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/runner \
@@ -91,7 +94,7 @@ check: deps proto-check
 # then run alone, one at a time.
 test: deps proto-check clients
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests $(LATENCY_SKIP)
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests $(LATENCY_SKIP) $(TEST_WIDTH)
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(LATENCY_ONLY) --no-parallel
 

@@ -16,7 +16,7 @@
 
 #include "ozmap.h"
 
-#define DEADLINE_MS 10000
+#define DEADLINE_MS 30000  /* ozmapd answers "pending" after outbox_wait_ms (10 s) at most */
 
 static const char *state_name(Archolt__Ozmap__V1__ONUState state) {
     const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value(&archolt__ozmap__v1__onustate__descriptor, (int)state);

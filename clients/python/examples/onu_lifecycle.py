@@ -26,7 +26,7 @@ def main(argv: list) -> int:
         return 2
     socket_path, command, args = argv[1], argv[2], argv[3:]
     try:
-        with Client(socket_path, timeout=10) as ozmap:
+        with Client(socket_path, timeout=30) as ozmap:  # ozmapd answers "pending" after 10 s at most
             if (command, len(args)) in (("demo", 5), ("provision", 4)):
                 olt, onu, serial, cto = args[:4]
                 show("provisioned", ozmap.provision_onu(olt, onu, serial, cto=cto, implanted=True).onu)

@@ -183,13 +183,13 @@ def reconnects_once_closed():
 
 
 def against_ozmapd(socket_path, olt):
-    with Client(socket_path, timeout=10) as client:
+    with Client(socket_path, timeout=30) as client:
         error = raises(InvalidArgument, client.provision_onu, olt, "py-bad-1", "x!")
         check(error.code == 3, f"ozmapd: a bad serial number raises InvalidArgument: {error}")
         futures = [client.submit("GetStatus") for _ in range(20)]
         futures.append(client.submit("GetONU", {"onu_id": "py-never-seen"}))
         futures += [client.submit("GetStatus") for _ in range(20)]
-        versions = {future.result(timeout=10).version for future in futures if future is not futures[20]}
+        versions = {future.result(timeout=30).version for future in futures if future is not futures[20]}
         check(len(versions) == 1 and "" not in versions, "ozmapd: 40 pipelined GetStatus answered on one connection")
         raises(NotFound, futures[20].result, 10)
         check(True, "ozmapd: GetONU of an unknown ONU raises NotFound, among pipelined calls")
