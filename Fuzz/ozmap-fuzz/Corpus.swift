@@ -58,6 +58,14 @@ func corpusSeeds() throws -> [(String, [UInt8])] {
         ("valid-ListOperations", try call(OZmapIntegration.listOperations, ListOperationsRequest(onuId: "1001", state: .failed, pageToken: "t"))),
         ("valid-RetryOperation", try call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: "op-7"))),
         ("valid-ListAuditLog", try call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "1001", afterSeq: 42, pageSize: 5))),
+        ("valid-Reconcile", try call(OZmapIntegration.reconcile, ReconcileRequest(dryRun: false, archoltOltId: "olt-1"))),
+        ("valid-ImportONUs", try call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: true, rows: [
+            ImportRow(archoltOltId: "olt-1", onuId: "1001", serialNumber: "ZTEG12345678", cto: "CTO-01-001",
+                      macAddress: "00:11:22:33:44:55", pppoeUser: "alice", implanted: .implanted),
+            ImportRow(archoltOltId: "olt-1", onuId: "1002", serialNumber: "ZTEG12345679", cto: "CTO-01-002"),
+        ]))),
+        ("valid-GetMetrics", try call(OZmapIntegration.getMetrics, GetMetricsRequest())),
+        ("valid-RunDoctor", try call(OZmapIntegration.runDoctor, RunDoctorRequest())),
     ]
     let status = try call(OZmapIntegration.getStatus, GetStatusRequest())
     let provision = seeds.first { $0.0 == "valid-ProvisionONU" }!.1

@@ -206,6 +206,10 @@ let requestChecks: [String: @Sendable (ProtoValue, [UInt8], String) -> Void] = {
     add(OZmapIntegration.listOperations)
     add(OZmapIntegration.retryOperation)
     add(OZmapIntegration.listAuditLog)
+    add(OZmapIntegration.reconcile)
+    add(OZmapIntegration.importONUs)
+    add(OZmapIntegration.getMetrics)
+    add(OZmapIntegration.runDoctor)
     for method in codec.service.methods where checks[method.name] == nil {
         // A new RPC must be fuzzed too: add its handle above.
         fatalError("ozmap-fuzz has no Swift request type for \(method.name)")
