@@ -141,15 +141,16 @@ import Testing
             }
         }
         defer { caller.cancel() }
-        try await waitUntil("calls answered by the first ozmapd", timeout: .seconds(20)) { calls.answeredCount >= 20 }
+        // Few calls and a long deadline: beside the rest of the suite on 2 cores a call can take a second or more.
+        try await waitUntil("calls answered by the first ozmapd", timeout: .seconds(90)) { calls.answeredCount >= 5 }
 
         first.signal(SIGTERM)
         #expect(try await first.exitStatus() == 0, "\(first.errorOutput)")
         #expect(try mode(path) == 0o600, "the socket file is systemd's: not removed, not chmod-ed")
         let answeredBeforeRestart = calls.answeredCount
         let second = try ActivatedProcess(binary("ozmapd"), arguments, listening: listener, directory: directory)
-        try await waitUntil("calls answered by the second ozmapd", timeout: .seconds(30)) {
-            calls.answeredCount >= answeredBeforeRestart + 20
+        try await waitUntil("calls answered by the second ozmapd", timeout: .seconds(90)) {
+            calls.answeredCount >= answeredBeforeRestart + 5
         }
         caller.cancel()
         _ = await caller.result
