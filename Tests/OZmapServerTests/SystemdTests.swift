@@ -169,8 +169,11 @@ import Testing
     func underSystemdSocketActivate() async throws {
         let directory = try makeTemporaryDirectory()
         let path = directory + "/ozmapd.sock"
+        // systemd-socket-activate gives its child only what -E names: the sanitizer settings of
+        // `make test-asan` (LeakSanitizer's suppressions) must be passed on like that.
+        let sanitizer = ["ASAN_OPTIONS", "LSAN_OPTIONS"].flatMap { ["-E", $0] }
         let activator = try ChildProcess("/usr/bin/systemd-socket-activate",
-                                         ["-l", path, binary("ozmapd"), "--socket", path, "--state-dir", directory + "/state"],
+                                         ["-l", path] + sanitizer + [binary("ozmapd"), "--socket", path, "--state-dir", directory + "/state"],
                                          directory: directory)
         try await waitUntil("systemd-socket-activate listens on \(path)") { FileManager.default.fileExists(atPath: path) }
         let client = try await OZmapClient.connect(socketPath: path)
