@@ -34,7 +34,7 @@ LATENCY_ONLY  = $(addprefix --filter ,$(LATENCY_TESTS))
 # scenarios, kill -9 rounds, the shared-record workload and the 64,000-call flood, which load the machine most,
 # run after the rest, one at a time. Beside the rest they starved its calls past any
 # deadline (the flood: docs/RELIABILITY.md, "Known limits").
-ASAN_WIDTH    = --experimental-maximum-parallelization-width 4
+ASAN_WIDTH    = --experimental-maximum-parallelization-width 3
 # The plain suite runs its in-process daemons eight tests at a time: unbounded, the
 # 2-core machine starves the calls of 30 s deadlines under load.
 TEST_WIDTH    = --experimental-maximum-parallelization-width 8
