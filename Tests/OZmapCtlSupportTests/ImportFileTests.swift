@@ -31,6 +31,18 @@ import Testing
         ])
     }
 
+    /// Excel's "sep=;" first line names the separator; lines ending in a separator (an empty last
+    /// column) read as if it were not there; an ONU given twice in the file is refused with both lines.
+    @Test func excelSeparatorLineTrailingSeparatorsAndAnONUTwice() throws {
+        let file = try ImportFile(text: "sep=;\narcholt_olt_id;onu_id;serial_number;cto;\nolt-1;onu-1;SN1;CTO 1,2;\n")
+        #expect(file.separator == ";")
+        #expect(file.entries.map(\.line) == [3])
+        #expect(file.entries.map(\.row.cto) == ["CTO 1,2"])
+        let twice = problems("archolt_olt_id,onu_id,serial_number,cto\nolt-1,onu-1,SN1,C1\nolt-1,onu-2,SN2,C1\nolt-1,onu-1,SN3,C2\n")
+        #expect(twice.map(\.line) == [4])
+        #expect(twice.first?.message.contains("line 2") == true, "\(twice)")
+    }
+
     @Test func semicolonSeparatorIsDetectedFromTheHeaderAndCommasStayInValues() throws {
         let file = try ImportFile(text: "onu_id;cto;serial_number;archolt_olt_id\nonu-1;CTO 1,2;SN1;olt-1\n")
         #expect(file.separator == ";")

@@ -109,6 +109,47 @@ struct ImportTests {
         try await rig.tearDown()
     }
 
+    /// An ERP client whose serial was typed in lower case is adopted, not doubled; an ONU ozmapd
+    /// holds on another OLT is an error naming that OLT.
+    @Test func aLowerCaseSerialIsFoundAndAnotherOLTsONUIsRefused() async throws {
+        let rig = try await TestRig(boxes: 30, olts: 2, occupied: 0.1)
+        let (client, olt) = try await rig.provisioningReady()
+        let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
+        let second = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.first { $0.id != olt.id }!
+        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: second.id, requireCtoOnActivation: false))
+        let otherBox = try await rig.boxesWithRoom(on: second, client: client)[0]
+        let filed = try await ERP(rig.simulator).fileClient(code: "ERP-77", name: "Rita", serial: "ztegl0000001", at: boxes[0].id,
+                                                            project: boxes[0].project)
+        _ = try await client.call(OZmapIntegration.provisionONU, provision("l-2", cto: boxes[1].id))
+        let rows = [row("l-1", serial: "ZTEGL0000001", cto: boxes[0].id), row("l-2", serial: "ZTEGL0000002", cto: otherBox.id, olt: "olt-b")]
+        let applied = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        #expect(applied.results.map(\.action) == [.adopt, .error])
+        #expect(applied.results[0].ozmapClientId == filed.client)
+        #expect(applied.results[1].error.contains("olt-a"), "\(applied.results[1].error)")
+        try await rig.outboxDrained(client)
+        #expect(rig.simulator.snapshot().clients.filter { $0.serialNumber.uppercased() == "ZTEGL0000001" }.map(\.id) == [filed.client])
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    /// `ozmapctl onu import`: the table, and exit 65 when a row is an ERROR (the calls' status
+    /// codes are 0–16); a file `;`-separated with Excel's "sep=;" line.
+    @Test func ozmapctlImportsAFileAndExitsWith65OnAnErrorRow() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.1)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        let file = rig.directory + "/fleet.csv"
+        try "sep=;\narcholt_olt_id;onu_id;serial_number;cto\nolt-a;c-1;ZTEGC0000001;\(box.name)\nolt-a;c-2;ZTEGC0000002;NO-SUCH-CTO\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, output, errors) = try await runProcess(binary("ozmapctl"), ["onu", "import", file],
+                                                            environment: ["OZMAPD_SOCKET": rig.socketPath], directory: rig.directory)
+        #expect(status == 65, "\(output)\(errors)")
+        #expect(output.contains("CREATE") && output.contains("ERROR") && output.contains("NO-SUCH-CTO"), "\(output)")
+        #expect(rig.ozmapClients(code: "c-1").clients == 0, "a dry run")
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func aBatchOverTheLimitOrEmptyIsRefusedNamingRows() async throws {
         let rig = try await TestRig(boxes: 10, occupied: 0.1)
         let (client, _) = try await rig.provisioningReady()

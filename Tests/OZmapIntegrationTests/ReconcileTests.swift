@@ -149,6 +149,53 @@ struct ReconcileTests {
         try await rig.tearDown()
     }
 
+    /// The ERP's property left without its client: an apply gives the ONU a client of ozmapd's own
+    /// and leaves the ERP's property (its address, drop and history) for a person.
+    @Test func anAdoptedPropertyWithoutItsClientIsNotDeleted() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.1)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client, free: 3)[0]
+        let erp = ERP(rig.simulator)
+        let filed = try await erp.fileClient(code: "e-1", name: "Cliente ERP", serial: "ZTEGE0000001", at: box.id, project: box.project)
+        let adopted = try await client.call(OZmapIntegration.provisionONU, provision("e-1", cto: box.id, serial: "ZTEGE0000001"))
+        #expect(adopted.onu.adopted && adopted.onu.ozmapPropertyId == filed.property)
+        try await erp.request("DELETE", "ftth-clients/\(filed.client)")
+
+        let dry = try await reconcile(client, onu: "e-1")
+        let row = try #require(dry.rows.first)
+        #expect(row.kind == .propertyWithoutClient && row.action.contains("ERP's"), "\(row.action)")
+        _ = try await reconcile(client, apply: true, onu: "e-1")
+        try await rig.outboxDrained(client)
+        #expect(rig.simulator.snapshot().properties.contains { $0.id == filed.property }, "the ERP's property stays")
+        #expect(rig.ozmapClients(code: "e-1").clients == 1 && rig.ozmapClients(code: "e-1").boxes.contains(box.id))
+        #expect(try await reconcile(client, onu: "e-1").rows.isEmpty)
+        await client.close()
+        try await rig.tearDown()
+    }
+
+    /// An ONU whose deprovision OZmap refused is on its way out: when a person then removes its
+    /// client by hand, reconcile does not report it missing, and an apply never creates it again.
+    @Test func anONUWhoseDeprovisionFailedIsNotCreatedAgain() async throws {
+        let rig = try await TestRig(boxes: 20, occupied: 0.1)
+        let (client, olt) = try await rig.provisioningReady()
+        let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
+        let placed = try await client.call(OZmapIntegration.provisionONU, provision("f-1", cto: box.id))
+        rig.simulator.setFaults(SimulatorFaults(errorRate: 1, status: 422, routes: [FaultRoute("DELETE properties")]))
+        await #expect(throws: RPCError.self) {
+            try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "f-1"))
+        }
+        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "f-1")).state == .failed)
+        rig.simulator.setFaults(.none)
+        try await ERP(rig.simulator).request("DELETE", "properties/\(placed.onu.ozmapPropertyId)")
+
+        #expect(try await reconcile(client).rows.isEmpty, "not compared while its deprovision is unfinished")
+        #expect(try await reconcile(client, apply: true).operationIds.isEmpty)
+        try await rig.outboxDrained(client)
+        #expect(rig.ozmapClients(code: "f-1").clients == 0)
+        await client.close()
+        try await rig.tearDown()
+    }
+
     @Test func scopesAndBadRequestsNameTheirFields() async throws {
         let rig = try await TestRig(boxes: 20, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()

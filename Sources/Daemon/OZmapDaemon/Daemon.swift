@@ -80,7 +80,10 @@ public struct Daemon: Sendable {
             connection.state == .ok ? connection.directory as? any OZmapProvisioner : nil
         }
         if configuration.reconcileEveryFullPass {
-            synchronizer.afterEachFullPass { [logger] in await provisioning.checkDrift(logger: logger) }
+            synchronizer.afterEachPass { [logger] report in
+                guard report.kind == .full, report.error.isEmpty else { return }
+                Task { await provisioning.checkDrift(logger: logger) }
+            }
         }
 
         let codec = ProtobufCCodec.ozmap

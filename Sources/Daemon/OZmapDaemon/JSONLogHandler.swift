@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OZmapDomain
+import OZmapRPC
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -50,65 +51,28 @@ public struct JSONLogHandler: LogHandler {
 
     private static let reserved: Set<String> = ["time", "level", "label", "message"]
 
-    /// One line, newline included.
+    /// One line, newline included: written by `ProtoJSON`, the project's one JSON writer.
     static func line(time: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var text = "{\"time\":"
-        appendString(Timestamp.format(time), to: &text)
-        text += ",\"level\":"
-        appendString(level.rawValue, to: &text)
-        text += ",\"label\":"
-        appendString(label, to: &text)
-        text += ",\"message\":"
-        appendString(message, to: &text)
+        var fields = [
+            ProtoMessage.Field(name: "time", value: .string(Timestamp.format(time))),
+            ProtoMessage.Field(name: "level", value: .string(level.rawValue)),
+            ProtoMessage.Field(name: "label", value: .string(label)),
+            ProtoMessage.Field(name: "message", value: .string(message)),
+        ]
         for key in metadata.keys.sorted() {
-            text += ","
-            appendString(reserved.contains(key) ? "metadata.\(key)" : key, to: &text)
-            text += ":"
-            appendValue(metadata[key]!, to: &text)
+            fields.append(.init(name: reserved.contains(key) ? "metadata.\(key)" : key, value: value(metadata[key]!)))
         }
-        text += "}\n"
-        return text
+        return ProtoJSON.render(.message(ProtoMessage(fields)), pretty: false) + "\n"
     }
 
-    private static func appendValue(_ value: Logger.Metadata.Value, to text: inout String) {
+    private static func value(_ value: Logger.Metadata.Value) -> ProtoValue {
         switch value {
-        case .string(let string): appendString(string, to: &text)
-        case .stringConvertible(let convertible): appendString(convertible.description, to: &text)
-        case .array(let values):
-            text += "["
-            for (index, element) in values.enumerated() {
-                if index > 0 { text += "," }
-                appendValue(element, to: &text)
-            }
-            text += "]"
+        case .string(let string): .string(string)
+        case .stringConvertible(let convertible): .string(convertible.description)
+        case .array(let values): .list(values.map(Self.value))
         case .dictionary(let dictionary):
-            text += "{"
-            for (index, key) in dictionary.keys.sorted().enumerated() {
-                if index > 0 { text += "," }
-                appendString(key, to: &text)
-                text += ":"
-                appendValue(dictionary[key]!, to: &text)
-            }
-            text += "}"
+            .message(ProtoMessage(dictionary.keys.sorted().map { ProtoMessage.Field(name: $0, value: Self.value(dictionary[$0]!)) }))
         }
-    }
-
-    /// A JSON string: quotes, backslashes and every control character escaped, so a line is one line.
-    private static func appendString(_ string: String, to text: inout String) {
-        text += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}":
-                text += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 
     private static let outputLock = Mutex(())

@@ -72,9 +72,7 @@ public actor BoxSynchronizer {
     private var progress: SyncReport?
     /// Boxes `refresh` re-read while a pass runs: newer than what the pass fetched.
     private var refreshedDuringPass: [String: CachedBox] = [:]
-    /// Called (in a task of its own) after each full pass that succeeded.
-    private nonisolated let fullPassObservers = Mutex<[@Sendable () async -> Void]>([])
-    /// Told of every pass that ends (succeeded, failed or cancelled): the daemon's metrics.
+    /// Told of every pass that ends (succeeded, failed or cancelled): the daemon's metrics, the drift check.
     private nonisolated let passObservers = Mutex<[@Sendable (SyncReport) -> Void]>([])
     /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
     private var tenantGeneration = 0
@@ -127,11 +125,6 @@ public actor BoxSynchronizer {
     private func withRefreshes(_ boxes: [CachedBox]) -> [CachedBox] {
         guard !refreshedDuringPass.isEmpty else { return boxes }
         return boxes.map { refreshedDuringPass[$0.id] ?? $0 }
-    }
-
-    /// Runs `observer` after each full pass that succeeds (the reconcile dry-run).
-    public nonisolated func afterEachFullPass(_ observer: @escaping @Sendable () async -> Void) {
-        fullPassObservers.withLock { $0.append(observer) }
     }
 
     /// Calls `observer` with the report of each pass that ends, whatever its outcome
@@ -201,11 +194,7 @@ public actor BoxSynchronizer {
         report.finishedAt = Timestamp.now()
         report.durationMs = Int((ContinuousClock.now - started) / .milliseconds(1))
         state.lastReport = report
-        if kind == .full, report.error.isEmpty {
-            state.lastFullAt = report.finishedAt
-            let observers = fullPassObservers.withLock { $0 }
-            if !observers.isEmpty { Task { for observer in observers { await observer() } } }
-        }
+        if kind == .full, report.error.isEmpty { state.lastFullAt = report.finishedAt }
         do {
             try store.saveSyncState(state)
         } catch {

@@ -28,7 +28,15 @@ extension OZmapAPIClient: OZmapProvisioner {
     }
 
     public func clients(serialNumber: String) async throws -> [FTTHClientRecord] {
-        try await pages("ftth-clients", filter: [Filter("onu.serial_number", "=", serialNumber)]).compactMap(OZmapJSON.client)
+        try await pages("ftth-clients", filter: [Filter("onu.serial_number", "in", Self.serialForms([serialNumber]))])
+            .compactMap(OZmapJSON.client)
+    }
+
+    /// Filters match exactly, and ERPs type serials in lower case too: each is asked in both forms
+    /// (the outbox's lookup and the bulk reads of reconcile and import alike).
+    static func serialForms(_ serials: [String]) -> [String] {
+        var seen = Set<String>()
+        return serials.flatMap { [$0, $0.lowercased()] }.filter { seen.insert($0).inserted }
     }
 
     public func createProperty(client: ClientPayload, at box: TargetBox) async throws -> OZmapProperty {
@@ -157,9 +165,8 @@ extension OZmapAPIClient: OZmapProvisioner {
         try await chunked(codes) { try await list("ftth-clients", filter: [Filter("code", "in", $0)]) }.compactMap(OZmapJSON.client)
     }
 
-    /// `in` is an exact match: each serial is asked as given and in lower case (ERPs type them so).
     public func clients(serialNumbers: [String]) async throws -> [FTTHClientRecord] {
-        try await chunked(serialNumbers.flatMap { [$0, $0.lowercased()] }) {
+        try await chunked(Self.serialForms(serialNumbers)) {
             try await list("ftth-clients", filter: [Filter("onu.serial_number", "in", $0)])
         }.compactMap(OZmapJSON.client)
     }

@@ -103,7 +103,9 @@ public enum ProtoJSON {
             case "\n": output += "\\n"
             case "\r": output += "\\r"
             case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
+            // Every control character, and the two line separators JavaScript reads as newlines:
+            // a log line (JSONLogHandler) stays one line whatever a message holds.
+            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}":
                 output += String(format: "\\u%04x", scalar.value)
             default: output.unicodeScalars.append(scalar)
             }

@@ -101,6 +101,12 @@ extension StateDatabase: ProvisioningStore {
         try queue.read { db in try OperationRow.fetchOne(db, key: id)?.operation }
     }
 
+    public func latestOperation(onuID: String) throws -> OutboxOperation? {
+        try queue.read { db in
+            try OperationRow.filter(Column("onuID") == onuID).order(Column("id").desc).fetchOne(db)?.operation
+        }
+    }
+
     public func dueOperations(now: String, excluding onuIDs: Set<String>, limit: Int) throws -> [OutboxOperation] {
         try queue.read { db in
             // The first unfinished operation of each ONU, if it is due. The exclusion and the limit are

@@ -29,13 +29,13 @@ enum ClientMatching {
 
     /// Clients found (by serial, or by code after a person retyped it) that may be the ONU's:
     /// never one ozmapd marked for another ONU.
-    static func bySerial(_ clients: [FTTHClientRecord], onuID: String) -> [FTTHClientRecord] {
+    static func notMarkedForAnotherONU(_ clients: [FTTHClientRecord], onuID: String) -> [FTTHClientRecord] {
         clients.filter { $0.markedONU == nil || $0.markedONU == onuID }
     }
 }
 
-/// What OZmap holds for a batch of ONUs, read in bulk (`in` filters of 100 values a request):
-/// the clients under their codes and serials, clients ozmapd marked, and their properties.
+/// What OZmap holds for some ONUs, indexed for `match`: read in bulk for reconcile and import
+/// (`read`: `in` filters of 100 values a request), or gathered per ONU by the outbox's lookup.
 struct OZmapClientSnapshot: Sendable {
     private(set) var clientsByID: [String: FTTHClientRecord] = [:]
     private var idsByCode: [String: [String]] = [:]
@@ -60,13 +60,13 @@ struct OZmapClientSnapshot: Sendable {
         return snapshot
     }
 
-    private mutating func add(_ client: FTTHClientRecord) {
+    mutating func add(_ client: FTTHClientRecord) {
         guard clientsByID.updateValue(client, forKey: client.id) == nil else { return }
         idsByCode[client.code, default: []].append(client.id)
         if !client.serialNumber.isEmpty { idsBySerial[client.serialNumber.uppercased(), default: []].append(client.id) }
     }
 
-    private mutating func add(_ property: OZmapProperty) {
+    mutating func add(_ property: OZmapProperty) {
         guard propertiesByID.updateValue(property, forKey: property.id) == nil else { return }
         if !property.clientID.isEmpty { propertyIDsOfClient[property.clientID, default: []].append(property.id) }
     }
@@ -78,14 +78,14 @@ struct OZmapClientSnapshot: Sendable {
     /// The ONU's clients as the outbox's lookup would find them (by code, the adopted client,
     /// then by serial), ranked, with their properties.
     func match(onuID: String, serialNumber: String, box: String, linked: LinkedClient?) -> ClientMatch {
-        var clients = ClientMatching.bySerial((idsByCode[onuID] ?? []).compactMap { clientsByID[$0] }, onuID: onuID)
+        var clients = ClientMatching.notMarkedForAnotherONU((idsByCode[onuID] ?? []).compactMap { clientsByID[$0] }, onuID: onuID)
         if let linked, linked.adopted, !linked.clientID.isEmpty, !clients.contains(where: { $0.id == linked.clientID }),
            let adopted = clientsByID[linked.clientID] {
             clients.append(adopted)
         }
         if clients.isEmpty, !serialNumber.isEmpty {
             let found = (idsBySerial[serialNumber.uppercased()] ?? []).compactMap { clientsByID[$0] }
-            clients = ClientMatching.bySerial(found, onuID: onuID)
+            clients = ClientMatching.notMarkedForAnotherONU(found, onuID: onuID)
         }
         let found = clients.flatMap { properties(of: $0.id) }
         let ranked = ClientMatching.ranked(clients, properties: found, box: box, linkedID: linked?.clientID ?? "", code: onuID)

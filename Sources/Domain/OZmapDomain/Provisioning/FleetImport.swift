@@ -120,7 +120,7 @@ extension Provisioning {
                 }
                 let current = try store.onu(id: request.onuID)
                 // A stale file must not bring back what ArchOLT removed.
-                let lastKind = try lastOperation(of: request.onuID)?.kind
+                let lastKind = try store.latestOperation(onuID: request.onuID)?.kind
                 if current?.state == .deprovisioned || lastKind == .deleteClient && current?.state != .synced {
                     failed("ozmapd holds ONU \(request.onuID) as deprovisioned (or being deprovisioned): remove the row, "
                            + "or ProvisionONU it if ArchOLT provisioned it again")
@@ -149,7 +149,7 @@ extension Provisioning {
             if [.create, .attach, .move].contains(outcome.action) { taken[item.box.id, default: 0] += 1 }
             if !dryRun, outcome.action != .error {
                 if let live = item.live, live.state == .pending, live.ctoBoxID == item.box.id, Self.payload(live) == Self.payload(item.onu),
-                   let waiting = try lastOperation(of: live.onuID), !waiting.state.isFinished {
+                   let waiting = try store.latestOperation(onuID: live.onuID), !waiting.state.isFinished {
                     // An earlier run queued it (an interrupted import): that operation stands, with its due time.
                     outcome.operationID = waiting.id
                     outcome.detail += " (operation \(waiting.id) already queued)"

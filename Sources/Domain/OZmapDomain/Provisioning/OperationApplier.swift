@@ -104,37 +104,36 @@ struct OperationApplier: Sendable {
     private func lookUp(_ operation: OutboxOperation) async throws -> Found? {
         let code = operation.client.code
         let box = operation.box?.id ?? ""
-        let byCode = try await provisioner.properties(clientCode: code)
-        var properties = byCode
-        // Never a client ozmapd marked for another ONU, even under this code (a person retyped it).
-        var clients = ClientMatching.bySerial(try await provisioner.clients(code: code), onuID: operation.onuID)
-        // A property under the code whose client the list by code missed (a slow index): OZmap gave it populated.
-        for property in byCode where !clients.contains(where: { $0.id == property.clientID }) {
-            if let client = property.client, client.markedONU == nil || client.markedONU == operation.onuID { clients.append(client) }
+        // What OZmap holds, gathered per ONU; `OZmapClientSnapshot.match` picks as reconcile and import do.
+        var found = OZmapClientSnapshot()
+        for property in try await provisioner.properties(clientCode: code) {
+            found.add(property)
+            // A property under the code whose client the list by code missed (a slow index): OZmap gave it populated.
+            if let client = property.client { found.add(client) }
         }
-        if let linked = operation.linked, linked.adopted, !linked.clientCode.isEmpty, linked.clientCode != code {
-            let theirs = try await provisioner.clients(code: linked.clientCode).filter { $0.id == linked.clientID }
-            if !theirs.isEmpty {
-                clients += theirs
-                properties += try await provisioner.properties(clientCode: linked.clientCode).filter { $0.clientID == linked.clientID }
+        for client in try await provisioner.clients(code: code) { found.add(client) }
+        if let linked = operation.linked, linked.adopted, !linked.clientCode.isEmpty, linked.clientCode != code,
+           let theirs = try await provisioner.clients(code: linked.clientCode).first(where: { $0.id == linked.clientID }) {
+            found.add(theirs)
+            for property in try await provisioner.properties(clientCode: linked.clientCode) where property.clientID == theirs.id {
+                found.add(property)
             }
         }
-        if clients.isEmpty, !operation.client.serialNumber.isEmpty {
-            clients = ClientMatching.bySerial(try await provisioner.clients(serialNumber: operation.client.serialNumber),
-                                              onuID: operation.onuID)
-            for other in Set(clients.map(\.code)) {
-                properties += try await provisioner.properties(clientCode: other).filter { property in
-                    clients.contains { $0.id == property.clientID }
-                }
+        var match = found.match(onuID: operation.onuID, serialNumber: "", box: box, linked: operation.linked)
+        // By serial only when nothing else was found: a client the ERP filed under its own code.
+        if match.clients.isEmpty, !operation.client.serialNumber.isEmpty {
+            let bySerial = try await provisioner.clients(serialNumber: operation.client.serialNumber)
+            bySerial.forEach { found.add($0) }
+            let ids = Set(bySerial.map(\.id))
+            for other in Set(bySerial.map(\.code)) {
+                for property in try await provisioner.properties(clientCode: other) where ids.contains(property.clientID) { found.add(property) }
             }
+            match = found.match(onuID: operation.onuID, serialNumber: operation.client.serialNumber, box: box, linked: operation.linked)
         }
-        guard !clients.isEmpty else { return nil }
-        func property(of client: FTTHClientRecord) -> OZmapProperty? { ClientMatching.property(of: client, in: properties, box: box) }
-        let ranked = ClientMatching.ranked(clients, properties: properties, box: box, linkedID: operation.linked?.clientID ?? "", code: code)
-        let chosen = ranked[0]
+        guard let chosen = match.chosen else { return nil }
         var removed = Set<String>()
-        for extra in ranked.dropFirst() where extra.markedONU == operation.onuID && extra.id != chosen.id && removed.insert(extra.id).inserted {
-            for property in properties where property.clientID == extra.id {
+        for extra in match.clients.dropFirst() where extra.markedONU == operation.onuID && extra.id != chosen.id && removed.insert(extra.id).inserted {
+            for property in found.properties(of: extra.id) {
                 try await audited(operation, "DELETE", "properties/{id}", status: 204, detail: "duplicate") {
                     try await provisioner.deleteProperty(id: property.id)
                 }
@@ -143,7 +142,7 @@ struct OperationApplier: Sendable {
                 try await provisioner.deleteClient(id: extra.id)
             }
         }
-        return Found(client: chosen, property: property(of: chosen))
+        return Found(client: chosen, property: match.property)
     }
 
     /// Re-homes the property at the box, keeping its ids (`PATCH properties/{id}`). On a server that

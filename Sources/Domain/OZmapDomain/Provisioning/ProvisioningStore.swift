@@ -28,6 +28,9 @@ public protocol ProvisioningStore: Sendable {
 
     func operation(id: Int64) throws -> OutboxOperation?
 
+    /// The ONU's newest operation, finished or not.
+    func latestOperation(onuID: String) throws -> OutboxOperation?
+
     /// For each ONU with unfinished operations and not in `excluding`: its first
     /// unfinished operation, when due at `now`. At most `limit`, oldest first.
     func dueOperations(now: String, excluding onuIDs: Set<String>, limit: Int) throws -> [OutboxOperation]

@@ -103,7 +103,7 @@ extension Provisioning {
         let compared = try live.filter { onu in
             guard onu.state != .pending, !onu.ctoBoxID.isEmpty else { return false }
             guard onu.state == .failed else { return true }
-            return try lastOperation(of: onu.onuID)?.kind != .deleteClient
+            return try store.latestOperation(onuID: onu.onuID)?.kind != .deleteClient
         }
         var codes = compared.map(\.onuID) + compared.filter(\.adopted).map(\.ozmapClientCode)
         if case .onu(let id) = scope, live.isEmpty { codes.append(id) }
@@ -112,10 +112,13 @@ extension Provisioning {
             marked: scope == .all, from: ozmap)
 
         var drifts: [Drift] = []
+        let boxes = cache.snapshot
+        func boxName(_ id: String) -> String { boxes.boxesByID[id].map { "\($0.name) (\(id))" } ?? id }
+        let cacheLoaded = cache.loaded
         for onu in compared {
             var rows = Self.differences(of: onu, in: snapshot, boxName: boxName(onu.ctoBoxID))
             // OZmap is the source of truth for boxes: a CTO it no longer has is not re-created by an apply.
-            if cache.snapshot.boxesByID[onu.ctoBoxID] == nil, cache.loaded {
+            if boxes.boxesByID[onu.ctoBoxID] == nil, cacheLoaded {
                 for index in rows.indices where rows[index].kind != .dataDiffers && rows[index].kind != .duplicate {
                     rows[index].action = "none: CTO \(onu.ctoBoxName.isEmpty ? onu.ctoBoxID : onu.ctoBoxName) is no longer among "
                         + "the boxes of the linked OLT in OZmap: AssignCTO the ONU to its CTO now"
@@ -282,17 +285,6 @@ extension Provisioning {
         report.operationIDs = queued.values.sorted()
     }
 
-    /// The ONU's newest operation.
-    func lastOperation(of onuID: String) throws -> OutboxOperation? {
-        var last: OutboxOperation?
-        while true {
-            let page = try store.listOperations(onuID: onuID, state: nil, afterID: last?.id, limit: 100)
-            guard let newest = page.last else { return last }
-            last = newest
-            if page.count < 100 { return last }
-        }
-    }
-
     /// Every ONU matching the filter, page by page.
     func allONUs(_ filter: ONUFilter) throws -> [ONURecord] {
         var all: [ONURecord] = []
@@ -303,10 +295,6 @@ extension Provisioning {
             guard page.count == 1_000, let last = page.last else { return all }
             after = last.onuID
         }
-    }
-
-    func boxName(_ id: String) -> String {
-        cache.snapshot.boxesByID[id].map { "\($0.name) (\(id))" } ?? id
     }
 
     /// The OZmap reads of reconcile and import need credentials OZmap accepts.
