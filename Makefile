@@ -6,9 +6,12 @@ PROTO_DIR     = proto
 PROTO_FILES   = $(sort $(wildcard $(PROTO_DIR)/archolt/ozmap/v1/*.proto))
 GEN_DIR       = Sources/Wire/OZmapProtoC
 DEMO_DIR     ?= $(CURDIR)/demo-state
+# The C and Python clients build under .build-clients; the Python venv also runs tools/codegen.
+CLIENTS_OUT   = $(CURDIR)/.build-clients
+PY_VENV       = $(CLIENTS_OUT)/venv
 SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps proto proto-check build check test soak demo bench bench-import clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
+.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
   clients clients-c clients-python clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
@@ -56,24 +59,50 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PKGS); \
 	fi
 
-# Regenerates the committed protoc-c output from proto/.
-proto: deps
+# Regenerates the committed code generated from proto/: protoc-c's C, the Swift
+# messages and service (tools/codegen: a protoc plugin in Python on PyPI's protobuf, in
+# the clients' venv) with the tests' samples, and the Python client's _pb2 modules.
+SWIFT_GEN_DIR    = Sources/Wire/ArcholtOZmapV1/Generated
+SWIFT_SAMPLES_DIR = Tests/OZmapRPCTests/Generated
+CODEGEN_PYTHON   = $(PY_VENV)/bin/python
+CODEGEN          = OZMAPD_CODEGEN_PYTHON=$(CODEGEN_PYTHON) protoc --proto_path=$(PROTO_DIR) \
+  --plugin=protoc-gen-ozmapd-swift=tools/codegen/protoc-gen-ozmapd-swift
+
+proto: deps codegen-python
 	@tmp=$$(mktemp -d) && protoc-c --proto_path=$(PROTO_DIR) --c_out=$$tmp $(PROTO_FILES) \
 	  && rm -rf $(GEN_DIR)/archolt $(GEN_DIR)/include/archolt \
 	  && mkdir -p $(GEN_DIR)/archolt/ozmap/v1 $(GEN_DIR)/include/archolt/ozmap/v1 \
 	  && cp $$tmp/archolt/ozmap/v1/*.c $(GEN_DIR)/archolt/ozmap/v1/ \
 	  && cp $$tmp/archolt/ozmap/v1/*.h $(GEN_DIR)/include/archolt/ozmap/v1/ \
 	  && rm -rf $$tmp && echo "== regenerated $(GEN_DIR) from $(PROTO_FILES)"
+	@rm -rf $(SWIFT_GEN_DIR) $(SWIFT_SAMPLES_DIR) && mkdir -p $(SWIFT_GEN_DIR) $(SWIFT_SAMPLES_DIR) \
+	  && $(CODEGEN) --ozmapd-swift_out=$(SWIFT_GEN_DIR) $(PROTO_FILES) \
+	  && $(CODEGEN) --ozmapd-swift_out=samples:$(SWIFT_SAMPLES_DIR) $(PROTO_FILES) \
+	  && echo "== regenerated $(SWIFT_GEN_DIR) and $(SWIFT_SAMPLES_DIR)"
 	@$(MAKE) --no-print-directory clients-python-proto
 
-# Fails when the committed protoc-c output is not what proto/ generates.
-proto-check: deps clients-python-proto-check
+# Fails when the committed generated code is not what proto/ and the generators make.
+proto-check: deps clients-python-proto-check codegen-python
 	@tmp=$$(mktemp -d) && protoc-c --proto_path=$(PROTO_DIR) --c_out=$$tmp $(PROTO_FILES) \
 	  && fail=0; for f in $$tmp/archolt/ozmap/v1/*; do \
 	    name=$$(basename $$f); case $$name in *.h) dest=$(GEN_DIR)/include/archolt/ozmap/v1/$$name;; *) dest=$(GEN_DIR)/archolt/ozmap/v1/$$name;; esac; \
 	    if ! cmp -s $$f $$dest; then echo "stale generated file: $$dest (run 'make proto' and commit)"; fail=1; fi; \
 	  done; rm -rf $$tmp; \
 	  [ $$fail = 0 ] && echo "== protoc-c output is current"
+	@tmp=$$(mktemp -d) && mkdir $$tmp/src $$tmp/tests \
+	  && $(CODEGEN) --ozmapd-swift_out=$$tmp/src $(PROTO_FILES) && $(CODEGEN) --ozmapd-swift_out=samples:$$tmp/tests $(PROTO_FILES) \
+	  && if diff -r $$tmp/src $(SWIFT_GEN_DIR) >/dev/null && diff -r $$tmp/tests $(SWIFT_SAMPLES_DIR) >/dev/null; then \
+	    rm -rf $$tmp; echo "== generated Swift is current"; \
+	  else diff -r -q $$tmp/src $(SWIFT_GEN_DIR); diff -r -q $$tmp/tests $(SWIFT_SAMPLES_DIR); rm -rf $$tmp; \
+	    echo "stale generated Swift (run 'make proto' and commit)"; exit 1; fi
+
+# The generator's Python: the clients' venv with PyPI's protobuf.
+codegen-python: $(PY_VENV)/.protobuf-installed
+
+$(PY_VENV)/.protobuf-installed:
+	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check 'protobuf>=4.21'
+	@touch $@
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
@@ -148,6 +177,12 @@ bench: deps
 	$(SWIFT) build -c release --product ozmap-bench
 	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench
 
+# Coding a message: the descriptor-driven ProtoValue + Codable path against the generated
+# code (docs/PERFORMANCE.md, "Message coding"). BENCH_CODEC_ROUNDS changes the rounds.
+bench-codec: deps
+	$(SWIFT) build -c release --product ozmap-bench
+	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench codec $(BENCH_CODEC_ROUNDS)
+
 # ImportONUs of an existing fleet against ozmap-sim (docs/PERFORMANCE.md, "Importing the
 # existing fleet"): 10,000 rows, 20,000 boxes. BENCH_IMPORT_ARGS changes the sizes
 # (--boxes --olts --rows --occupied --baseline). Exits non-zero on a duplicate, a lost row
@@ -163,9 +198,7 @@ clean:
 # The C and Python clients of ozmapd (docs/CLIENTS.md), built under .build-clients/:
 # c/bin/ozmap-example, c/lib/libozmap.{a,so}, c/lib/pkgconfig/ozmap.pc, c/include/ozmap/,
 # and venv/ with ozmap-client installed. ClientLibrariesTests runs both against ozmapd.
-CLIENTS_OUT   = $(CURDIR)/.build-clients
 PY_GEN_DIR    = clients/python/src/ozmap_client/proto
-PY_VENV       = $(CLIENTS_OUT)/venv
 PY_SOURCES    = $(shell find clients/python -name '*.py' -o -name pyproject.toml -o -name README.md)
 
 clients: clients-c clients-python

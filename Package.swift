@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
     ],
     targets: [
         // MARK: wire contract
@@ -41,10 +42,17 @@ let package = Package(
             dependencies: ["CProtobufC"],
             path: "Sources/Wire/OZmapProtoC"
         ),
+        // The Swift messages, their protoc-c mapping and the service on GRPCCore, generated
+        // from proto/ by tools/codegen (committed; `make proto`).
+        .target(
+            name: "ArcholtOZmapV1",
+            dependencies: ["OZmapProtoC", "CProtobufC", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            path: "Sources/Wire/ArcholtOZmapV1"
+        ),
         .target(
             name: "OZmapWire",
             dependencies: [
-                "OZmapRPC", "OZmapProtoC", "CProtobufC",
+                "OZmapRPC", "OZmapProtoC", "CProtobufC", "ArcholtOZmapV1",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/Wire/OZmapWire"
@@ -75,6 +83,7 @@ let package = Package(
         .target(
             name: "OZmapClient",
             dependencies: [
+                "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 "OZmapRPC", "OZmapWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -182,6 +191,7 @@ let package = Package(
             name: "ozmap-bench",
             dependencies: [
                 "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
+                "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -194,7 +204,7 @@ let package = Package(
         .executableTarget(
             name: "ozmap-fuzz",
             dependencies: [
-                "OZmapWire", "OZmapRPC", "OZmapAPI", "OZmapProtoC", "CProtobufC", "CLibFuzzer",
+                "OZmapWire", "OZmapRPC", "OZmapAPI", "OZmapProtoC", "CProtobufC", "CLibFuzzer", "ArcholtOZmapV1",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -209,7 +219,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapRPCTests",
-            dependencies: ["OZmapRPC", "OZmapWire", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["OZmapRPC", "OZmapWire", "ArcholtOZmapV1", "OZmapProtoC", "CProtobufC",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             path: "Tests/OZmapRPCTests"
         ),
@@ -229,7 +241,8 @@ let package = Package(
         .testTarget(
             name: "OZmapIntegrationTests",
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
-                           "OZmapAdapter", "OZmapWire",
+                           "OZmapAdapter", "OZmapWire", "ArcholtOZmapV1",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -219,6 +219,7 @@ let requestChecks: [String: @Sendable (ProtoValue, [UInt8], String) -> Void] = {
 
 /// The payload as every request message of the service, whatever method the envelope named.
 func checkPayload(_ payload: [UInt8]) {
+    checkGeneratedDecoders(payload)
     for descriptor in codec.service.methods {
         checkMessage(payload, as: descriptor.requestType) { value in
             requestChecks[descriptor.name]!(value, payload, descriptor.requestType)

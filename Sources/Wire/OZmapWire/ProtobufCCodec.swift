@@ -1,3 +1,4 @@
+import ArcholtOZmapV1
 import CProtobufC
 import Foundation
 import OZmapRPC
@@ -29,55 +30,12 @@ public struct ProtobufCCodec: MessageCodec {
             throw RPCError.invalidArgument(field: "payload", "not a valid \(messageType) message (\(bytes.count) bytes)")
         }
         defer { protobuf_c_message_free_unpacked(unpacked, nil) }
-        if bytes.contains(0) { try rejectEmbeddedNUL(bytes, bytes.indices, as: message, path: "") }
+        do {
+            try ProtobufCFields.rejectEmbeddedNUL(bytes, message.descriptor)
+        } catch {
+            throw RPCError.invalidArgument(field: error.field, error.reason)
+        }
         return .message(try read(UnsafeRawPointer(unpacked), as: message, path: ""))
-    }
-
-    /// protobuf-c hands strings over NUL-terminated, so a string with a NUL inside
-    /// would arrive silently cut short ("1001\0x" read as "1001"). The wire still
-    /// has the whole string: refuse it there, naming the field. Runs only on bytes
-    /// protobuf-c has accepted, so the structure is sound.
-    private func rejectEmbeddedNUL(_ bytes: [UInt8], _ range: Range<Int>, as message: ProtobufCSchema.Message, path: String) throws {
-        var offset = range.lowerBound
-        var occurrences: [UInt32: Int] = [:]
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < range.upperBound, shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7f) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-            return nil
-        }
-        while offset < range.upperBound, let tag = varint() {
-            switch tag & 7 {
-            case 0: guard varint() != nil else { return }
-            case 1: offset += 8
-            case 5: offset += 4
-            case 2:
-                guard let length = varint(), length <= UInt64(range.upperBound - offset) else { return }
-                let value = offset..<offset + Int(length)
-                offset = value.upperBound
-                guard let field = message.fields.first(where: { UInt64($0.descriptor.pointee.id) == tag >> 3 }) else { continue }
-                var fieldPath = path.isEmpty ? field.name : "\(path).\(field.name)"
-                if field.isRepeated {
-                    let index = occurrences[field.descriptor.pointee.id, default: 0]
-                    occurrences[field.descriptor.pointee.id] = index + 1
-                    fieldPath += "[\(index)]"
-                }
-                switch field.type {
-                case PROTOBUF_C_TYPE_STRING where bytes[value].contains(0):
-                    throw RPCError.invalidArgument(field: fieldPath, "contains a NUL character")
-                case PROTOBUF_C_TYPE_MESSAGE:
-                    try rejectEmbeddedNUL(bytes, value, as: schema.message(field.messageDescriptor), path: fieldPath)
-                default: break
-                }
-            default: return
-            }
-        }
     }
 
     private func read(_ base: UnsafeRawPointer, as message: ProtobufCSchema.Message, path: String) throws -> ProtoMessage {

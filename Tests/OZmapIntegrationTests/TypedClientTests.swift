@@ -1,0 +1,60 @@
+import ArcholtOZmapV1
+import GRPCCore
+import OZmapClient
+import OZmapTestSupport
+import Testing
+
+/// The generated client stubs on GRPCCore, over ozmapd's Unix socket through
+/// `UnixSocketClientTransport`, against a real daemon and ozmap-sim: a Swift caller
+/// provisions, reads and deprovisions an ONU with typed messages and never touches
+/// bytes; ozmapd's errors arrive as GRPCCore's RPCError with the field violations.
+@Suite(.timeLimit(.minutes(3))) struct TypedClientTests {
+    @Test func aTypedClientProvisionsAndDeprovisionsOverTheSocket() async throws {
+        let rig = try await TestRig(boxes: 40)
+        try await rig.startDaemon()
+        let transport = try await UnixSocketClientTransport.connect(socketPath: rig.socketPath)
+        try await withGRPCClient(transport: transport) { grpc in
+            let ozmapd = OZmapIntegration.Client(wrapping: grpc)
+            _ = try await ozmapd.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+            var patient = CallOptions.defaults
+            patient.timeout = .seconds(60)
+            let sync = try await ozmapd.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: patient)
+            #expect(sync.report?.boxes == 40)
+            let olt = try #require(try await ozmapd.listOZmapOLTs(ListOZmapOLTsRequest()).olts.min { $0.name < $1.name })
+            _ = try await ozmapd.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id))
+            let box = try #require(try await ozmapd.listBoxes(ListBoxesRequest(ozmapOltId: olt.id, pageSize: 100)).boxes.first { $0.portsFree >= 1 })
+
+            let reply = try await ozmapd.provisionONU(ProvisionONURequest(
+                archoltOltId: "olt-a", onuId: "t-1001", serialNumber: "ZTEGT0001001", cto: box.name, implantation: .implanted))
+            #expect(reply.onu?.ctoBoxId == box.id)
+            try await waitUntil("the ONU is synced") {
+                try await ozmapd.getONU(GetONURequest(onuId: "t-1001")).state == .synced
+            }
+            #expect(rig.ozmapClients(code: "t-1001").boxes == [box.id])
+
+            _ = try await ozmapd.deprovisionONU(DeprovisionONURequest(onuId: "t-1001"))
+            try await waitUntil("the client is removed from OZmap") {
+                try await ozmapd.getONU(GetONURequest(onuId: "t-1001")).state == .deprovisioned
+            }
+            #expect(rig.ozmapClients(code: "t-1001").clients == 0)
+
+            // A bad request: INVALID_ARGUMENT, the field named in the message and the metadata.
+            await #expect {
+                try await ozmapd.provisionONU(ProvisionONURequest(archoltOltId: "olt-a", onuId: "", serialNumber: "ZTEGT0001002"))
+            } throws: { error in
+                guard let error = error as? RPCError else { return false }
+                let violations = Array(error.metadata[stringValues: "field-violation"])
+                return error.code == .invalidArgument && error.message.contains("onu_id")
+                    && violations.contains { $0.hasPrefix("onu_id: ") }
+            }
+            // An unknown ONU: NOT_FOUND, as ozmapd says it.
+            await #expect {
+                try await ozmapd.getONU(GetONURequest(onuId: "never-seen"))
+            } throws: { error in
+                (error as? RPCError)?.code == .notFound
+            }
+            grpc.beginGracefulShutdown()
+        }
+        try await rig.tearDown()
+    }
+}
