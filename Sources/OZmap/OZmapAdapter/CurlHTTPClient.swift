@@ -1,6 +1,6 @@
 import CCurl
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOPosix
 
 /// One HTTP exchange, as the OZmap client sees it.
@@ -65,11 +65,11 @@ public struct HTTPClientConfiguration: Sendable {
 public final class CurlHTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
     private let pool: NIOThreadPool
-    private let handles: NIOLockedValueBox<[CurlHandle]>
-    private let connections = NIOLockedValueBox(0)
+    private let handles: Mutex<[CurlHandle]>
+    private let connections = Mutex(0)
 
     /// New connections libcurl had to open: with keep-alive, about `concurrency` for any number of requests.
-    public var connectionsOpened: Int { connections.withLockedValue { $0 } }
+    public var connectionsOpened: Int { connections.withLock { $0 } }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -79,7 +79,7 @@ public final class CurlHTTPClient: Sendable {
         let count = max(1, configuration.concurrency)
         pool = NIOThreadPool(numberOfThreads: count)
         pool.start()
-        handles = NIOLockedValueBox((0..<count).map { _ in CurlHandle() })
+        handles = Mutex((0..<count).map { _ in CurlHandle() })
     }
 
     deinit {
@@ -87,15 +87,12 @@ public final class CurlHTTPClient: Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let configuration = self.configuration
-        let handles = self.handles
-        let connections = self.connections
-        return try await pool.runIfActive {
+        try await pool.runIfActive { [self] in
             // The pool has as many threads as handles, so one is always free here.
-            let handle = handles.withLockedValue { $0.removeLast() }
-            defer { handles.withLockedValue { $0.append(handle) } }
+            let handle = handles.withLock { $0.removeLast() }
+            defer { handles.withLock { $0.append(handle) } }
             let (response, opened) = try handle.perform(request, configuration: configuration)
-            connections.withLockedValue { $0 += opened }
+            connections.withLock { $0 += opened }
             return response
         }
     }

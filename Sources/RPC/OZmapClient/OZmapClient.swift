@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOPosix
 import OZmapRPC
@@ -17,12 +17,12 @@ public final class OZmapClient: Sendable {
 
     public let socketPath: String
     private let group: any EventLoopGroup
-    private let state: NIOLockedValueBox<(connection: Connection, closedByCaller: Bool)>
+    private let state: Mutex<(connection: Connection, closedByCaller: Bool)>
 
     private init(socketPath: String, group: any EventLoopGroup, connection: Connection) {
         self.socketPath = socketPath
         self.group = group
-        self.state = NIOLockedValueBox((connection, false))
+        self.state = Mutex((connection, false))
     }
 
     public static func connect(socketPath: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> OZmapClient {
@@ -32,12 +32,12 @@ public final class OZmapClient: Sendable {
     /// False once ozmapd has closed the connection (or `close()` was called); the next
     /// call then connects again, unless the client was closed.
     public var isConnected: Bool {
-        state.withLockedValue { $0.closedByCaller ? false : $0.connection.isOpen }
+        state.withLock { $0.closedByCaller ? false : $0.connection.isOpen }
     }
 
     /// Calls a method with raw payload bytes; the response envelope is returned whatever its status.
     public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> ResponseEnvelope {
-        let connection = state.withLockedValue { $0.connection }
+        let connection = state.withLock { $0.connection }
         do {
             return try await connection.call(path: path, payload: payload, timeout: timeout)
         } catch is Connection.AlreadyClosed {
@@ -66,7 +66,7 @@ public final class OZmapClient: Sendable {
 
     /// Closes the connection; later calls fail with UNAVAILABLE instead of connecting again.
     public func close() async {
-        let connection = state.withLockedValue { state in
+        let connection = state.withLock { state in
             state.closedByCaller = true
             return state.connection
         }
@@ -77,9 +77,9 @@ public final class OZmapClient: Sendable {
     /// connection at once may each open one: the first opened is kept, the others are
     /// closed at once and their calls go out on the kept one.
     private func reconnect(replacing closed: Connection) async throws -> Connection {
-        if state.withLockedValue({ $0.closedByCaller }) { throw Self.closedByCaller }
+        if state.withLock({ $0.closedByCaller }) { throw Self.closedByCaller }
         let fresh = try await Connection.open(socketPath, group: group)
-        let kept = state.withLockedValue { state -> Bool in
+        let kept = state.withLock { state -> Bool in
             guard !state.closedByCaller, state.connection === closed else { return false }
             state.connection = fresh
             return true
@@ -87,7 +87,7 @@ public final class OZmapClient: Sendable {
         if !kept {
             // Another call replaced it first (or the caller closed the client): use the current one.
             await fresh.close()
-            return try state.withLockedValue { state in
+            return try state.withLock { state in
                 if state.closedByCaller { throw Self.closedByCaller }
                 return state.connection
             }
@@ -181,17 +181,17 @@ final class PendingCalls: Sendable {
         var closedBecause: RPCError?
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
-    var isClosed: Bool { state.withLockedValue { $0.closedBecause != nil } }
+    var isClosed: Bool { state.withLock { $0.closedBecause != nil } }
 
     func nextCallID() -> UInt64 {
-        state.withLockedValue { $0.lastCallID += 1; return $0.lastCallID }
+        state.withLock { $0.lastCallID += 1; return $0.lastCallID }
     }
 
     /// Nil once registered; otherwise why the connection is closed (the server's status when it said one).
     func register(_ callID: UInt64, _ continuation: CheckedContinuation<ResponseEnvelope, any Error>) -> RPCError? {
-        state.withLockedValue { state in
+        state.withLock { state in
             if let closed = state.closedBecause { return closed }
             state.calls[callID] = Call(continuation: continuation)
             return nil
@@ -199,7 +199,7 @@ final class PendingCalls: Sendable {
     }
 
     func setTimer(_ callID: UInt64, _ timer: Scheduled<Void>) {
-        let stale = state.withLockedValue { state -> Bool in
+        let stale = state.withLock { state -> Bool in
             guard state.calls[callID] != nil else { return true }
             state.calls[callID]!.timer = timer
             return false
@@ -208,7 +208,7 @@ final class PendingCalls: Sendable {
     }
 
     private func take(_ callID: UInt64) -> Call? {
-        state.withLockedValue { $0.calls.removeValue(forKey: callID) }
+        state.withLock { $0.calls.removeValue(forKey: callID) }
     }
 
     func complete(_ response: ResponseEnvelope) {
@@ -225,7 +225,7 @@ final class PendingCalls: Sendable {
 
     /// Fails every waiting call and every later one.
     func failAll(_ error: RPCError) {
-        let calls = state.withLockedValue { state in
+        let calls = state.withLock { state in
             if state.closedBecause == nil { state.closedBecause = error }
             defer { state.calls.removeAll() }
             return Array(state.calls.values)

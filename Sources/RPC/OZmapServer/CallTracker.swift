@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Calls in flight across every connection, so that shutdown can stop taking
 /// new calls and wait for the running ones.
@@ -8,13 +8,15 @@ final class CallTracker: Sendable {
         var draining = false
         var nextWaiter = 0
         var idleWaiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        /// Each waiter's timeout, cancelled when the calls end first.
+        var timers: [Int: Task<Void, Never>] = [:]
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
     /// False once draining: the call must be refused.
     func begin() -> Bool {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard !state.draining else { return false }
             state.inFlight += 1
             return true
@@ -22,12 +24,13 @@ final class CallTracker: Sendable {
     }
 
     func end() {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+        let (waiters, timers) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], [Task<Void, Never>]) in
             state.inFlight -= 1
-            guard state.inFlight == 0 else { return [] }
-            defer { state.idleWaiters.removeAll() }
-            return Array(state.idleWaiters.values)
+            guard state.inFlight == 0 else { return ([], []) }
+            defer { state.idleWaiters.removeAll(); state.timers.removeAll() }
+            return (Array(state.idleWaiters.values), Array(state.timers.values))
         }
+        timers.forEach { $0.cancel() }
         waiters.forEach { $0.resume(returning: true) }
     }
 
@@ -35,7 +38,7 @@ final class CallTracker: Sendable {
     /// false when `timeout` passes first.
     func drain(within timeout: Duration) async -> Bool {
         await withCheckedContinuation { continuation in
-            let waiter = state.withLockedValue { state -> Int? in
+            let waiter = state.withLock { state -> Int? in
                 state.draining = true
                 if state.inFlight == 0 { return nil }
                 state.nextWaiter += 1
@@ -43,11 +46,21 @@ final class CallTracker: Sendable {
                 return state.nextWaiter
             }
             guard let waiter else { return continuation.resume(returning: true) }
-            Task {
+            let timer = Task {
                 try? await Task.sleep(for: timeout)
-                let expired = self.state.withLockedValue { $0.idleWaiters.removeValue(forKey: waiter) }
+                guard !Task.isCancelled else { return }
+                let expired = self.state.withLock { state in
+                    state.timers[waiter] = nil
+                    return state.idleWaiters.removeValue(forKey: waiter)
+                }
                 expired?.resume(returning: false)
             }
+            let waiting = state.withLock { state -> Bool in
+                guard state.idleWaiters[waiter] != nil else { return false }
+                state.timers[waiter] = timer
+                return true
+            }
+            if !waiting { timer.cancel() }
         }
     }
 }

@@ -1,5 +1,5 @@
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOPosix
 import OZmapRPC
@@ -19,8 +19,8 @@ public final class UnixSocketServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let tracker = CallTracker()
-    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-    private let listening = NIOLockedValueBox<[CheckedContinuation<Void, any Error>]?>([])
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let listening = Mutex<[CheckedContinuation<Void, any Error>]?>([])
 
     public init(configuration: ServerConfiguration, dispatcher: RPCDispatcher, stats: ServerStats = ServerStats(),
                 logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -34,7 +34,7 @@ public final class UnixSocketServer: Service, Sendable {
     /// Returns once the socket accepts connections (for tests and start-up ordering).
     public func waitUntilListening() async throws {
         try await withCheckedThrowingContinuation { continuation in
-            let ready = listening.withLockedValue { waiters -> Bool in
+            let ready = listening.withLock { waiters -> Bool in
                 guard waiters != nil else { return true }
                 waiters!.append(continuation)
                 return false
@@ -44,7 +44,7 @@ public final class UnixSocketServer: Service, Sendable {
     }
 
     private func markListening(_ error: (any Error)? = nil) {
-        let waiters = listening.withLockedValue { waiters in
+        let waiters = listening.withLock { waiters in
             defer { waiters = nil }
             return waiters ?? []
         }
@@ -91,7 +91,7 @@ public final class UnixSocketServer: Service, Sendable {
             logger.warning("calls still running after the grace period; closing their connections",
                            metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
         }
-        let open = connections.withLockedValue { Array($0.values) }
+        let open = connections.withLock { Array($0.values) }
         for channel in open {
             try? await channel.close()
         }
@@ -135,14 +135,14 @@ public final class UnixSocketServer: Service, Sendable {
     /// Registers the connection; returns how many are open, this one included.
     private func track(_ channel: any Channel, peer: PeerIdentity?) -> Int {
         let key = ObjectIdentifier(channel)
-        let open = connections.withLockedValue { connections in
+        let open = connections.withLock { connections in
             connections[key] = channel
             return connections.count
         }
         stats.connectionOpened()
         logger.debug("connection opened", metadata: ["peer": "\(peer.map(\.description) ?? "unknown")"])
         channel.closeFuture.whenComplete { [self] _ in
-            connections.withLockedValue { _ = $0.removeValue(forKey: key) }
+            connections.withLock { _ = $0.removeValue(forKey: key) }
             stats.connectionClosed()
         }
         return open

@@ -29,10 +29,10 @@ public final class OutboxWorker: Service, Sendable {
     private let boxRefresher: @Sendable ([String]) async -> [String: CachedBox]
     private let configuration: Configuration
     private let logger: Logger
-    private let signal = WakeSignal()
+    /// The worker loop waits on `.loop`; an RPC for an operation's outcome on `.outcome(id)`.
+    private let wakeUps = WakeUps<WakeUp>()
     /// Attempts under way, by ONU.
     private let running = Mutex<[String: Task<Void, Never>]>([:])
-    private let waiters = OutcomeWaiters()
     private let pauseCheck: @Sendable () -> String?
     /// The reason the outbox was last held for; nil when it is not held.
     private let heldFor = Mutex<String?>(nil)
@@ -51,7 +51,7 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     /// Something was queued, or may be due: look now.
-    public func wake() { signal.fire() }
+    public func wake() { wakeUps.wake(.loop) }
 
     /// Nil when the worker can send to OZmap; else why it cannot (no credentials, or OZmap
     /// rejected the key), so a caller can answer at once instead of waiting for an attempt.
@@ -80,10 +80,12 @@ public final class OutboxWorker: Service, Sendable {
 
     /// The operation once it is finished or has been attempted, or as it is at `deadline`.
     public func outcome(of id: Int64, by deadline: ContinuousClock.Instant) async throws -> OutboxOperation {
+        let registration = wakeUps.register(.outcome(id))
         if let current = try store.operation(id: id), current.state.isFinished || current.attempts > 0 && current.state == .pending {
+            wakeUps.unregister(registration)
             return current
         }
-        await waiters.wait(for: id, until: deadline)
+        await wakeUps.wait(registration, until: deadline)
         guard let latest = try store.operation(id: id) else { throw RPCError(.internal, "operation \(id) vanished from the outbox") }
         return latest
     }
@@ -91,15 +93,21 @@ public final class OutboxWorker: Service, Sendable {
     public func run() async throws {
         postponeInterruptedAttempts()
         await withTaskCancellationOrGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            while true {
+                // Registered before the checks: a wake-up while they run is not lost.
+                let registration = self.wakeUps.register(.loop)
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled else {
+                    self.wakeUps.unregister(registration)
+                    break
+                }
                 self.startDueOperations()
                 // Paused, due operations wait for a wake-up (new credentials) or the idle poll.
                 let nextDue = self.pausedReason != nil ? nil : (try? self.store.nextAttemptTime()).flatMap(Timestamp.parse)
                 let untilDue = nextDue.map { Duration.milliseconds(Int64(max(0, $0.timeIntervalSinceNow) * 1000) + 1) }
-                await self.signal.wait(upTo: min(untilDue ?? self.configuration.idlePoll, self.configuration.idlePoll))
+                await self.wakeUps.wait(registration, until: .now + min(untilDue ?? self.configuration.idlePoll, self.configuration.idlePoll))
             }
         } onCancelOrGracefulShutdown: {
-            self.signal.fire()
+            self.wakeUps.wake(.loop)
         }
         // Let attempts under way finish (their HTTP timeouts bound them): an attempt
         // abandoned mid-write would be re-checked at the next start, but must never
@@ -142,7 +150,7 @@ public final class OutboxWorker: Service, Sendable {
                 running[operation.onuID] = Task {
                     await self.attempt(operation, provisioner)
                     self.running.withLock { _ = $0.removeValue(forKey: operation.onuID) }
-                    self.signal.fire()
+                    self.wakeUps.wake(.loop)
                 }
             }
         }
@@ -233,7 +241,7 @@ public final class OutboxWorker: Service, Sendable {
                 }
             }) ?? operation
         }
-        waiters.resume(operation.id)
+        wakeUps.wake(.outcome(operation.id))
     }
 
     @discardableResult
@@ -247,56 +255,10 @@ public final class OutboxWorker: Service, Sendable {
     }
 }
 
-/// A wake-up call that is not lost when nobody is waiting yet.
-final class WakeSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func fire() {
-        state.withLock { state -> CheckedContinuation<Void, Never>? in
-            defer { state.waiter = nil }
-            if state.waiter == nil { state.fired = true }
-            return state.waiter
-        }?.resume()
-    }
-
-    /// Returns when fired (now, if it fired since the last wait) or after `timeout`.
-    func wait(upTo timeout: Duration) async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state -> Bool in
-                if state.fired { state.fired = false; return true }
-                state.waiter = continuation
-                return false
-            }
-            if fired { return continuation.resume() }
-            Task {
-                try? await Task.sleep(for: timeout)
-                self.fire()
-            }
-        }
-    }
-}
-
-/// RPCs waiting for an operation's outcome.
-final class OutcomeWaiters: Sendable {
-    private let state = Mutex<(next: Int, waiting: [Int64: [Int: CheckedContinuation<Void, Never>]])>((0, [:]))
-
-    func wait(for id: Int64, until deadline: ContinuousClock.Instant) async {
-        await withCheckedContinuation { continuation in
-            let token = state.withLock { state -> Int in
-                state.next += 1
-                state.waiting[id, default: [:]][state.next] = continuation
-                return state.next
-            }
-            Task {
-                try? await Task.sleep(until: deadline)
-                let expired = self.state.withLock { $0.waiting[id]?.removeValue(forKey: token) }
-                expired?.resume()
-            }
-        }
-    }
-
-    func resume(_ id: Int64) {
-        let waiting = state.withLock { $0.waiting.removeValue(forKey: id) } ?? [:]
-        waiting.values.forEach { $0.resume() }
-    }
+/// What the outbox's waiters wait for.
+enum WakeUp: Hashable, Sendable {
+    /// The worker loop: new work, new credentials, shutdown.
+    case loop
+    /// An RPC waiting for an operation's outcome.
+    case outcome(Int64)
 }
