@@ -9,22 +9,22 @@ import Testing
 /// `ozmapctl doctor` (the ozmapctl binary) and RunDoctor against the simulator healthy, a closed
 /// port, a wrong key, an HTTPS server whose CA ozmapd does not know, and a refused caller.
 /// The simulator listens on a loopback port of its own, not 80: the port-80 check is pointed
-/// at a port of the test's choosing through `DaemonConfiguration.doctorWebPort`, which no
-/// setting exposes.
+/// at a port of the test's choosing through `ozmap_web_port` (`DaemonConfiguration.ozmapWebPort`).
 @Suite(.timeLimit(.minutes(2)), .serialized) struct DoctorTests {
     static let serverChecks = ["credentials", "api url", "dns", "tcp api port", "tls", "api key", "clock",
                                "box cache", "last sync", "outbox", "state directory", "key file"]
 
     @Test func healthyAgainstTheSimulatorEveryCheckPasses() async throws {
         let rig = try await TestRig(boxes: 10, olts: 1)
-        try await rig.startDaemon { $0.doctorWebPort = rig.simulator.port }
+        let web = try LoopbackListener()
+        try await rig.startDaemon { $0.ozmapWebPort = web.port }
         let client = try await rig.client()
         _ = try await rig.connect(client)
         await client.close()
 
         let (status, output, errors) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
         #expect(status == 0, "\(output)\(errors)")
-        for name in ["socket", "permitted", "tcp port \(rig.simulator.port)"] + Self.serverChecks {
+        for name in ["socket", "permitted", "tcp port \(web.port)"] + Self.serverChecks {
             #expect(output.contains("✔ \(name): "), "\(name) missing or failing:\n\(output)")
         }
         #expect(!output.contains("✘"), "\(output)")
@@ -43,6 +43,24 @@ import Testing
         try await rig.tearDown()
     }
 
+    /// `ozmap_web_port`: 80 unless set, from the file or OZMAPD_OZMAP_WEB_PORT; a bad value names the key.
+    @Test func theWebPortIsASettingAndABadValueNamesIt() throws {
+        var configuration = DaemonConfiguration()
+        #expect(configuration.ozmapWebPort == 80)
+        try configuration.set("ozmap_web_port", to: "8080", source: "ozmapd.conf:1")
+        #expect(configuration.ozmapWebPort == 8080)
+        try configuration.apply(environment: ["OZMAPD_OZMAP_WEB_PORT": "81"])
+        #expect(configuration.ozmapWebPort == 81)
+        for bad in ["0", "65536", "http", "-80", ""] {
+            let error = #expect(throws: DaemonConfiguration.Error.self) {
+                try configuration.set("ozmap_web_port", to: bad, source: "ozmapd.conf:2")
+            }
+            #expect(error?.description.hasPrefix("ozmapd.conf:2: ozmap_web_port must be a whole number from 1 to 65535") == true,
+                    "\(bad): \(String(describing: error))")
+        }
+        #expect(configuration.ozmapWebPort == 81, "a refused value changes nothing")
+    }
+
     @Test func aClosedPortFailsTheTCPChecksWithTheFirewallAdvice() async throws {
         let rig = try await TestRig(boxes: 1, olts: 1)
         let closed = try ClosedPort()
@@ -50,7 +68,7 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = "http://127.0.0.1:\(closed.port)/api/v2"
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = closed.port
+            $0.ozmapWebPort = closed.port
         }
         let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
         #expect(status == 1, "\(output)")
@@ -74,7 +92,7 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = rig.simulator.baseURL
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = rig.simulator.port
+            $0.ozmapWebPort = rig.simulator.port
         }
         let checks = try await runDoctor(rig)
         #expect(checks["tcp api port"]?.ok == true)
@@ -95,7 +113,7 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = "https://127.0.0.1:\(https.port)/api/v2"
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = https.port
+            $0.ozmapWebPort = https.port
         }
         let checks = try await runDoctor(rig)
         #expect(checks["tcp api port"]?.ok == true)
