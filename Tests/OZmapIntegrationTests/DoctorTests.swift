@@ -13,6 +13,8 @@ import Testing
 @Suite(.timeLimit(.minutes(2)), .serialized) struct DoctorTests {
     static let serverChecks = ["credentials", "api url", "dns", "tcp api port", "tls", "api key", "clock",
                                "box cache", "last sync", "outbox", "state directory", "key file"]
+    /// `ozmapctl doctor`'s exit code when a check fails: EX_UNAVAILABLE, apart from the status codes (0–16).
+    static let checkFailed: Int32 = 69
 
     @Test func healthyAgainstTheSimulatorEveryCheckPasses() async throws {
         let rig = try await TestRig(boxes: 10, olts: 1)
@@ -71,7 +73,7 @@ import Testing
             $0.ozmapWebPort = closed.port
         }
         let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
-        #expect(status == 1, "\(output)")
+        #expect(status == Self.checkFailed, "\(output)")
         #expect(output.contains("✔ credentials: "))
         #expect(output.contains("✔ dns: 127.0.0.1"))
         #expect(output.contains("✘ tcp api port: cannot connect to 127.0.0.1 port \(closed.port)"), "\(output)")
@@ -131,20 +133,22 @@ import Testing
         let rig = try await TestRig(boxes: 1, olts: 1)
         try await rig.startDaemon { $0.allowedUIDs = [getuid() &+ 4242] }
         let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
-        #expect(status == 1)
+        #expect(status == Self.checkFailed)
         #expect(output.contains("✔ socket: "))
         #expect(output.contains("✘ permitted: PERMISSION_DENIED"), "\(output)")
         #expect(output.contains("allowed_uids"))
 
         let missing = rig.directory + "/nothing.sock"
         let (down, downOutput, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--json", "--socket", missing], directory: rig.directory)
-        #expect(down == 1)
+        #expect(down == Self.checkFailed, "an unreachable ozmapd fails the socket check: 69, not UNAVAILABLE's 14")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(downOutput.utf8)) as? [String: Any])
         #expect(object["ok"] as? Bool == false)
         let socket = try #require((object["checks"] as? [[String: Any]])?.first)
         #expect(socket["name"] as? String == "socket")
         #expect(socket["ok"] as? Bool == false)
         #expect((socket["fix"] as? String)?.contains("start ozmapd") == true)
+        let (_, help, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--help"], directory: rig.directory)
+        #expect(help.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("69 (EX_UNAVAILABLE) when any fails"), "\(help)")
         try await rig.tearDown()
     }
 
