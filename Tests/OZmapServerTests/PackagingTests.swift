@@ -166,7 +166,13 @@ struct InstallTests {
         let (_, control, _) = try await runProcess("/usr/bin/dpkg-deb", ["-f", path], directory: directory)
         #expect(control.contains("Package: ozmapd"))
         #expect(control.contains("Version: \(Daemon.version)"))
-        for dependency in ["libcurl4", "libprotobuf-c1", "libsqlite3-0"] { #expect(control.contains(dependency)) }
+        // Every dependency with a minimum version (dpkg-shlibdeps, or the build machine's versions).
+        let dependsLine = try #require(control.split(separator: "\n").first { $0.hasPrefix("Depends: ") }, "\(control)")
+        let depends = dependsLine.dropFirst("Depends: ".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let versioned = /^([a-z0-9][a-z0-9.+-]*) \(>= ([0-9][0-9A-Za-z.+:~-]*)\)$/
+        let names = Set(depends.compactMap { $0.wholeMatch(of: versioned).map { String($0.output.1) } })
+        #expect(names.count == depends.count, "Depends entries without a minimum version: \(depends.filter { $0.wholeMatch(of: versioned) == nil })")
+        #expect(names.isSuperset(of: ["libc6", "libcurl4", "libprotobuf-c1", "libsqlite3-0", "libstdc++6", "libgcc-s1", "passwd"]), "\(depends)")
         let (_, conffiles, _) = try await runProcess("/usr/bin/dpkg-deb", ["--info", path, "conffiles"], directory: directory)
         #expect(conffiles.trimmingCharacters(in: .whitespacesAndNewlines) == "/etc/ozmapd/ozmapd.conf")
 
