@@ -80,10 +80,12 @@ build: deps
 
 # The tiers (README, "Tests"):
 #   make check  the inner loop: codec, framing, wire mirrors, domain logic with in-memory
-#               fakes, the simulator, the import file reader — in process, no daemons.
+#               fakes, the simulator, the import file reader, ozmapd's handlers and field
+#               validation through its in-process dispatcher — in process, no socket or daemon.
 #   make test   the whole plain suite: real sockets, real processes, libcurl to ozmap-sim.
 #   .ci/run     make test, then the bounded fuzz run and the suite under AddressSanitizer.
-CHECK_SUITES  = --filter OZmapDomainTests --filter OZmapRPCTests --filter OZmapCtlSupportTests --filter OZmapSimulatorTests
+CHECK_SUITES  = --filter OZmapDomainTests --filter OZmapRPCTests --filter OZmapCtlSupportTests --filter OZmapSimulatorTests \
+  --filter InProcessHandlerTests
 
 check: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
