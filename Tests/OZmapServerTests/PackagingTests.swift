@@ -129,6 +129,7 @@ private func runMake(_ arguments: [String], directory: String) async throws -> (
 struct InstallTests {
     @Test func makeInstallProducesTheDocumentedFilesAndOzmapdStartsFromThem() async throws {
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) } // a scratch root holds ~170 MB of binaries
         let root = directory + "/root"
         let (status, output, errors) = try await runMake(["install", "DESTDIR=\(root)"], directory: directory)
         #expect(status == 0, "\(output)\n\(errors)")
@@ -147,6 +148,7 @@ struct InstallTests {
 
     @Test func makeDebBuildsThePackageWithTheDocumentedFiles() async throws {
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) } // a scratch root holds ~170 MB of binaries
         let (status, output, errors) = try await runMake(["deb"], directory: directory)
         #expect(status == 0, "\(output)\n\(errors)")
         let releaseDirectory = repositoryRoot + "/.build-release"
