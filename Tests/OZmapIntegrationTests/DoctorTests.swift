@@ -9,22 +9,24 @@ import Testing
 /// `ozmapctl doctor` (the ozmapctl binary) and RunDoctor against the simulator healthy, a closed
 /// port, a wrong key, an HTTPS server whose CA ozmapd does not know, and a refused caller.
 /// The simulator listens on a loopback port of its own, not 80: the port-80 check is pointed
-/// at a port of the test's choosing through `DaemonConfiguration.doctorWebPort`, which no
-/// setting exposes.
+/// at a port of the test's choosing through `ozmap_web_port` (`DaemonConfiguration.ozmapWebPort`).
 @Suite(.timeLimit(.minutes(2)), .serialized) struct DoctorTests {
     static let serverChecks = ["credentials", "api url", "dns", "tcp api port", "tls", "api key", "clock",
                                "box cache", "last sync", "outbox", "state directory", "key file"]
+    /// `ozmapctl doctor`'s exit code when a check fails: EX_UNAVAILABLE, apart from the status codes (0–16).
+    static let checkFailed: Int32 = 69
 
     @Test func healthyAgainstTheSimulatorEveryCheckPasses() async throws {
         let rig = try await TestRig(boxes: 10, olts: 1)
-        try await rig.startDaemon { $0.doctorWebPort = rig.simulator.port }
+        let web = try LoopbackListener()
+        try await rig.startDaemon { $0.ozmapWebPort = web.port }
         let client = try await rig.client()
         _ = try await rig.connect(client)
         await client.close()
 
         let (status, output, errors) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
         #expect(status == 0, "\(output)\(errors)")
-        for name in ["socket", "permitted", "tcp port \(rig.simulator.port)"] + Self.serverChecks {
+        for name in ["socket", "permitted", "tcp port \(web.port)"] + Self.serverChecks {
             #expect(output.contains("✔ \(name): "), "\(name) missing or failing:\n\(output)")
         }
         #expect(!output.contains("✘"), "\(output)")
@@ -43,6 +45,24 @@ import Testing
         try await rig.tearDown()
     }
 
+    /// `ozmap_web_port`: 80 unless set, from the file or OZMAPD_OZMAP_WEB_PORT; a bad value names the key.
+    @Test func theWebPortIsASettingAndABadValueNamesIt() throws {
+        var configuration = DaemonConfiguration()
+        #expect(configuration.ozmapWebPort == 80)
+        try configuration.set("ozmap_web_port", to: "8080", source: "ozmapd.conf:1")
+        #expect(configuration.ozmapWebPort == 8080)
+        try configuration.apply(environment: ["OZMAPD_OZMAP_WEB_PORT": "81"])
+        #expect(configuration.ozmapWebPort == 81)
+        for bad in ["0", "65536", "http", "-80", ""] {
+            let error = #expect(throws: DaemonConfiguration.Error.self) {
+                try configuration.set("ozmap_web_port", to: bad, source: "ozmapd.conf:2")
+            }
+            #expect(error?.description.hasPrefix("ozmapd.conf:2: ozmap_web_port must be a whole number from 1 to 65535") == true,
+                    "\(bad): \(String(describing: error))")
+        }
+        #expect(configuration.ozmapWebPort == 81, "a refused value changes nothing")
+    }
+
     @Test func aClosedPortFailsTheTCPChecksWithTheFirewallAdvice() async throws {
         let rig = try await TestRig(boxes: 1, olts: 1)
         let closed = try ClosedPort()
@@ -50,10 +70,10 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = "http://127.0.0.1:\(closed.port)/api/v2"
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = closed.port
+            $0.ozmapWebPort = closed.port
         }
         let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
-        #expect(status == 1, "\(output)")
+        #expect(status == Self.checkFailed, "\(output)")
         #expect(output.contains("✔ credentials: "))
         #expect(output.contains("✔ dns: 127.0.0.1"))
         #expect(output.contains("✘ tcp api port: cannot connect to 127.0.0.1 port \(closed.port)"), "\(output)")
@@ -74,7 +94,7 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = rig.simulator.baseURL
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = rig.simulator.port
+            $0.ozmapWebPort = rig.simulator.port
         }
         let checks = try await runDoctor(rig)
         #expect(checks["tcp api port"]?.ok == true)
@@ -95,7 +115,7 @@ import Testing
         try await rig.startDaemon {
             $0.ozmapAPIURL = "https://127.0.0.1:\(https.port)/api/v2"
             $0.ozmapAPIKeyFile = keyFile
-            $0.doctorWebPort = https.port
+            $0.ozmapWebPort = https.port
         }
         let checks = try await runDoctor(rig)
         #expect(checks["tcp api port"]?.ok == true)
@@ -113,20 +133,22 @@ import Testing
         let rig = try await TestRig(boxes: 1, olts: 1)
         try await rig.startDaemon { $0.allowedUIDs = [getuid() &+ 4242] }
         let (status, output, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--socket", rig.socketPath], directory: rig.directory)
-        #expect(status == 1)
+        #expect(status == Self.checkFailed)
         #expect(output.contains("✔ socket: "))
         #expect(output.contains("✘ permitted: PERMISSION_DENIED"), "\(output)")
         #expect(output.contains("allowed_uids"))
 
         let missing = rig.directory + "/nothing.sock"
         let (down, downOutput, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--json", "--socket", missing], directory: rig.directory)
-        #expect(down == 1)
+        #expect(down == Self.checkFailed, "an unreachable ozmapd fails the socket check: 69, not UNAVAILABLE's 14")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(downOutput.utf8)) as? [String: Any])
         #expect(object["ok"] as? Bool == false)
         let socket = try #require((object["checks"] as? [[String: Any]])?.first)
         #expect(socket["name"] as? String == "socket")
         #expect(socket["ok"] as? Bool == false)
         #expect((socket["fix"] as? String)?.contains("start ozmapd") == true)
+        let (_, help, _) = try await runProcess(binary("ozmapctl"), ["doctor", "--help"], directory: rig.directory)
+        #expect(help.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("69 (EX_UNAVAILABLE) when any fails"), "\(help)")
         try await rig.tearDown()
     }
 

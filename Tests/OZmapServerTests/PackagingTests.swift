@@ -129,6 +129,7 @@ private func runMake(_ arguments: [String], directory: String) async throws -> (
 struct InstallTests {
     @Test func makeInstallProducesTheDocumentedFilesAndOzmapdStartsFromThem() async throws {
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) } // a scratch root holds ~170 MB of binaries
         let root = directory + "/root"
         let (status, output, errors) = try await runMake(["install", "DESTDIR=\(root)"], directory: directory)
         #expect(status == 0, "\(output)\n\(errors)")
@@ -147,6 +148,7 @@ struct InstallTests {
 
     @Test func makeDebBuildsThePackageWithTheDocumentedFiles() async throws {
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) } // a scratch root holds ~170 MB of binaries
         let (status, output, errors) = try await runMake(["deb"], directory: directory)
         #expect(status == 0, "\(output)\n\(errors)")
         let releaseDirectory = repositoryRoot + "/.build-release"
@@ -166,7 +168,13 @@ struct InstallTests {
         let (_, control, _) = try await runProcess("/usr/bin/dpkg-deb", ["-f", path], directory: directory)
         #expect(control.contains("Package: ozmapd"))
         #expect(control.contains("Version: \(Daemon.version)"))
-        for dependency in ["libcurl4", "libprotobuf-c1", "libsqlite3-0"] { #expect(control.contains(dependency)) }
+        // Every dependency with a minimum version (dpkg-shlibdeps, or the build machine's versions).
+        let dependsLine = try #require(control.split(separator: "\n").first { $0.hasPrefix("Depends: ") }, "\(control)")
+        let depends = dependsLine.dropFirst("Depends: ".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let versioned = /^([a-z0-9][a-z0-9.+-]*) \(>= ([0-9][0-9A-Za-z.+:~-]*)\)$/
+        let names = Set(depends.compactMap { $0.wholeMatch(of: versioned).map { String($0.output.1) } })
+        #expect(names.count == depends.count, "Depends entries without a minimum version: \(depends.filter { $0.wholeMatch(of: versioned) == nil })")
+        #expect(names.isSuperset(of: ["libc6", "libcurl4", "libprotobuf-c1", "libsqlite3-0", "libstdc++6", "libgcc-s1", "passwd"]), "\(depends)")
         let (_, conffiles, _) = try await runProcess("/usr/bin/dpkg-deb", ["--info", path, "conffiles"], directory: directory)
         #expect(conffiles.trimmingCharacters(in: .whitespacesAndNewlines) == "/etc/ozmapd/ozmapd.conf")
 
@@ -181,18 +189,81 @@ struct InstallTests {
         try await startUnderSocketActivation(bin: root + "/usr/bin", config: root + "/etc/ozmapd/ozmapd.conf", directory: directory)
     }
 
-    /// The installed ozmapd on an inherited socket, its config file, called by the installed ozmapctl.
+    /// The installed ozmapd on an inherited socket (what ozmapd.socket does), its installed config
+    /// file, driven by the installed ozmapctl against ozmap-sim: status, credentials, a full sync,
+    /// then `ozmapctl doctor` and `doctor --json` with every check passing. The port-80 check is
+    /// pointed, through `ozmap_web_port` in the installed ozmapd.conf, at a loopback port the test
+    /// listens on (the simulator has only its API port).
     private func startUnderSocketActivation(bin: String, config: String, directory: String) async throws {
+        let simulator = try await SimulatorProcess(directory: directory)
+        let web = try LoopbackListener()
+        let edited = try String(contentsOfFile: config, encoding: .utf8) + "ozmap_web_port = \(web.port)\n"
+        try edited.write(toFile: config, atomically: true, encoding: .utf8)
+
         let path = directory + "/ozmapd.sock"
         let listener = try listeningUnixSocket(path)
         defer { close(listener) }
         let daemon = try ActivatedProcess(bin + "/ozmapd", ["--config", config, "--socket", path, "--state-dir", directory + "/state"],
                                           listening: listener, directory: directory)
-        let (status, output, errors) = try await runProcess(bin + "/ozmapctl", ["status"], environment: ["OZMAPD_SOCKET": path],
-                                                            directory: directory)
+        func ozmapctl(_ arguments: [String]) async throws -> (Int32, String, String) {
+            try await runProcess(bin + "/ozmapctl", arguments, environment: ["OZMAPD_SOCKET": path], directory: directory)
+        }
+        let (status, output, errors) = try await ozmapctl(["status"])
         #expect(status == 0, "\(errors)\n\(daemon.errorOutput)")
         #expect(output.contains("version      \(Daemon.version)"))
+
+        let (set, setOutput, setErrors) = try await ozmapctl(["credentials", "set", "--url", simulator.baseURL, "--key-file", simulator.keyFile])
+        #expect(set == 0, "\(setOutput)\(setErrors)\n\(daemon.errorOutput)")
+        let (synced, syncOutput, syncErrors) = try await ozmapctl(["sync", "--full", "--wait"])
+        #expect(synced == 0, "\(syncOutput)\(syncErrors)")
+
+        let (doctor, report, doctorErrors) = try await ozmapctl(["doctor"])
+        #expect(doctor == 0, "\(report)\(doctorErrors)\n\(daemon.errorOutput)")
+        for name in ["socket", "permitted", "credentials", "api url", "dns", "tcp api port", "tcp port \(web.port)", "tls", "api key",
+                     "clock", "box cache", "last sync", "outbox", "state directory", "key file"] {
+            #expect(report.contains("✔ \(name): "), "\(name) missing or failing:\n\(report)")
+        }
+        #expect(!report.contains("✘"), "\(report)")
+
+        let (jsonStatus, json, _) = try await ozmapctl(["doctor", "--json"])
+        #expect(jsonStatus == 0, "\(json)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
+        #expect(object["ok"] as? Bool == true)
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        #expect(checks.count == 15, "\(checks.compactMap { $0["name"] as? String })")
+        #expect(checks.allSatisfy { $0["ok"] as? Bool == true }, "\(json)")
+        for text in [output, setOutput, setErrors, syncOutput, report, doctorErrors, json, daemon.errorOutput] {
+            #expect(!text.contains(simulator.key), "the OZmap key in an output")
+        }
+
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus() == 0, "\(daemon.errorOutput)")
+        try await simulator.stop()
+    }
+}
+
+/// The built ozmap-sim (OZMAPD_BIN_DIR) on a loopback port of its own, its key in a file.
+private struct SimulatorProcess {
+    let process: ChildProcess
+    let baseURL: String
+    let key = "sim-key-\(UUID().uuidString.prefix(12))"
+    let keyFile: String
+
+    init(directory: String) async throws {
+        keyFile = directory + "/ozmap.key"
+        try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        #expect(chmod(keyFile, 0o600) == 0)
+        let process = try ChildProcess(binary("ozmap-sim"), ["--port", "0", "--api-key-file", keyFile, "--boxes", "10", "--olts", "1",
+                                                             "--log-level", "error"], directory: directory)
+        self.process = process
+        try await waitUntil("ozmap-sim prints its URL") { process.output.contains("\n") || !process.process.isRunning }
+        let line = process.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        baseURL = try #require(line.split(separator: " ").last.map(String.init).flatMap { $0.hasPrefix("http://") ? $0 : nil },
+                               "ozmap-sim: \(line)\(process.errorOutput)")
+    }
+
+    func stop() async throws {
+        process.signal(SIGTERM)
+        #expect(try await process.exitStatus() == 0, "\(process.errorOutput)")
     }
 }

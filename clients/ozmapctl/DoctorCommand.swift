@@ -6,13 +6,17 @@ import OZmapRPC
 
 /// `ozmapctl doctor`: ozmapd reachable and this caller permitted, then ozmapd's own checks
 /// (RunDoctor: OZmap's URL, DNS, ports 80 and 9994, TLS, the key, the clock, the cache, the
-/// outbox, file modes). One line per check; exit 0 only when every check passes.
+/// outbox, file modes). One line per check; exit 0 only when every check passes, else 69.
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check ozmapd and its way to OZmap: one line per check, ✔ or ✘ with the fix.",
-        discussion: "Exit code 0 when every check passes, 1 otherwise. docs/OPERATIONS.md, \"Doctor\", explains each check."
+        discussion: "Exit code 0 when every check passes, 69 (EX_UNAVAILABLE) when any fails, ozmapd unreachable included. "
+            + "docs/OPERATIONS.md, \"Doctor\", explains each check."
     )
+
+    /// The exit code when any check fails (sysexits.h EX_UNAVAILABLE).
+    static let checkFailedExitCode: Int32 = 69
 
     @OptionGroup var options: ConnectionOptions
 
@@ -30,7 +34,9 @@ struct DoctorCommand: AsyncParsableCommand {
                 if !check.ok, !check.fix.isEmpty { print("    fix: \(check.fix)") }
             }
         }
-        if !passed { throw ExitCode(1) }
+        // 69 (EX_UNAVAILABLE): apart from the call's status codes (0–16; 1 is CANCELLED) that
+        // other commands exit with, and from onu import's 65.
+        if !passed { throw ExitCode(Self.checkFailedExitCode) }
     }
 
     /// This client's checks, then the server's when it could be asked.

@@ -39,7 +39,7 @@ extension ONUCommand {
             mac_address, pppoe_user, implanted (optional; implanted: true/false, 1/0, yes/no, sim/não, \
             implantado/não implantado, empty to leave it as OZmap has it). Separator ';' or ',' (the header's). \
             The whole file is checked before anything is sent. A dry run unless --apply; running a file again is safe.
-            Exit code: 0; 1 when any row is an ERROR; 3 for a file that cannot be read; a failed call's status code.
+            Exit code: 0; 65 (EX_DATAERR) when any row is an ERROR; 3 for a file that cannot be read; a failed call's status code.
             """)
 
         @Argument(help: "The CSV file ('-' reads standard input).") var file: String

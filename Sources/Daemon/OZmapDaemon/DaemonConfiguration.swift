@@ -54,9 +54,9 @@ public struct DaemonConfiguration: Sendable {
     public var reconcileEveryFullPass = true
     /// `metrics_listen`: where GET /metrics is served over HTTP; nil (the default) serves none.
     public var metricsListen: MetricsListenAddress?
-    /// The port `ozmapctl doctor` checks besides the API port: 80 (on-premises OZmap must open it).
-    /// No setting changes it; tests point it at a loopback listener of their own.
-    public var doctorWebPort = 80
+    /// `ozmap_web_port`: the port of OZmap's web front end, which on-premises OZmap must open to
+    /// this server beside the API port; `ozmapctl doctor` checks a TCP connection to it. 80.
+    public var ozmapWebPort = 80
 
     public init() {}
 
@@ -71,7 +71,7 @@ public struct DaemonConfiguration: Sendable {
         "frame_timeout_ms", "idle_timeout_ms",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level", "log_format",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
-        "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts",
+        "ozmap_ca_file", "ozmap_insecure_skip_tls_verify", "ozmap_page_size", "ozmap_read_attempts", "ozmap_web_port",
         "sync_interval_s", "sync_jitter", "sync_full_every", "outbox_backoff_base_ms", "outbox_backoff_cap_ms",
         "outbox_wait_ms", "adopted_on_deprovision", "reconcile_every_full_pass", "metrics_listen",
     ]
@@ -135,6 +135,7 @@ public struct DaemonConfiguration: Sendable {
             ozmapInsecureSkipTLSVerify = flag
         case "ozmap_page_size": ozmapPageSize = try integer(1...1000)
         case "ozmap_read_attempts": ozmapReadAttempts = try integer(1...20)
+        case "ozmap_web_port": ozmapWebPort = try integer(1...65_535)
         case "sync_interval_s": syncIntervalSeconds = try integer(10...86_400)
         case "sync_jitter":
             guard let share = Double(value), (0...0.5).contains(share) else { throw fail("a share from 0 to 0.5") }

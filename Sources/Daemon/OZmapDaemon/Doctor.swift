@@ -75,7 +75,7 @@ struct Doctor: Sendable {
             checks.append(DoctorCheck(name: "api url", ok: false, detail: "\(credentials.apiURL) does not end in /api/v2",
                                       fix: "use OZmap's API base, e.g. https://tenant.ozmap.com.br:9994/api/v2"))
         }
-        let webPort = sources.configuration.doctorWebPort
+        let webPort = sources.configuration.ozmapWebPort
         func notChecked(_ reason: String) -> [DoctorCheck] {
             ["tcp api port", "tcp port \(webPort)", "tls", "api key", "clock"].map {
                 DoctorCheck(name: $0, ok: false, detail: "not checked: \(reason)")

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import OZmapAPI
+import OZmapDaemon
+import OZmapDomain
+import OZmapRPC
+import OZmapStore
+import OZmapTestSupport
+import OZmapWire
+import Testing
+
+/// ozmapd's handlers through the in-process path: `Daemon.dispatcher`, called as the socket
+/// server calls it, with requests encoded by protobuf-c as a caller sends them. No socket, no
+/// child process, no OZmap: a daemon over a temporary state directory whose services never
+/// run, with no credentials. Part of `make check` (FieldValidationTests does the same through
+/// the socket, against the simulator, for every field of every method).
+@Suite(.timeLimit(.minutes(1))) struct InProcessHandlerTests {
+    /// Required fields left empty, and malformed ones: INVALID_ARGUMENT, the message starting
+    /// with the field's name. None of these needs OZmap to be refused.
+    @Test func invalidFieldsAreRefusedNamingTheField() async throws {
+        let ozmapd = try InProcessDaemon()
+        defer { ozmapd.remove() }
+        let cases: [(method: String, json: String, field: String)] = [
+            ("SetCredentials", #"{"api_url": "", "api_key": "k"}"#, "api_url"),
+            ("SetCredentials", #"{"api_url": "http://127.0.0.1:1/api/v2", "api_key": ""}"#, "api_key"),
+            ("LinkOLT", #"{"archolt_olt_id": "", "ozmap_olt_id": "x"}"#, "archolt_olt_id"),
+            ("LinkOLT", #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": ""}"#, "ozmap_olt_id"),
+            ("UnlinkOLT", #"{"archolt_olt_id": ""}"#, "archolt_olt_id"),
+            ("ProvisionONU", #"{"archolt_olt_id": "olt-a", "onu_id": "", "serial_number": "ZTEG00000001"}"#, "onu_id"),
+            ("ProvisionONU", #"{"archolt_olt_id": "", "onu_id": "1", "serial_number": "ZTEG00000001"}"#, "archolt_olt_id"),
+            ("AssignCTO", #"{"onu_id": "", "cto": "x"}"#, "onu_id"),
+            ("AssignCTO", #"{"onu_id": "1", "cto": ""}"#, "cto"),
+            ("DeprovisionONU", #"{"onu_id": ""}"#, "onu_id"),
+            ("GetONU", #"{"onu_id": ""}"#, "onu_id"),
+            ("GetBox", #"{}"#, "id"),
+            ("RetryOperation", #"{"operation_id": ""}"#, "operation_id"),
+            ("RetryOperation", #"{"operation_id": "-3"}"#, "operation_id"),
+            ("ListONUs", #"{"page_token": "forged"}"#, "page_token"),
+            ("ListONUs", #"{"page_size": 100000}"#, "page_size"),
+            ("ListOperations", #"{"page_token": "forged"}"#, "page_token"),
+            ("Reconcile", #"{"archolt_olt_id": "olt-a", "onu_id": "1"}"#, "onu_id"),
+        ]
+        for (name, json, field) in cases {
+            let response = try await ozmapd.call(name, json: json)
+            #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field + ":"),
+                    "\(name) \(json): \(StatusCode(wireValue: response.status.code).name) \(response.status.message)")
+        }
+        #expect(try await ozmapd.call(OZmapIntegration.listONUs, json: "{}").onus.isEmpty, "nothing was stored")
+    }
+
+    /// Text no field may hold (not UTF-8, control characters, a bidi override) is refused before
+    /// any handler runs, naming the field and not echoing the value back, in every string field.
+    @Test func hostileTextInEveryStringFieldIsRefusedByName() async throws {
+        let ozmapd = try InProcessDaemon()
+        defer { ozmapd.remove() }
+        let hostile: [(String, [UInt8])] = [
+            ("non-UTF-8", [0x41, 0xC3, 0x28, 0xFF]),
+            ("a newline", Array("line\nforged log line".utf8)),
+            ("an embedded NUL", [0x61, 0x00, 0x62]),
+            ("a bidi override", Array("abc\u{202E}fed".utf8)),
+        ]
+        var checked = 0
+        for method in ozmapd.codec.service.methods {
+            for field in try ozmapd.codec.stringFields(of: method.requestType) {
+                for (what, value) in hostile {
+                    let response = await ozmapd.daemon.dispatcher.dispatch(
+                        RequestEnvelope(callID: 1, method: method.path, payload: FieldValidationTests.stringField(field.number, value)))
+                    checked += 1
+                    #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field.name + ":"),
+                            "\(method.name).\(field.name) with \(what): \(response.status.code) \(response.status.message)")
+                    #expect(!response.status.message.contains("forged log line"), "the value is not echoed back")
+                }
+            }
+        }
+        #expect(checked > 100)
+    }
+
+    /// What answers without OZmap: status, the method list, the credentials (unset), the empty
+    /// cache and ONU list, the metrics.
+    @Test func statusAndListsAnswerWithoutOZmap() async throws {
+        let ozmapd = try InProcessDaemon()
+        defer { ozmapd.remove() }
+        let status = try await ozmapd.call(OZmapIntegration.getStatus, json: "{}")
+        #expect(status.version == Daemon.version)
+        #expect(status.socketPath == ozmapd.daemon.configuration.socketPath)
+        #expect(!status.credentialsSet && status.credentialsState == "unset", "\(status.credentialsState)")
+        #expect(status.boxCount == 0 && status.operationsPending == 0)
+
+        let methods = try await ozmapd.call(OZmapIntegration.listMethods, json: "{}").methods
+        #expect(Set(methods.map(\.name)) == Set(ozmapd.codec.service.methods.map(\.name)))
+        #expect(methods.filter { !$0.implemented }.isEmpty, "not implemented: \(methods.filter { !$0.implemented }.map(\.name))")
+
+        let credentials = try await ozmapd.call(OZmapIntegration.getCredentials, json: "{}").credentials
+        #expect(credentials.apiUrl.isEmpty && !credentials.apiKeySet)
+        #expect(try await ozmapd.call(OZmapIntegration.listBoxes, json: "{}").boxes.isEmpty)
+        #expect(try await ozmapd.call(OZmapIntegration.listONUs, json: #"{"archolt_olt_id": "olt-a"}"#).onus.isEmpty)
+        let metrics = try await ozmapd.call(OZmapIntegration.getMetrics, json: "{}").prometheusText
+        #expect(metrics.contains("ozmapd_build_info{version=\"\(Daemon.version)\"} 1"), "\(metrics.prefix(400))")
+    }
+
+    /// OLT links in the database answer ListOLTLinks and UnlinkOLT without OZmap; LinkOLT,
+    /// which must find the OZmap OLT, says credentials come first; unknown ids are NOT_FOUND.
+    @Test func oltLinksAndUnknownIdsWithoutOZmap() async throws {
+        let ozmapd = try InProcessDaemon { database in
+            try database.saveLink(OZmapDomain.OLTLink(archoltOLTID: "olt-a", ozmapOLTID: "5f5e10000001000000000007", ozmapOLTName: "OLT-FLN-01",
+                                                      requireCTOOnActivation: true, createdAt: "2026-01-02T03:04:05.000Z",
+                                                      updatedAt: "2026-01-02T03:04:05.000Z"))
+        }
+        defer { ozmapd.remove() }
+        let links = try await ozmapd.call(OZmapIntegration.listOLTLinks, json: "{}").links
+        #expect(links.map(\.archoltOltId) == ["olt-a"])
+        #expect(links.first?.ozmapOltName == "OLT-FLN-01" && links.first?.requireCtoOnActivation == true)
+
+        let link = try await ozmapd.call("LinkOLT", json: #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": "5f5e10000001000000000008"}"#)
+        #expect(link.status.code == StatusCode.failedPrecondition.rawValue && link.status.message.contains("SetCredentials"),
+                "\(link.status.code) \(link.status.message)")
+
+        let removed = try await ozmapd.call(OZmapIntegration.unlinkOLT, json: #"{"archolt_olt_id": "olt-a"}"#).removed
+        #expect(removed.archoltOltId == "olt-a" && removed.ozmapOltId == "5f5e10000001000000000007")
+        #expect(try await ozmapd.call(OZmapIntegration.listOLTLinks, json: "{}").links.isEmpty)
+
+        for (name, json, mentions) in [("UnlinkOLT", #"{"archolt_olt_id": "olt-a"}"#, "olt-a"),
+                                       ("GetONU", #"{"onu_id": "onu-404"}"#, "onu-404"),
+                                       ("RetryOperation", #"{"operation_id": "404"}"#, "404")] {
+            let response = try await ozmapd.call(name, json: json)
+            #expect(response.status.code == StatusCode.notFound.rawValue && response.status.message.contains(mentions),
+                    "\(name): \(response.status.code) \(response.status.message)")
+        }
+    }
+}
+
+/// ozmapd assembled over a temporary state directory, its services never started: only its
+/// handlers, database and cache, reached through `dispatcher`.
+private struct InProcessDaemon {
+    let directory: String
+    let daemon: Daemon
+    let codec = ProtobufCCodec.ozmap
+
+    /// `seed` writes to the state database before ozmapd opens it.
+    init(seed: (StateDatabase) throws -> Void = { _ in }) throws {
+        directory = try makeTemporaryDirectory(prefix: "ozmapd-inproc")
+        var configuration = DaemonConfiguration()
+        configuration.socketPath = directory + "/ozmapd.sock" // never bound: no service runs
+        configuration.stateDirectory = directory + "/state"
+        try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try seed(try StateDatabase(stateDirectory: configuration.stateDirectory))
+        daemon = try Daemon(configuration: configuration, logger: Logger(label: "ozmapd") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// One call, its request as JSON (ProtoJSON), encoded by protobuf-c: the response envelope.
+    func call(_ name: String, json: String) async throws -> ResponseEnvelope {
+        let method = try #require(codec.service.methods.first { $0.name == name }, "no method \(name)")
+        let payload = try codec.encode(try ProtoJSON.parse(json), as: method.requestType)
+        return await daemon.dispatcher.dispatch(RequestEnvelope(callID: 1, method: method.path, payload: payload))
+    }
+
+    /// One call that must succeed: its response, decoded.
+    func call<Request, Response>(_ method: RPCMethod<Request, Response>, json: String) async throws -> Response {
+        let response = try await call(method.name, json: json)
+        guard response.status.code == StatusCode.ok.rawValue else {
+            throw RPCError(StatusCode(wireValue: response.status.code), "\(method.name): \(response.status.message)")
+        }
+        let descriptor = try #require(codec.service.methods.first { $0.name == method.name })
+        return try codec.decode(Response.self, from: response.payload, as: descriptor.responseType)
+    }
+}
