@@ -25,11 +25,13 @@ import Testing
     @Test func aWakeUpDuringTheWaitEndsIt() async throws {
         let wakeUps = WakeUps<Int>()
         let registration = wakeUps.register(1)
-        let waiting = Task { await wakeUps.wait(registration, until: .now + .seconds(3600)) }
-        try await Task.sleep(for: .milliseconds(20))
-        wakeUps.wake(2)   // another key: no effect
-        wakeUps.wake(1)
-        #expect(await returnsPromptly { await waiting.value })
+        let waker = Task {
+            try await Task.sleep(for: .milliseconds(20))
+            wakeUps.wake(2)   // another key: no effect
+            wakeUps.wake(1)
+        }
+        #expect(await returnsPromptly { await wakeUps.wait(registration, until: .now + .seconds(3600)) })
+        try await waker.value
     }
 
     @Test func theDeadlineEndsAWaitNobodyWakes() async {
@@ -47,8 +49,11 @@ import Testing
     @Test func cancellingTheWaiterEndsTheWait() async {
         let wakeUps = WakeUps<Int>()
         let registration = wakeUps.register(1)
-        let waiting = Task { await wakeUps.wait(registration, until: .now + .seconds(3600)) }
-        waiting.cancel()
-        #expect(await returnsPromptly { await waiting.value })
+        #expect(await returnsPromptly {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await wakeUps.wait(registration, until: .now + .seconds(3600)) }
+                group.cancelAll()
+            }
+        })
     }
 }

@@ -47,6 +47,13 @@ import Testing
                 return error.code == .invalidArgument && error.message.contains("onu_id")
                     && violations.contains { $0.hasPrefix("onu_id: ") }
             }
+            // A value the wire cannot carry never leaves the client: INVALID_ARGUMENT naming the field.
+            await #expect {
+                try await ozmapd.provisionONU(ProvisionONURequest(archoltOltId: "olt-a", onuId: "t-1003", serialNumber: "ZTEG\u{0}1"))
+            } throws: { error in
+                let error = error as? RPCError
+                return error?.code == .invalidArgument && error?.message == "serial_number: contains a NUL character"
+            }
             // An unknown ONU: NOT_FOUND, as ozmapd says it.
             await #expect {
                 try await ozmapd.getONU(GetONURequest(onuId: "never-seen"))
@@ -54,6 +61,31 @@ import Testing
                 (error as? RPCError)?.code == .notFound
             }
             grpc.beginGracefulShutdown()
+        }
+        try await rig.tearDown()
+    }
+
+    /// Shutting the client down lets the calls in flight finish: a full box pass asked
+    /// to wait is running in ozmapd when the shutdown begins, and still answers OK.
+    @Test func aGracefulShutdownLetsTheCallInFlightFinish() async throws {
+        let rig = try await TestRig(boxes: 3000)
+        try await rig.startDaemon()
+        let transport = try await UnixSocketClientTransport.connect(socketPath: rig.socketPath)
+        try await withGRPCClient(transport: transport) { grpc in
+            let ozmapd = OZmapIntegration.Client(wrapping: grpc)
+            _ = try await ozmapd.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+            // The credentials start a full pass; this call waits for one of its own.
+            let sync = Task {
+                var patient = CallOptions.defaults
+                patient.timeout = .seconds(120)
+                return try await ozmapd.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: patient)
+            }
+            try await waitUntil("the waiting SyncBoxes is in flight") {
+                try await ozmapd.getStatus(GetStatusRequest()).callsInFlight >= 1
+            }
+            grpc.beginGracefulShutdown()
+            let report = try await sync.value.report
+            #expect(report?.boxes == 3000 && report?.error == "")
         }
         try await rig.tearDown()
     }

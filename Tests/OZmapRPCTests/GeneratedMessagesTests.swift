@@ -40,6 +40,36 @@ import Testing
         #expect(try sample.decodes(rewritten))
     }
 
+    /// Every bool sample is true and enum fields share values, so a swap of two such
+    /// fields would pass the test above: with only one field set, it alone is on the wire.
+    @Test func eachBoolAndEnumFieldIsItsOwn() throws {
+        let samples = serviceOneFieldSamples + wireOneFieldSamples
+        let boolAndEnumFields = Descriptors.all.values.map { descriptor in
+            (0..<Int(descriptor.pointee.n_fields)).filter {
+                [PROTOBUF_C_TYPE_BOOL, PROTOBUF_C_TYPE_ENUM].contains(descriptor.pointee.fields[$0].type)
+                    && descriptor.pointee.fields[$0].label != PROTOBUF_C_LABEL_REPEATED
+            }.count
+        }.reduce(0, +)
+        #expect(samples.count == boolAndEnumFields)
+        for (field, message) in samples {
+            let sample = Sample(message)
+            guard case .message(let decoded) = try ProtobufCCodec.ozmap.decode(sample.bytes(), as: sample.protoName) else {
+                Issue.record("\(sample.protoName): not a message"); continue
+            }
+            for entry in decoded.fields {
+                let isSet: Bool? = switch entry.value {
+                case .bool(let flag): flag
+                case .enumValue(_, let number): number != 0
+                default: nil
+                }
+                guard let isSet else { continue }
+                #expect(isSet == (entry.name == field), "\(sample.protoName) with only \(field) set: \(entry.name) is \(entry.value)")
+            }
+            #expect(decoded.fields.contains { $0.name == field }, "\(sample.protoName).\(field) missing")
+            #expect(try sample.roundTrip())
+        }
+    }
+
     @Test func anUnsetOptionalIsNotFalse() throws {
         let unset = try ReconcileRequest(serializedBytes: ReconcileRequest().serializedBytes())
         let off = try ReconcileRequest(serializedBytes: ReconcileRequest(dryRun: false).serializedBytes())

@@ -36,7 +36,7 @@ import Testing
                 await #expect {
                     try await integration.provisionONU(
                         request: ClientRequest(message: ProvisionONURequest()), serializer: FixedBytes(bytes: invalid),
-                        deserializer: WireDeserializer<ProvisionONUResponse>(), options: .defaults) { try $0.message }
+                        deserializer: WireDeserializer<ProvisionONUResponse>(.response), options: .defaults) { try $0.message }
                 } throws: { error in
                     let error = error as? RPCError
                     return error?.code == .invalidArgument && error?.message == "onu_id: not valid UTF-8"
@@ -44,6 +44,35 @@ import Testing
                 server.beginGracefulShutdown()
                 client.beginGracefulShutdown()
             }
+        }
+    }
+
+    /// A coding error is the caller's (INVALID_ARGUMENT, the field in the metadata) on a
+    /// request, ozmapd's (INTERNAL) on a response.
+    @Test func whoseFaultACodingErrorIsDependsOnTheSide() throws {
+        let notUTF8: [UInt8] = [0x12, 0x02, 0xc3, 0x28]   // onu_id = C3 28
+        #expect {
+            _ = try WireDeserializer<ProvisionONURequest>(.request).deserialize(notUTF8)
+        } throws: { error in
+            guard let error = error as? RPCError else { return false }
+            return error.code == .invalidArgument && error.message == "onu_id: not valid UTF-8"
+                && Array(error.metadata[stringValues: "field-violation"]) == ["onu_id: not valid UTF-8"]
+        }
+        #expect {
+            _ = try WireDeserializer<ProvisionONURequest>(.response).deserialize(notUTF8)
+        } throws: { error in
+            (error as? RPCError)?.code == .internalError
+        }
+        let nul = ProvisionONURequest(onuId: "1\u{0}2")
+        #expect {
+            let _: [UInt8] = try WireSerializer<ProvisionONURequest>(.request).serialize(nul)
+        } throws: { error in
+            (error as? RPCError)?.code == .invalidArgument && (error as? RPCError)?.message == "onu_id: contains a NUL character"
+        }
+        #expect {
+            let _: [UInt8] = try WireSerializer<ProvisionONURequest>(.response).serialize(nul)
+        } throws: { error in
+            (error as? RPCError)?.code == .internalError
         }
     }
 

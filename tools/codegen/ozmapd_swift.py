@@ -250,8 +250,10 @@ def gen_protobuf_c(file, out):
         w("        var message = %s()\n" % ctype)
         w("        %s__init(&message)\n" % cfunc)
         w('        try fill(&message, arena, path: "")\n')
-        w("        return [UInt8](unsafeUninitializedCapacity: %s__get_packed_size(&message)) { buffer, count in\n" % cfunc)
-        w("            count = %s__pack(&message, buffer.baseAddress)\n        }\n    }\n\n" % cfunc)
+        w("        // The struct points into the arena's memory: keep it alive while packing.\n")
+        w("        return withExtendedLifetime(arena) {\n")
+        w("            [UInt8](unsafeUninitializedCapacity: %s__get_packed_size(&message)) { buffer, count in\n" % cfunc)
+        w("                count = %s__pack(&message, buffer.baseAddress)\n            }\n        }\n    }\n\n" % cfunc)
         w("    static func initialize(_ message: UnsafeMutablePointer<%s>) {\n" % ctype)
         w("        %s__init(message)\n    }\n\n" % cfunc)
         # unpacking
@@ -313,7 +315,7 @@ def gen_protobuf_c(file, out):
                 else:
                     w("        (%s, %s) = arena.scalars(%s) { %s }\n" % (n, c, s, SCALARS[f.type][3].format(s="$0")))
                 continue
-            if f.type == F.TYPE_MESSAGE:
+            if f.type == F.TYPE_MESSAGE and not f.oneof:
                 w("        if let value = %s { %s = try arena.message(value, %s) }\n" % (s, c, at))
                 continue
             if f.oneof:
@@ -322,8 +324,16 @@ def gen_protobuf_c(file, out):
                 src, indent = "value", "            "
             else:
                 src, indent = s, "        "
-            if f.type == F.TYPE_STRING:
+            # A oneof member is packed only when its pointer is set: an empty string or
+            # bytes value must still point somewhere.
+            if f.type == F.TYPE_MESSAGE:
+                w("%s%s = try arena.message(%s, %s)\n" % (indent, c, src, at))
+            elif f.type == F.TYPE_STRING and f.oneof:
+                w("%s%s = try arena.presentString(%s, %s)\n" % (indent, c, src, at))
+            elif f.type == F.TYPE_STRING:
                 w("%s%s = try arena.string(%s, %s)\n" % (indent, c, src, at))
+            elif f.type == F.TYPE_BYTES and f.oneof:
+                w("%s%s = arena.presentBytes(%s)\n" % (indent, c, src))
             elif f.type == F.TYPE_BYTES:
                 w("%s%s = arena.bytes(%s)\n" % (indent, c, src))
             elif f.type == F.TYPE_ENUM:
@@ -403,8 +413,8 @@ def gen_grpc(file, out):
         for mi, name, fn, inp, outp in methods:
             w("        router.registerHandler(\n")
             w("            forMethod: %s.Method.%s.descriptor,\n" % (S, name))
-            w("            deserializer: WireDeserializer<%s>(),\n" % inp)
-            w("            serializer: WireSerializer<%s>(),\n" % outp)
+            w("            deserializer: WireDeserializer<%s>(.request),\n" % inp)
+            w("            serializer: WireSerializer<%s>(.response),\n" % outp)
             w("            handler: { request, context in try await self.%s(request: request, context: context) }\n" % fn)
             w("        )\n")
         w("    }\n}\n\n")
@@ -438,7 +448,7 @@ def gen_grpc(file, out):
         for mi, name, fn, inp, outp in methods:
             w(file.comment([6, si, 2, mi], "    "))
             w("    public func %s<Result: Sendable>(\n        request: GRPCCore.ClientRequest<%s>,\n        options: GRPCCore.CallOptions = .defaults,\n        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<%s>) async throws -> Result = { try $0.message }\n    ) async throws -> Result {\n" % (fn, inp, outp))
-            w("        try await %s(request: request, serializer: WireSerializer<%s>(), deserializer: WireDeserializer<%s>(), options: options, onResponse: handleResponse)\n    }\n\n" % (fn, inp, outp))
+            w("        try await %s(request: request, serializer: WireSerializer<%s>(.request), deserializer: WireDeserializer<%s>(.response), options: options, onResponse: handleResponse)\n    }\n\n" % (fn, inp, outp))
             w(file.comment([6, si, 2, mi], "    "))
             w("    public func %s<Result: Sendable>(\n        _ message: %s,\n        metadata: GRPCCore.Metadata = [:],\n        options: GRPCCore.CallOptions = .defaults,\n        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<%s>) async throws -> Result = { try $0.message }\n    ) async throws -> Result {\n" % (fn, inp, outp))
             w("        try await %s(request: GRPCCore.ClientRequest(message: message, metadata: metadata), options: options, onResponse: handleResponse)\n    }\n\n" % fn)
@@ -479,6 +489,14 @@ def gen_samples(file, out):
         else:
             out.append("        .init()\n")
         out.append("    }\n}\n\n")
+    out.append("/// For each bool and enum field, its message with only that field set: every bool sample\n")
+    out.append("/// is true and enums share values, so only these tell two such fields apart on the wire.\n")
+    out.append("let %sOneFieldSamples: [(field: String, message: any WireMessage)] = [\n" % lower_camel(file.proto.name.rsplit("/", 1)[-1].split(".")[0]))
+    for msg in p.message_type:
+        for f in [Field(msg, f, file) for f in msg.field]:
+            if f.type in (F.TYPE_BOOL, F.TYPE_ENUM) and not f.repeated:
+                out.append('    ("%s", %s(%s: %s)),\n' % (f.name, msg.name, f.swift.strip("`"), sample_value(f, file, 0)))
+    out.append("]\n\n")
     out.append("/// Every message of %s with its sample, for the round-trip tests.\n" % p.package)
     out.append("let %sSamples: [any WireMessage] = [\n" % lower_camel(file.proto.name.rsplit("/", 1)[-1].split(".")[0]))
     for msg in p.message_type:
@@ -498,6 +516,8 @@ def main():
             ENUM_FIRST[enum.name] = enum_cases(enum)[0][0]
     for name in request.file_to_generate:
         proto = protos[name]
+        if proto.syntax != "proto3":
+            fail("%s: only proto3 is supported (presence fields of proto2 would be dropped)" % name)
         file = File(proto, None)
         file.enum_last = enum_last
         digest = hashlib.sha256(proto.SerializeToString()).hexdigest()[:16]

@@ -53,7 +53,7 @@ final class WakeUps<Key: Hashable & Sendable>: Sendable {
         unregister(registration)
     }
 
-    /// Drops a registration whose wait is not needed after all.
+    /// Drops a registration (again: nothing happens).
     func unregister(_ registration: Registration) {
         let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
             let waiter = state.waiters[registration.key]?.removeValue(forKey: registration.token)

@@ -1,5 +1,6 @@
 public import GRPCCore
 import OZmapRPC
+import Synchronization
 
 /// GRPCCore's client transport over ozmapd's framed Unix-socket protocol
 /// (docs/PROTOCOL.md): each unary call is one RequestEnvelope / ResponseEnvelope
@@ -19,7 +20,7 @@ public struct UnixSocketClientTransport: ClientTransport {
     public typealias Bytes = [UInt8]
 
     public let client: OZmapClient
-    private let shutdown = ShutdownSignal()
+    private let streams = OpenStreams()
 
     public init(_ client: OZmapClient) {
         self.client = client
@@ -33,15 +34,17 @@ public struct UnixSocketClientTransport: ClientTransport {
 
     public func config(forMethod descriptor: GRPCCore.MethodDescriptor) -> MethodConfig? { nil }
 
-    /// GRPCCore runs this for the client's life: `OZmapClient` connects again by itself
-    /// when ozmapd closes the connection, so there is nothing to do until shutdown.
+    /// GRPCCore runs this for the client's life. `OZmapClient` connects again by itself
+    /// when ozmapd closes the connection, so this only waits: for shutdown and the
+    /// streams still open to end (or for its task to be cancelled), then closes.
     public func connect() async throws {
-        await shutdown.wait()
+        await streams.waitUntilShutDownAndIdle()
         await client.close()
     }
 
+    /// New calls are refused from now on; those open finish first.
     public func beginGracefulShutdown() {
-        shutdown.signal()
+        streams.shutDown()
     }
 
     public func withStream<T: Sendable>(
@@ -49,7 +52,14 @@ public struct UnixSocketClientTransport: ClientTransport {
         options: CallOptions,
         _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
     ) async throws -> T {
-        let (requests, requestParts) = AsyncStream.makeStream(of: RPCRequestPart<[UInt8]>.self)
+        guard descriptor.type == .unary else {
+            throw GRPCCore.RPCError(code: .unimplemented, message: "\(descriptor): ozmapd's socket carries unary calls only")
+        }
+        guard streams.open() else {
+            throw GRPCCore.RPCError(code: .failedPrecondition, message: "the client transport to \(client.socketPath) is shutting down")
+        }
+        defer { streams.close() }
+        let (requests, requestParts) = AsyncThrowingStream.makeStream(of: RPCRequestPart<[UInt8]>.self)
         let (responses, responseParts) = AsyncThrowingStream.makeStream(of: RPCResponsePart<[UInt8]>.self)
         let stream = RPCStream(
             descriptor: descriptor,
@@ -63,12 +73,26 @@ public struct UnixSocketClientTransport: ClientTransport {
             // The exchange runs beside the caller's closure, which writes the request
             // and reads the response parts; it ends with the closure.
             group.addTask { [client] in
+                // Request metadata is not carried: the framed protocol has no headers.
                 var payload: [UInt8]?
-                for await part in requests {
-                    if case .message(let bytes) = part { payload = bytes }
+                do {
+                    for try await part in requests {
+                        guard case .message(let bytes) = part else { continue }
+                        guard payload == nil else {
+                            throw GRPCCore.RPCError(code: .internalError, message: "\(path): a unary call wrote a second request message")
+                        }
+                        payload = bytes
+                    }
+                } catch {
+                    // The request could not be written (a value the wire cannot carry, say): say why.
+                    responseParts.finish(throwing: (error as? GRPCCore.RPCError)
+                        ?? GRPCCore.RPCError(code: .internalError, message: "\(path): \(error)", cause: error))
+                    return
                 }
                 guard let payload else {
-                    responseParts.finish(throwing: GRPCCore.RPCError(code: .internalError, message: "\(path): the call sent no request message"))
+                    responseParts.finish(throwing: Task.isCancelled
+                        ? GRPCCore.RPCError(code: .cancelled, message: "\(path): cancelled before the request was sent")
+                        : GRPCCore.RPCError(code: .internalError, message: "\(path): the call sent no request message"))
                     return
                 }
                 do {
@@ -109,7 +133,7 @@ public struct UnixSocketClientTransport: ClientTransport {
 
 /// The request side of one call: what GRPCCore writes, handed to the exchange.
 private struct RequestPartWriter: ClosableRPCWriterProtocol {
-    let parts: AsyncStream<RPCRequestPart<[UInt8]>>.Continuation
+    let parts: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation
 
     func write(_ element: RPCRequestPart<[UInt8]>) async throws {
         parts.yield(element)
@@ -124,24 +148,64 @@ private struct RequestPartWriter: ClosableRPCWriterProtocol {
     }
 
     func finish(throwing error: any Error) async {
-        parts.finish()
+        parts.finish(throwing: error)
     }
 }
 
-/// Wakes `connect()` when the transport shuts down.
-private final class ShutdownSignal: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
+/// The streams open on the transport, and its shutdown: `connect()` returns once
+/// shutdown has begun and the last open stream has ended.
+private final class OpenStreams: Sendable {
+    private struct State {
+        var open = 0
+        var shuttingDown = false
+        var waiter: CheckedContinuation<Void, Never>?
 
-    init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        mutating func takeWaiter() -> CheckedContinuation<Void, Never>? {
+            defer { waiter = nil }
+            return waiter
+        }
     }
 
-    func wait() async {
-        for await _ in stream {}
+    private let state = Mutex(State())
+
+    /// False once shutting down: the call must be refused.
+    func open() -> Bool {
+        state.withLock { state in
+            guard !state.shuttingDown else { return false }
+            state.open += 1
+            return true
+        }
     }
 
-    func signal() {
-        continuation.finish()
+    func close() {
+        state.withLock { state in
+            state.open -= 1
+            return state.shuttingDown && state.open == 0 ? state.takeWaiter() : nil
+        }?.resume()
+    }
+
+    func shutDown() {
+        state.withLock { state in
+            state.shuttingDown = true
+            return state.open == 0 ? state.takeWaiter() : nil
+        }?.resume()
+    }
+
+    /// Returns once shut down with no stream open, or when the waiting task is cancelled.
+    func waitUntilShutDownAndIdle() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state -> Bool in
+                    if state.shuttingDown && state.open == 0 { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if done { continuation.resume() }
+                // Cancelled before the continuation was stored: the handler found nothing to resume.
+                else if Task.isCancelled { state.withLock { $0.takeWaiter() }?.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.takeWaiter() }?.resume()
+        }
     }
 }

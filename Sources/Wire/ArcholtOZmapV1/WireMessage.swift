@@ -192,6 +192,11 @@ final class ProtobufCArena {
         return copy
     }
 
+    /// Never nil: a oneof member is packed only when its pointer is set, "" included.
+    func presentString(_ text: String, at parent: String, _ field: String) throws(WireMessageError) -> UnsafeMutablePointer<CChar> {
+        try string(text, at: parent, field) ?? allocate(CChar.self, count: 1)
+    }
+
     func strings(_ texts: [String], at parent: String, _ field: String) throws(WireMessageError) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard !texts.isEmpty else { return (0, nil) }
         let array = allocate(UnsafeMutablePointer<CChar>?.self, count: texts.count)
@@ -207,6 +212,11 @@ final class ProtobufCArena {
         let copy = allocate(UInt8.self, count: bytes.count)
         copy.update(from: bytes, count: bytes.count)
         return ProtobufCBinaryData(len: bytes.count, data: copy)
+    }
+
+    /// Never a NULL `data`: a oneof member is packed only when it points somewhere, empty included.
+    func presentBytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
+        bytes.isEmpty ? ProtobufCBinaryData(len: 0, data: allocate(UInt8.self, count: 1)) : self.bytes(bytes)
     }
 
     func bytesList(_ list: [[UInt8]]) -> (Int, UnsafeMutablePointer<ProtobufCBinaryData>?) {

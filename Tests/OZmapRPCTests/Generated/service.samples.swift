@@ -664,6 +664,47 @@ extension RunDoctorResponse {
     }
 }
 
+/// For each bool and enum field, its message with only that field set: every bool sample
+/// is true and enums share values, so only these tell two such fields apart on the wire.
+let serviceOneFieldSamples: [(field: String, message: any WireMessage)] = [
+    ("credentials_set", GetStatusResponse(credentialsSet: true)),
+    ("ozmap_reachable", GetStatusResponse(ozmapReachable: true)),
+    ("implemented", MethodInfo(implemented: true)),
+    ("api_key_set", Credentials(apiKeySet: true)),
+    ("implanted", OZmapOLT(implanted: true)),
+    ("require_cto_on_activation", LinkOLTRequest(requireCtoOnActivation: true)),
+    ("created", LinkOLTResponse(created: true)),
+    ("require_cto_on_activation", OLTLink(requireCtoOnActivation: true)),
+    ("full", SyncBoxesRequest(full: true)),
+    ("wait", SyncBoxesRequest(wait: true)),
+    ("started", SyncBoxesResponse(started: true)),
+    ("kind", SyncReport(kind: .incremental)),
+    ("running", SyncReport(running: true)),
+    ("match", ListBoxesRequest(match: .prefix)),
+    ("implanted", Box(implanted: true)),
+    ("is_drop", Splitter(isDrop: true)),
+    ("implanted", ProvisionONURequest(implanted: true)),
+    ("require_cto", ProvisionONURequest(requireCto: true)),
+    ("implantation", ProvisionONURequest(implantation: .unchanged)),
+    ("implanted", ONU(implanted: true)),
+    ("state", ONU(state: .deprovisioned)),
+    ("adopted", ONU(adopted: true)),
+    ("kind", Operation(kind: .deleteClient)),
+    ("state", Operation(state: .collapsed)),
+    ("state", ListONUsRequest(state: .deprovisioned)),
+    ("state", ListOperationsRequest(state: .collapsed)),
+    ("dry_run", ReconcileRequest(dryRun: true)),
+    ("kind", DriftRow(kind: .duplicate)),
+    ("kind", DriftCount(kind: .duplicate)),
+    ("dry_run", ReconcileResponse(dryRun: true)),
+    ("implanted", ImportRow(implanted: .unchanged)),
+    ("dry_run", ImportONUsRequest(dryRun: true)),
+    ("action", ImportRowResult(action: .error)),
+    ("action", ImportActionCount(action: .error)),
+    ("dry_run", ImportONUsResponse(dryRun: true)),
+    ("ok", DoctorCheck(ok: true)),
+]
+
 /// Every message of archolt.ozmap.v1 with its sample, for the round-trip tests.
 let serviceSamples: [any WireMessage] = [
     GetStatusRequest.wireSample,

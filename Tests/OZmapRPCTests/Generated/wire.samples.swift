@@ -45,6 +45,11 @@ extension FieldViolation {
     }
 }
 
+/// For each bool and enum field, its message with only that field set: every bool sample
+/// is true and enums share values, so only these tell two such fields apart on the wire.
+let wireOneFieldSamples: [(field: String, message: any WireMessage)] = [
+]
+
 /// Every message of archolt.ozmap.v1 with its sample, for the round-trip tests.
 let wireSamples: [any WireMessage] = [
     RequestEnvelope.wireSample,

@@ -81,8 +81,8 @@ public final class OutboxWorker: Service, Sendable {
     /// The operation once it is finished or has been attempted, or as it is at `deadline`.
     public func outcome(of id: Int64, by deadline: ContinuousClock.Instant) async throws -> OutboxOperation {
         let registration = wakeUps.register(.outcome(id))
+        defer { wakeUps.unregister(registration) }
         if let current = try store.operation(id: id), current.state.isFinished || current.attempts > 0 && current.state == .pending {
-            wakeUps.unregister(registration)
             return current
         }
         await wakeUps.wait(registration, until: deadline)

@@ -608,140 +608,140 @@ extension OZmapIntegration.StreamingServiceProtocol {
     public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
             forMethod: OZmapIntegration.Method.GetStatus.descriptor,
-            deserializer: WireDeserializer<GetStatusRequest>(),
-            serializer: WireSerializer<GetStatusResponse>(),
+            deserializer: WireDeserializer<GetStatusRequest>(.request),
+            serializer: WireSerializer<GetStatusResponse>(.response),
             handler: { request, context in try await self.getStatus(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListMethods.descriptor,
-            deserializer: WireDeserializer<ListMethodsRequest>(),
-            serializer: WireSerializer<ListMethodsResponse>(),
+            deserializer: WireDeserializer<ListMethodsRequest>(.request),
+            serializer: WireSerializer<ListMethodsResponse>(.response),
             handler: { request, context in try await self.listMethods(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.SetCredentials.descriptor,
-            deserializer: WireDeserializer<SetCredentialsRequest>(),
-            serializer: WireSerializer<SetCredentialsResponse>(),
+            deserializer: WireDeserializer<SetCredentialsRequest>(.request),
+            serializer: WireSerializer<SetCredentialsResponse>(.response),
             handler: { request, context in try await self.setCredentials(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.GetCredentials.descriptor,
-            deserializer: WireDeserializer<GetCredentialsRequest>(),
-            serializer: WireSerializer<GetCredentialsResponse>(),
+            deserializer: WireDeserializer<GetCredentialsRequest>(.request),
+            serializer: WireSerializer<GetCredentialsResponse>(.response),
             handler: { request, context in try await self.getCredentials(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListOZmapOLTs.descriptor,
-            deserializer: WireDeserializer<ListOZmapOLTsRequest>(),
-            serializer: WireSerializer<ListOZmapOLTsResponse>(),
+            deserializer: WireDeserializer<ListOZmapOLTsRequest>(.request),
+            serializer: WireSerializer<ListOZmapOLTsResponse>(.response),
             handler: { request, context in try await self.listOZmapOLTs(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.LinkOLT.descriptor,
-            deserializer: WireDeserializer<LinkOLTRequest>(),
-            serializer: WireSerializer<LinkOLTResponse>(),
+            deserializer: WireDeserializer<LinkOLTRequest>(.request),
+            serializer: WireSerializer<LinkOLTResponse>(.response),
             handler: { request, context in try await self.linkOLT(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.UnlinkOLT.descriptor,
-            deserializer: WireDeserializer<UnlinkOLTRequest>(),
-            serializer: WireSerializer<UnlinkOLTResponse>(),
+            deserializer: WireDeserializer<UnlinkOLTRequest>(.request),
+            serializer: WireSerializer<UnlinkOLTResponse>(.response),
             handler: { request, context in try await self.unlinkOLT(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListOLTLinks.descriptor,
-            deserializer: WireDeserializer<ListOLTLinksRequest>(),
-            serializer: WireSerializer<ListOLTLinksResponse>(),
+            deserializer: WireDeserializer<ListOLTLinksRequest>(.request),
+            serializer: WireSerializer<ListOLTLinksResponse>(.response),
             handler: { request, context in try await self.listOLTLinks(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.SyncBoxes.descriptor,
-            deserializer: WireDeserializer<SyncBoxesRequest>(),
-            serializer: WireSerializer<SyncBoxesResponse>(),
+            deserializer: WireDeserializer<SyncBoxesRequest>(.request),
+            serializer: WireSerializer<SyncBoxesResponse>(.response),
             handler: { request, context in try await self.syncBoxes(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListBoxes.descriptor,
-            deserializer: WireDeserializer<ListBoxesRequest>(),
-            serializer: WireSerializer<ListBoxesResponse>(),
+            deserializer: WireDeserializer<ListBoxesRequest>(.request),
+            serializer: WireSerializer<ListBoxesResponse>(.response),
             handler: { request, context in try await self.listBoxes(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.GetBox.descriptor,
-            deserializer: WireDeserializer<GetBoxRequest>(),
-            serializer: WireSerializer<Box>(),
+            deserializer: WireDeserializer<GetBoxRequest>(.request),
+            serializer: WireSerializer<Box>(.response),
             handler: { request, context in try await self.getBox(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ProvisionONU.descriptor,
-            deserializer: WireDeserializer<ProvisionONURequest>(),
-            serializer: WireSerializer<ProvisionONUResponse>(),
+            deserializer: WireDeserializer<ProvisionONURequest>(.request),
+            serializer: WireSerializer<ProvisionONUResponse>(.response),
             handler: { request, context in try await self.provisionONU(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.AssignCTO.descriptor,
-            deserializer: WireDeserializer<AssignCTORequest>(),
-            serializer: WireSerializer<AssignCTOResponse>(),
+            deserializer: WireDeserializer<AssignCTORequest>(.request),
+            serializer: WireSerializer<AssignCTOResponse>(.response),
             handler: { request, context in try await self.assignCTO(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.DeprovisionONU.descriptor,
-            deserializer: WireDeserializer<DeprovisionONURequest>(),
-            serializer: WireSerializer<DeprovisionONUResponse>(),
+            deserializer: WireDeserializer<DeprovisionONURequest>(.request),
+            serializer: WireSerializer<DeprovisionONUResponse>(.response),
             handler: { request, context in try await self.deprovisionONU(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.GetONU.descriptor,
-            deserializer: WireDeserializer<GetONURequest>(),
-            serializer: WireSerializer<ONU>(),
+            deserializer: WireDeserializer<GetONURequest>(.request),
+            serializer: WireSerializer<ONU>(.response),
             handler: { request, context in try await self.getONU(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListONUs.descriptor,
-            deserializer: WireDeserializer<ListONUsRequest>(),
-            serializer: WireSerializer<ListONUsResponse>(),
+            deserializer: WireDeserializer<ListONUsRequest>(.request),
+            serializer: WireSerializer<ListONUsResponse>(.response),
             handler: { request, context in try await self.listONUs(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListOperations.descriptor,
-            deserializer: WireDeserializer<ListOperationsRequest>(),
-            serializer: WireSerializer<ListOperationsResponse>(),
+            deserializer: WireDeserializer<ListOperationsRequest>(.request),
+            serializer: WireSerializer<ListOperationsResponse>(.response),
             handler: { request, context in try await self.listOperations(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.RetryOperation.descriptor,
-            deserializer: WireDeserializer<RetryOperationRequest>(),
-            serializer: WireSerializer<Operation>(),
+            deserializer: WireDeserializer<RetryOperationRequest>(.request),
+            serializer: WireSerializer<Operation>(.response),
             handler: { request, context in try await self.retryOperation(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ListAuditLog.descriptor,
-            deserializer: WireDeserializer<ListAuditLogRequest>(),
-            serializer: WireSerializer<ListAuditLogResponse>(),
+            deserializer: WireDeserializer<ListAuditLogRequest>(.request),
+            serializer: WireSerializer<ListAuditLogResponse>(.response),
             handler: { request, context in try await self.listAuditLog(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.Reconcile.descriptor,
-            deserializer: WireDeserializer<ReconcileRequest>(),
-            serializer: WireSerializer<ReconcileResponse>(),
+            deserializer: WireDeserializer<ReconcileRequest>(.request),
+            serializer: WireSerializer<ReconcileResponse>(.response),
             handler: { request, context in try await self.reconcile(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.ImportONUs.descriptor,
-            deserializer: WireDeserializer<ImportONUsRequest>(),
-            serializer: WireSerializer<ImportONUsResponse>(),
+            deserializer: WireDeserializer<ImportONUsRequest>(.request),
+            serializer: WireSerializer<ImportONUsResponse>(.response),
             handler: { request, context in try await self.importONUs(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.GetMetrics.descriptor,
-            deserializer: WireDeserializer<GetMetricsRequest>(),
-            serializer: WireSerializer<GetMetricsResponse>(),
+            deserializer: WireDeserializer<GetMetricsRequest>(.request),
+            serializer: WireSerializer<GetMetricsResponse>(.response),
             handler: { request, context in try await self.getMetrics(request: request, context: context) }
         )
         router.registerHandler(
             forMethod: OZmapIntegration.Method.RunDoctor.descriptor,
-            deserializer: WireDeserializer<RunDoctorRequest>(),
-            serializer: WireSerializer<RunDoctorResponse>(),
+            deserializer: WireDeserializer<RunDoctorRequest>(.request),
+            serializer: WireSerializer<RunDoctorResponse>(.response),
             handler: { request, context in try await self.runDoctor(request: request, context: context) }
         )
     }
@@ -1674,7 +1674,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<GetStatusResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await getStatus(request: request, serializer: WireSerializer<GetStatusRequest>(), deserializer: WireDeserializer<GetStatusResponse>(), options: options, onResponse: handleResponse)
+        try await getStatus(request: request, serializer: WireSerializer<GetStatusRequest>(.request), deserializer: WireDeserializer<GetStatusResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// Diagnostics.
@@ -1692,7 +1692,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListMethodsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listMethods(request: request, serializer: WireSerializer<ListMethodsRequest>(), deserializer: WireDeserializer<ListMethodsResponse>(), options: options, onResponse: handleResponse)
+        try await listMethods(request: request, serializer: WireSerializer<ListMethodsRequest>(.request), deserializer: WireDeserializer<ListMethodsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listMethods<Result: Sendable>(
@@ -1710,7 +1710,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<SetCredentialsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await setCredentials(request: request, serializer: WireSerializer<SetCredentialsRequest>(), deserializer: WireDeserializer<SetCredentialsResponse>(), options: options, onResponse: handleResponse)
+        try await setCredentials(request: request, serializer: WireSerializer<SetCredentialsRequest>(.request), deserializer: WireDeserializer<SetCredentialsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// OZmap credentials and the OZmap network.
@@ -1728,7 +1728,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<GetCredentialsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await getCredentials(request: request, serializer: WireSerializer<GetCredentialsRequest>(), deserializer: WireDeserializer<GetCredentialsResponse>(), options: options, onResponse: handleResponse)
+        try await getCredentials(request: request, serializer: WireSerializer<GetCredentialsRequest>(.request), deserializer: WireDeserializer<GetCredentialsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func getCredentials<Result: Sendable>(
@@ -1745,7 +1745,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListOZmapOLTsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listOZmapOLTs(request: request, serializer: WireSerializer<ListOZmapOLTsRequest>(), deserializer: WireDeserializer<ListOZmapOLTsResponse>(), options: options, onResponse: handleResponse)
+        try await listOZmapOLTs(request: request, serializer: WireSerializer<ListOZmapOLTsRequest>(.request), deserializer: WireDeserializer<ListOZmapOLTsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listOZmapOLTs<Result: Sendable>(
@@ -1763,7 +1763,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<LinkOLTResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await linkOLT(request: request, serializer: WireSerializer<LinkOLTRequest>(), deserializer: WireDeserializer<LinkOLTResponse>(), options: options, onResponse: handleResponse)
+        try await linkOLT(request: request, serializer: WireSerializer<LinkOLTRequest>(.request), deserializer: WireDeserializer<LinkOLTResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// ArchOLT OLT <-> OZmap OLT links.
@@ -1781,7 +1781,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<UnlinkOLTResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await unlinkOLT(request: request, serializer: WireSerializer<UnlinkOLTRequest>(), deserializer: WireDeserializer<UnlinkOLTResponse>(), options: options, onResponse: handleResponse)
+        try await unlinkOLT(request: request, serializer: WireSerializer<UnlinkOLTRequest>(.request), deserializer: WireDeserializer<UnlinkOLTResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func unlinkOLT<Result: Sendable>(
@@ -1798,7 +1798,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListOLTLinksResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listOLTLinks(request: request, serializer: WireSerializer<ListOLTLinksRequest>(), deserializer: WireDeserializer<ListOLTLinksResponse>(), options: options, onResponse: handleResponse)
+        try await listOLTLinks(request: request, serializer: WireSerializer<ListOLTLinksRequest>(.request), deserializer: WireDeserializer<ListOLTLinksResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listOLTLinks<Result: Sendable>(
@@ -1816,7 +1816,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<SyncBoxesResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await syncBoxes(request: request, serializer: WireSerializer<SyncBoxesRequest>(), deserializer: WireDeserializer<SyncBoxesResponse>(), options: options, onResponse: handleResponse)
+        try await syncBoxes(request: request, serializer: WireSerializer<SyncBoxesRequest>(.request), deserializer: WireDeserializer<SyncBoxesResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// The box (CTO) cache.
@@ -1834,7 +1834,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListBoxesResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listBoxes(request: request, serializer: WireSerializer<ListBoxesRequest>(), deserializer: WireDeserializer<ListBoxesResponse>(), options: options, onResponse: handleResponse)
+        try await listBoxes(request: request, serializer: WireSerializer<ListBoxesRequest>(.request), deserializer: WireDeserializer<ListBoxesResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listBoxes<Result: Sendable>(
@@ -1851,7 +1851,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Box>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await getBox(request: request, serializer: WireSerializer<GetBoxRequest>(), deserializer: WireDeserializer<Box>(), options: options, onResponse: handleResponse)
+        try await getBox(request: request, serializer: WireSerializer<GetBoxRequest>(.request), deserializer: WireDeserializer<Box>(.response), options: options, onResponse: handleResponse)
     }
 
     public func getBox<Result: Sendable>(
@@ -1869,7 +1869,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ProvisionONUResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await provisionONU(request: request, serializer: WireSerializer<ProvisionONURequest>(), deserializer: WireDeserializer<ProvisionONUResponse>(), options: options, onResponse: handleResponse)
+        try await provisionONU(request: request, serializer: WireSerializer<ProvisionONURequest>(.request), deserializer: WireDeserializer<ProvisionONUResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// Provisioning.
@@ -1887,7 +1887,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<AssignCTOResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await assignCTO(request: request, serializer: WireSerializer<AssignCTORequest>(), deserializer: WireDeserializer<AssignCTOResponse>(), options: options, onResponse: handleResponse)
+        try await assignCTO(request: request, serializer: WireSerializer<AssignCTORequest>(.request), deserializer: WireDeserializer<AssignCTOResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func assignCTO<Result: Sendable>(
@@ -1904,7 +1904,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<DeprovisionONUResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await deprovisionONU(request: request, serializer: WireSerializer<DeprovisionONURequest>(), deserializer: WireDeserializer<DeprovisionONUResponse>(), options: options, onResponse: handleResponse)
+        try await deprovisionONU(request: request, serializer: WireSerializer<DeprovisionONURequest>(.request), deserializer: WireDeserializer<DeprovisionONUResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func deprovisionONU<Result: Sendable>(
@@ -1922,7 +1922,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ONU>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await getONU(request: request, serializer: WireSerializer<GetONURequest>(), deserializer: WireDeserializer<ONU>(), options: options, onResponse: handleResponse)
+        try await getONU(request: request, serializer: WireSerializer<GetONURequest>(.request), deserializer: WireDeserializer<ONU>(.response), options: options, onResponse: handleResponse)
     }
 
     /// Provisioning diagnostics.
@@ -1940,7 +1940,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListONUsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listONUs(request: request, serializer: WireSerializer<ListONUsRequest>(), deserializer: WireDeserializer<ListONUsResponse>(), options: options, onResponse: handleResponse)
+        try await listONUs(request: request, serializer: WireSerializer<ListONUsRequest>(.request), deserializer: WireDeserializer<ListONUsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listONUs<Result: Sendable>(
@@ -1957,7 +1957,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListOperationsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listOperations(request: request, serializer: WireSerializer<ListOperationsRequest>(), deserializer: WireDeserializer<ListOperationsResponse>(), options: options, onResponse: handleResponse)
+        try await listOperations(request: request, serializer: WireSerializer<ListOperationsRequest>(.request), deserializer: WireDeserializer<ListOperationsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listOperations<Result: Sendable>(
@@ -1974,7 +1974,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Operation>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await retryOperation(request: request, serializer: WireSerializer<RetryOperationRequest>(), deserializer: WireDeserializer<Operation>(), options: options, onResponse: handleResponse)
+        try await retryOperation(request: request, serializer: WireSerializer<RetryOperationRequest>(.request), deserializer: WireDeserializer<Operation>(.response), options: options, onResponse: handleResponse)
     }
 
     public func retryOperation<Result: Sendable>(
@@ -1991,7 +1991,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ListAuditLogResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await listAuditLog(request: request, serializer: WireSerializer<ListAuditLogRequest>(), deserializer: WireDeserializer<ListAuditLogResponse>(), options: options, onResponse: handleResponse)
+        try await listAuditLog(request: request, serializer: WireSerializer<ListAuditLogRequest>(.request), deserializer: WireDeserializer<ListAuditLogResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func listAuditLog<Result: Sendable>(
@@ -2009,7 +2009,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ReconcileResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await reconcile(request: request, serializer: WireSerializer<ReconcileRequest>(), deserializer: WireDeserializer<ReconcileResponse>(), options: options, onResponse: handleResponse)
+        try await reconcile(request: request, serializer: WireSerializer<ReconcileRequest>(.request), deserializer: WireDeserializer<ReconcileResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// Drift between ozmapd and OZmap; the ISP's existing fleet.
@@ -2027,7 +2027,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<ImportONUsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await importONUs(request: request, serializer: WireSerializer<ImportONUsRequest>(), deserializer: WireDeserializer<ImportONUsResponse>(), options: options, onResponse: handleResponse)
+        try await importONUs(request: request, serializer: WireSerializer<ImportONUsRequest>(.request), deserializer: WireDeserializer<ImportONUsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func importONUs<Result: Sendable>(
@@ -2045,7 +2045,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<GetMetricsResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await getMetrics(request: request, serializer: WireSerializer<GetMetricsRequest>(), deserializer: WireDeserializer<GetMetricsResponse>(), options: options, onResponse: handleResponse)
+        try await getMetrics(request: request, serializer: WireSerializer<GetMetricsRequest>(.request), deserializer: WireDeserializer<GetMetricsResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     /// Operations: metrics and the installer's checks.
@@ -2063,7 +2063,7 @@ extension OZmapIntegration.ClientProtocol {
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<RunDoctorResponse>) async throws -> Result = { try $0.message }
     ) async throws -> Result {
-        try await runDoctor(request: request, serializer: WireSerializer<RunDoctorRequest>(), deserializer: WireDeserializer<RunDoctorResponse>(), options: options, onResponse: handleResponse)
+        try await runDoctor(request: request, serializer: WireSerializer<RunDoctorRequest>(.request), deserializer: WireDeserializer<RunDoctorResponse>(.response), options: options, onResponse: handleResponse)
     }
 
     public func runDoctor<Result: Sendable>(

@@ -23,8 +23,11 @@ extension GetStatusRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetStatusRequest()
         archolt__ozmap__v1__get_status_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_status_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_status_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -56,8 +59,11 @@ extension GetStatusResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetStatusResponse()
         archolt__ozmap__v1__get_status_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_status_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_status_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -129,8 +135,11 @@ extension OZmapRequestCount: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__OZmapRequestCount()
         archolt__ozmap__v1__ozmap_request_count__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_request_count__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__ozmap_request_count__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_request_count__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__ozmap_request_count__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -170,8 +179,11 @@ extension ListMethodsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListMethodsRequest()
         archolt__ozmap__v1__list_methods_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_methods_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_methods_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -203,8 +215,11 @@ extension ListMethodsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListMethodsResponse()
         archolt__ozmap__v1__list_methods_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_methods_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_methods_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -238,8 +253,11 @@ extension MethodInfo: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__MethodInfo()
         archolt__ozmap__v1__method_info__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__method_info__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__method_info__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__method_info__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__method_info__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -281,8 +299,11 @@ extension SetCredentialsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__SetCredentialsRequest()
         archolt__ozmap__v1__set_credentials_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__set_credentials_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__set_credentials_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -318,8 +339,11 @@ extension SetCredentialsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__SetCredentialsResponse()
         archolt__ozmap__v1__set_credentials_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__set_credentials_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__set_credentials_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -353,8 +377,11 @@ extension GetCredentialsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetCredentialsRequest()
         archolt__ozmap__v1__get_credentials_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_credentials_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_credentials_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -386,8 +413,11 @@ extension GetCredentialsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetCredentialsResponse()
         archolt__ozmap__v1__get_credentials_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_credentials_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_credentials_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -421,8 +451,11 @@ extension Credentials: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__Credentials()
         archolt__ozmap__v1__credentials__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__credentials__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__credentials__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__credentials__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__credentials__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -462,8 +495,11 @@ extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOZmapOLTsRequest()
         archolt__ozmap__v1__list_ozmap_olts_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_ozmap_olts_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_ozmap_olts_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -495,8 +531,11 @@ extension ListOZmapOLTsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOZmapOLTsResponse()
         archolt__ozmap__v1__list_ozmap_olts_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_ozmap_olts_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_ozmap_olts_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -530,8 +569,11 @@ extension OZmapOLT: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__OZmapOLT()
         archolt__ozmap__v1__ozmap_olt__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_olt__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__ozmap_olt__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_olt__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__ozmap_olt__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -575,8 +617,11 @@ extension LinkOLTRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__LinkOLTRequest()
         archolt__ozmap__v1__link_oltrequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltrequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__link_oltrequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltrequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__link_oltrequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -614,8 +659,11 @@ extension LinkOLTResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__LinkOLTResponse()
         archolt__ozmap__v1__link_oltresponse__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltresponse__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__link_oltresponse__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltresponse__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__link_oltresponse__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -651,8 +699,11 @@ extension UnlinkOLTRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__UnlinkOLTRequest()
         archolt__ozmap__v1__unlink_oltrequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltrequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__unlink_oltrequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltrequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__unlink_oltrequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -686,8 +737,11 @@ extension UnlinkOLTResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__UnlinkOLTResponse()
         archolt__ozmap__v1__unlink_oltresponse__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltresponse__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__unlink_oltresponse__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltresponse__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__unlink_oltresponse__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -721,8 +775,11 @@ extension ListOLTLinksRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOLTLinksRequest()
         archolt__ozmap__v1__list_oltlinks_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_oltlinks_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_oltlinks_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -754,8 +811,11 @@ extension ListOLTLinksResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOLTLinksResponse()
         archolt__ozmap__v1__list_oltlinks_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_oltlinks_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_oltlinks_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -789,8 +849,11 @@ extension OLTLink: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__OLTLink()
         archolt__ozmap__v1__oltlink__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__oltlink__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__oltlink__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__oltlink__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__oltlink__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -836,8 +899,11 @@ extension SyncBoxesRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__SyncBoxesRequest()
         archolt__ozmap__v1__sync_boxes_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__sync_boxes_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__sync_boxes_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -873,8 +939,11 @@ extension SyncBoxesResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__SyncBoxesResponse()
         archolt__ozmap__v1__sync_boxes_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__sync_boxes_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__sync_boxes_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -910,8 +979,11 @@ extension SyncReport: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__SyncReport()
         archolt__ozmap__v1__sync_report__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_report__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__sync_report__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_report__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__sync_report__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -969,8 +1041,11 @@ extension ListBoxesRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListBoxesRequest()
         archolt__ozmap__v1__list_boxes_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_boxes_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_boxes_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1014,8 +1089,11 @@ extension ListBoxesResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListBoxesResponse()
         archolt__ozmap__v1__list_boxes_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_boxes_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_boxes_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1053,8 +1131,11 @@ extension GetBoxRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetBoxRequest()
         archolt__ozmap__v1__get_box_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_box_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_box_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_box_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_box_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1090,8 +1171,11 @@ extension Box: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__Box()
         archolt__ozmap__v1__box__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__box__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__box__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__box__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__box__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1151,8 +1235,11 @@ extension Splitter: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__Splitter()
         archolt__ozmap__v1__splitter__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__splitter__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__splitter__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__splitter__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__splitter__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1200,8 +1287,11 @@ extension ProvisionONURequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ProvisionONURequest()
         archolt__ozmap__v1__provision_onurequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onurequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__provision_onurequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onurequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__provision_onurequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1251,8 +1341,11 @@ extension ProvisionONUResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ProvisionONUResponse()
         archolt__ozmap__v1__provision_onuresponse__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onuresponse__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__provision_onuresponse__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onuresponse__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__provision_onuresponse__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1288,8 +1381,11 @@ extension AssignCTORequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__AssignCTORequest()
         archolt__ozmap__v1__assign_ctorequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctorequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__assign_ctorequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctorequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__assign_ctorequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1329,8 +1425,11 @@ extension AssignCTOResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__AssignCTOResponse()
         archolt__ozmap__v1__assign_ctoresponse__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctoresponse__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__assign_ctoresponse__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctoresponse__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__assign_ctoresponse__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1366,8 +1465,11 @@ extension DeprovisionONURequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__DeprovisionONURequest()
         archolt__ozmap__v1__deprovision_onurequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onurequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__deprovision_onurequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onurequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__deprovision_onurequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1401,8 +1503,11 @@ extension DeprovisionONUResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__DeprovisionONUResponse()
         archolt__ozmap__v1__deprovision_onuresponse__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onuresponse__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__deprovision_onuresponse__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onuresponse__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__deprovision_onuresponse__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1438,8 +1543,11 @@ extension ONU: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ONU()
         archolt__ozmap__v1__onu__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__onu__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__onu__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__onu__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__onu__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1509,8 +1617,11 @@ extension Operation: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__Operation()
         archolt__ozmap__v1__operation__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__operation__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__operation__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__operation__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__operation__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1568,8 +1679,11 @@ extension GetONURequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetONURequest()
         archolt__ozmap__v1__get_onurequest__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_onurequest__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_onurequest__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_onurequest__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_onurequest__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1603,8 +1717,11 @@ extension ListONUsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListONUsRequest()
         archolt__ozmap__v1__list_onus_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_onus_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_onus_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1646,8 +1763,11 @@ extension ListONUsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListONUsResponse()
         archolt__ozmap__v1__list_onus_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_onus_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_onus_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1683,8 +1803,11 @@ extension ListOperationsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOperationsRequest()
         archolt__ozmap__v1__list_operations_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_operations_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_operations_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1724,8 +1847,11 @@ extension ListOperationsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListOperationsResponse()
         archolt__ozmap__v1__list_operations_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_operations_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_operations_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1761,8 +1887,11 @@ extension RetryOperationRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__RetryOperationRequest()
         archolt__ozmap__v1__retry_operation_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__retry_operation_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__retry_operation_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__retry_operation_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__retry_operation_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1796,8 +1925,11 @@ extension ListAuditLogRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListAuditLogRequest()
         archolt__ozmap__v1__list_audit_log_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_audit_log_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_audit_log_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1837,8 +1969,11 @@ extension ListAuditLogResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ListAuditLogResponse()
         archolt__ozmap__v1__list_audit_log_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__list_audit_log_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__list_audit_log_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1874,8 +2009,11 @@ extension AuditEntry: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__AuditEntry()
         archolt__ozmap__v1__audit_entry__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__audit_entry__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__audit_entry__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__audit_entry__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__audit_entry__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1929,8 +2067,11 @@ extension ReconcileRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ReconcileRequest()
         archolt__ozmap__v1__reconcile_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__reconcile_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__reconcile_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -1973,8 +2114,11 @@ extension DriftRow: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__DriftRow()
         archolt__ozmap__v1__drift_row__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_row__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__drift_row__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_row__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__drift_row__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2024,8 +2168,11 @@ extension DriftCount: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__DriftCount()
         archolt__ozmap__v1__drift_count__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_count__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__drift_count__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_count__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__drift_count__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2061,8 +2208,11 @@ extension ReconcileResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ReconcileResponse()
         archolt__ozmap__v1__reconcile_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__reconcile_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__reconcile_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2108,8 +2258,11 @@ extension ImportRow: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ImportRow()
         archolt__ozmap__v1__import_row__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__import_row__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__import_row__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2155,8 +2308,11 @@ extension ImportONUsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ImportONUsRequest()
         archolt__ozmap__v1__import_onus_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__import_onus_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__import_onus_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2197,8 +2353,11 @@ extension ImportRowResult: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ImportRowResult()
         archolt__ozmap__v1__import_row_result__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row_result__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__import_row_result__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row_result__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__import_row_result__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2248,8 +2407,11 @@ extension ImportActionCount: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ImportActionCount()
         archolt__ozmap__v1__import_action_count__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_action_count__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__import_action_count__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_action_count__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__import_action_count__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2285,8 +2447,11 @@ extension ImportONUsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ImportONUsResponse()
         archolt__ozmap__v1__import_onus_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__import_onus_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__import_onus_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2328,8 +2493,11 @@ extension GetMetricsRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetMetricsRequest()
         archolt__ozmap__v1__get_metrics_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_metrics_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_metrics_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2361,8 +2529,11 @@ extension GetMetricsResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__GetMetricsResponse()
         archolt__ozmap__v1__get_metrics_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__get_metrics_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__get_metrics_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2396,8 +2567,11 @@ extension RunDoctorRequest: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__RunDoctorRequest()
         archolt__ozmap__v1__run_doctor_request__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_request__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__run_doctor_request__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_request__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__run_doctor_request__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2429,8 +2603,11 @@ extension DoctorCheck: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__DoctorCheck()
         archolt__ozmap__v1__doctor_check__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__doctor_check__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__doctor_check__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__doctor_check__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__doctor_check__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -2470,8 +2647,11 @@ extension RunDoctorResponse: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__RunDoctorResponse()
         archolt__ozmap__v1__run_doctor_response__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_response__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__run_doctor_response__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_response__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__run_doctor_response__pack(&message, buffer.baseAddress)
+            }
         }
     }
 

@@ -23,8 +23,11 @@ extension RequestEnvelope: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__RequestEnvelope()
         archolt__ozmap__v1__request_envelope__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__request_envelope__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__request_envelope__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__request_envelope__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__request_envelope__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -64,8 +67,11 @@ extension ResponseEnvelope: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__ResponseEnvelope()
         archolt__ozmap__v1__response_envelope__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__response_envelope__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__response_envelope__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__response_envelope__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__response_envelope__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -103,8 +109,11 @@ extension Status: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__Status()
         archolt__ozmap__v1__status__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__status__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__status__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__status__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__status__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
@@ -142,8 +151,11 @@ extension FieldViolation: ProtobufCMessageMapping {
         var message = Archolt__Ozmap__V1__FieldViolation()
         archolt__ozmap__v1__field_violation__init(&message)
         try fill(&message, arena, path: "")
-        return [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__field_violation__get_packed_size(&message)) { buffer, count in
-            count = archolt__ozmap__v1__field_violation__pack(&message, buffer.baseAddress)
+        // The struct points into the arena's memory: keep it alive while packing.
+        return withExtendedLifetime(arena) {
+            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__field_violation__get_packed_size(&message)) { buffer, count in
+                count = archolt__ozmap__v1__field_violation__pack(&message, buffer.baseAddress)
+            }
         }
     }
 
