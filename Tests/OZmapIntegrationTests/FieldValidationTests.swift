@@ -48,24 +48,7 @@ import Testing
         let rig = try await TestRig(boxes: 20)
         let (client, _) = try await rig.provisioningReady()
         rig.simulator.clearRequestLog()
-        let cases: [(method: String, json: String, field: String)] = [
-            ("SetCredentials", #"{"api_url": "", "api_key": "k"}"#, "api_url"),
-            ("SetCredentials", #"{"api_url": "http://127.0.0.1:1/api/v2", "api_key": ""}"#, "api_key"),
-            ("LinkOLT", #"{"archolt_olt_id": "", "ozmap_olt_id": "x"}"#, "archolt_olt_id"),
-            ("LinkOLT", #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": ""}"#, "ozmap_olt_id"),
-            ("UnlinkOLT", #"{"archolt_olt_id": ""}"#, "archolt_olt_id"),
-            ("ProvisionONU", #"{"archolt_olt_id": "olt-a", "onu_id": "", "serial_number": "ZTEG00000001"}"#, "onu_id"),
-            ("ProvisionONU", #"{"archolt_olt_id": "", "onu_id": "1", "serial_number": "ZTEG00000001"}"#, "archolt_olt_id"),
-            ("AssignCTO", #"{"onu_id": "", "cto": "x"}"#, "onu_id"),
-            ("AssignCTO", #"{"onu_id": "1", "cto": ""}"#, "cto"),
-            ("DeprovisionONU", #"{"onu_id": ""}"#, "onu_id"),
-            ("GetONU", #"{"onu_id": ""}"#, "onu_id"),
-            ("GetBox", #"{}"#, "id"),
-            ("RetryOperation", #"{"operation_id": ""}"#, "operation_id"),
-            ("RetryOperation", #"{"operation_id": "-3"}"#, "operation_id"),
-            ("ListONUs", #"{"page_token": "forged"}"#, "page_token"),
-            ("ListONUs", #"{"page_size": 100000}"#, "page_size"),
-        ]
+        let cases = invalidFieldCases
         let codec = ProtobufCCodec.ozmap
         for (name, json, field) in cases {
             let method = try #require(codec.service.methods.first { $0.name == name })
@@ -94,3 +77,24 @@ import Testing
         return bytes
     }
 }
+
+/// Required fields left empty, and malformed ones, with the field each must be refused
+/// naming: one table for the socket test above and the in-process one (InProcessHandlerTests).
+let invalidFieldCases: [(method: String, json: String, field: String)] = [
+    ("SetCredentials", #"{"api_url": "", "api_key": "k"}"#, "api_url"),
+    ("SetCredentials", #"{"api_url": "http://127.0.0.1:1/api/v2", "api_key": ""}"#, "api_key"),
+    ("LinkOLT", #"{"archolt_olt_id": "", "ozmap_olt_id": "x"}"#, "archolt_olt_id"),
+    ("LinkOLT", #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": ""}"#, "ozmap_olt_id"),
+    ("UnlinkOLT", #"{"archolt_olt_id": ""}"#, "archolt_olt_id"),
+    ("ProvisionONU", #"{"archolt_olt_id": "olt-a", "onu_id": "", "serial_number": "ZTEG00000001"}"#, "onu_id"),
+    ("ProvisionONU", #"{"archolt_olt_id": "", "onu_id": "1", "serial_number": "ZTEG00000001"}"#, "archolt_olt_id"),
+    ("AssignCTO", #"{"onu_id": "", "cto": "x"}"#, "onu_id"),
+    ("AssignCTO", #"{"onu_id": "1", "cto": ""}"#, "cto"),
+    ("DeprovisionONU", #"{"onu_id": ""}"#, "onu_id"),
+    ("GetONU", #"{"onu_id": ""}"#, "onu_id"),
+    ("GetBox", #"{}"#, "id"),
+    ("RetryOperation", #"{"operation_id": ""}"#, "operation_id"),
+    ("RetryOperation", #"{"operation_id": "-3"}"#, "operation_id"),
+    ("ListONUs", #"{"page_token": "forged"}"#, "page_token"),
+    ("ListONUs", #"{"page_size": 100000}"#, "page_size"),
+]
