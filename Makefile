@@ -41,7 +41,10 @@ ASAN_WIDTH    = --experimental-maximum-parallelization-width 3
 # The plain suite runs its in-process daemons eight tests at a time: unbounded, the
 # 2-core machine starves the calls of 30 s deadlines under load.
 TEST_WIDTH    = --experimental-maximum-parallelization-width 8
-ASAN_FLOOD    = sixtyFourConnectionsOfAThousandPipelinedCallsEachAnsweredOnce
+# The 64 connections x 1,000 pipelined calls: beside other tests it starves their calls
+# (docs/RELIABILITY.md, "Known limits"), so it runs by itself in both suites.
+FLOOD_TEST    = sixtyFourConnectionsOfAThousandPipelinedCallsEachAnsweredOnce
+ASAN_FLOOD    = $(FLOOD_TEST)
 ASAN_HEAVY    = --filter FaultScenarioTests --filter CrashTests --filter SharedRecordWorkloadTests --filter $(ASAN_FLOOD)
 ASAN_TEST     = ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/runner \
   OZMAPD_CHILD_ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/child \
@@ -121,13 +124,14 @@ check: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(CHECK_SUITES)
 
-# MemoryTests runs on its own: its 100,000 calls load the machine and would
-# disturb the latency and timeout tests running beside it. The latency comparisons
-# then run alone, one at a time.
+# MemoryTests and the flood run on their own, one after the other: their 100,000 and
+# 64,000 calls load the machine and would disturb the latency and timeout tests running
+# beside them (beside the flood, a client library's move answered "pending" after its
+# 10 s). The latency comparisons then run alone, one at a time.
 test: deps proto-check clients
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests $(LATENCY_SKIP) $(TEST_WIDTH)
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests --skip $(FLOOD_TEST) $(LATENCY_SKIP) $(TEST_WIDTH)
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests --filter $(FLOOD_TEST) --no-parallel
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(LATENCY_ONLY) --no-parallel
 
 fuzz-build: deps
