@@ -65,7 +65,7 @@ import Testing
 
     @Test func aClosedPortFailsTheTCPChecksWithTheFirewallAdvice() async throws {
         let rig = try await TestRig(boxes: 1, olts: 1)
-        let closed = try ClosedPort()
+        let closed = try LoopbackListener(listening: false)
         let keyFile = try writeKeyFile(rig.directory, key: simulatorKey, mode: 0o600)
         try await rig.startDaemon {
             $0.ozmapAPIURL = "http://127.0.0.1:\(closed.port)/api/v2"
@@ -167,31 +167,4 @@ private func writeKeyFile(_ directory: String, key: String, mode: Int) throws ->
     try key.write(toFile: path, atomically: false, encoding: .utf8)
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
     return path
-}
-
-/// A loopback port that refuses connections: bound (so nothing else takes it) but not listening.
-private final class ClosedPort {
-    let port: Int
-    private let descriptor: Int32
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.descriptor = descriptor
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard descriptor >= 0, bound else { throw TimedOut(description: "cannot bind a loopback port: errno \(errno)") }
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit {
-        close(descriptor)
-    }
 }

@@ -11,11 +11,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct TypedClientTests {
     @Test func aTypedClientProvisionsAndDeprovisionsOverTheSocket() async throws {
         let rig = try await TestRig(boxes: 40)
-        try await rig.startDaemon()
-        let transport = try await UnixSocketClientTransport.connect(socketPath: rig.socketPath)
-        try await withGRPCClient(transport: transport) { grpc in
-            let ozmapd = OZmapIntegration.Client(wrapping: grpc)
-            _ = try await ozmapd.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+        try await withTypedClient(rig) { grpc, ozmapd in
             var patient = CallOptions.defaults
             patient.timeout = .seconds(60)
             let sync = try await ozmapd.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: patient)
@@ -69,11 +65,7 @@ import Testing
     /// to wait is running in ozmapd when the shutdown begins, and still answers OK.
     @Test func aGracefulShutdownLetsTheCallInFlightFinish() async throws {
         let rig = try await TestRig(boxes: 3000)
-        try await rig.startDaemon()
-        let transport = try await UnixSocketClientTransport.connect(socketPath: rig.socketPath)
-        try await withGRPCClient(transport: transport) { grpc in
-            let ozmapd = OZmapIntegration.Client(wrapping: grpc)
-            _ = try await ozmapd.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+        try await withTypedClient(rig) { grpc, ozmapd in
             // The credentials start a full pass; this call waits for one of its own.
             let sync = Task {
                 var patient = CallOptions.defaults
@@ -88,5 +80,17 @@ import Testing
             #expect(report?.boxes == 3000 && report?.error == "")
         }
         try await rig.tearDown()
+    }
+
+    /// ozmapd started on the rig, a typed client over its socket, the simulator's credentials set.
+    func withTypedClient(_ rig: TestRig,
+                         _ body: (GRPCClient<UnixSocketClientTransport>, OZmapIntegration.Client<UnixSocketClientTransport>) async throws -> Void) async throws {
+        try await rig.startDaemon()
+        let transport = try await UnixSocketClientTransport.connect(socketPath: rig.socketPath)
+        try await withGRPCClient(transport: transport) { grpc in
+            let ozmapd = OZmapIntegration.Client(wrapping: grpc)
+            _ = try await ozmapd.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+            try await body(grpc, ozmapd)
+        }
     }
 }
