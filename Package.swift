@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "OZmapServer",
             dependencies: [
-                "OZmapRPC", "OZmapWire",
+                "OZmapRPC", "OZmapWire", "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,6 +151,7 @@ let package = Package(
             name: "OZmapDaemon",
             dependencies: [
                 "OZmapRPC", "OZmapAPI", "OZmapWire", "OZmapServer", "OZmapDomain", "OZmapStore", "OZmapAdapter",
+                "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // Metrics: swift-metrics handles backed by a Prometheus registry the Daemon owns,
@@ -192,6 +193,7 @@ let package = Package(
             dependencies: [
                 "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
                 "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -243,6 +245,7 @@ let package = Package(
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
                            "OZmapAdapter", "OZmapWire", "ArcholtOZmapV1",
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -256,6 +259,7 @@ let package = Package(
         .testTarget(
             name: "OZmapServerTests",
             dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapTestSupport", "OZmapRPC", "OZmapWire",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,6 @@
 // `make bench`: what a call costs, end to end over the Unix socket, against a
-// baseline measured in the same run — the same GetStatus call dispatched in
-// process, with no socket, framing or envelope.
+// baseline measured in the same run — the same GetStatus call through GRPCCore's
+// in-process transport (InProcessBaseline.swift), with no socket, framing or envelope.
 // `make bench-import` (`ozmap-bench import`): ImportONUs of an existing fleet (ImportBenchmark.swift).
 // `make bench-codec` (`ozmap-bench codec`): message coding, old path against generated (CodecBenchmark.swift).
 import Foundation
@@ -79,9 +79,7 @@ let request = RequestEnvelope(callID: 1, method: OZmapIntegration.getStatus.path
 try await socketRun(configuration.socketPath, connections: 1, depth: 16, perConnection: 2000)
 
 var results: [Measurement] = []
-results.append(await measure("dispatch in process (baseline)", calls: calls) {
-    for _ in 0..<calls { _ = await daemon.dispatcher.dispatch(request) }
-})
+results.append(try await inProcessGetStatus(daemon, calls: calls))
 results.append(try await measure("envelope encode+decode only", calls: calls) {
     for _ in 0..<calls {
         let bytes = try codec.encode(request, as: RequestEnvelope.messageType)

@@ -1,4 +1,6 @@
 import Foundation
+import GRPCCore
+import GRPCInProcessTransport
 import Logging
 import OZmapAPI
 import OZmapDaemon
@@ -9,8 +11,8 @@ import OZmapTestSupport
 import OZmapWire
 import Testing
 
-/// ozmapd's handlers through the in-process path: `Daemon.dispatcher`, called as the socket
-/// server calls it, with requests encoded by protobuf-c as a caller sends them. No socket, no
+/// ozmapd's service through GRPCCore's in-process transport, with the socket server's
+/// interceptors and requests encoded by protobuf-c as a caller sends them. No socket, no
 /// child process, no OZmap: a daemon over a temporary state directory whose services never
 /// run, with no credentials. Part of `make check` (FieldValidationTests does the same through
 /// the socket, against the simulator, for every field of every method).
@@ -47,8 +49,7 @@ import Testing
         for method in ozmapd.codec.service.methods {
             for field in try ozmapd.codec.stringFields(of: method.requestType) {
                 for (what, value) in hostile {
-                    let response = await ozmapd.daemon.dispatcher.dispatch(
-                        RequestEnvelope(callID: 1, method: method.path, payload: FieldValidationTests.stringField(field.number, value)))
+                    let response = try await ozmapd.call(method.name, payload: FieldValidationTests.stringField(field.number, value))
                     checked += 1
                     #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field.name + ":"),
                             "\(method.name).\(field.name) with \(what): \(response.status.code) \(response.status.message)")
@@ -114,11 +115,14 @@ import Testing
 }
 
 /// ozmapd assembled over a temporary state directory, its services never started: only its
-/// handlers, database and cache, reached through `dispatcher`.
+/// handlers, database and cache, served by GRPCCore over the in-process transport.
 private struct InProcessDaemon {
     let directory: String
     let daemon: Daemon
     let codec = ProtobufCCodec.ozmap
+    private let transport = InProcessTransport()
+    private let client: GRPCClient<InProcessTransport.Client>
+    private let running: Task<Void, any Error>
 
     /// `seed` writes to the state database before ozmapd opens it.
     init(seed: (StateDatabase) throws -> Void = { _ in }) throws {
@@ -129,18 +133,43 @@ private struct InProcessDaemon {
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         try seed(try StateDatabase(stateDirectory: configuration.stateDirectory))
-        daemon = try Daemon(configuration: configuration, logger: Logger(label: "ozmapd") { _ in SwiftLogNoOpLogHandler() })
+        let daemon = try Daemon(configuration: configuration, logger: Logger(label: "ozmapd") { _ in SwiftLogNoOpLogHandler() })
+        self.daemon = daemon
+        let server = GRPCServer(transport: transport.server, services: [daemon.service], interceptors: daemon.interceptors)
+        let client = GRPCClient(transport: transport.client)
+        self.client = client
+        running = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                group.addTask { try await client.runConnections() }
+            }
+        }
     }
 
     func remove() {
+        running.cancel()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// One call, its request as JSON (ProtoJSON), encoded by protobuf-c: the response envelope.
     func call(_ name: String, json: String) async throws -> ResponseEnvelope {
         let method = try #require(codec.service.methods.first { $0.name == name }, "no method \(name)")
-        let payload = try codec.encode(try ProtoJSON.parse(json), as: method.requestType)
-        return await daemon.dispatcher.dispatch(RequestEnvelope(callID: 1, method: method.path, payload: payload))
+        return try await call(name, payload: try codec.encode(try ProtoJSON.parse(json), as: method.requestType))
+    }
+
+    /// One call of protobuf bytes: the answer as the socket would carry it.
+    func call(_ name: String, payload: [UInt8]) async throws -> ResponseEnvelope {
+        let method = try #require(codec.service.methods.first { $0.name == name }, "no method \(name)")
+        do {
+            let answer = try await client.unary(
+                request: ClientRequest(message: payload),
+                descriptor: GRPCCore.MethodDescriptor(fullyQualifiedService: method.service, method: method.name),
+                serializer: RawBytesCoding(), deserializer: RawBytesCoding(), options: .defaults) { try $0.message }
+            return ResponseEnvelope(callID: 1, status: OZmapRPC.Status(code: .ok), payload: answer)
+        } catch let error as GRPCCore.RPCError {
+            return ResponseEnvelope(callID: 1, status: OZmapRPC.Status(code: StatusCode(wireValue: Int32(error.code.rawValue)),
+                                                                       message: error.message))
+        }
     }
 
     /// One call that must succeed: its response, decoded.
@@ -152,4 +181,10 @@ private struct InProcessDaemon {
         let descriptor = try #require(codec.service.methods.first { $0.name == method.name })
         return try codec.decode(Response.self, from: response.payload, as: descriptor.responseType)
     }
+}
+
+/// Protobuf bytes as they are.
+private struct RawBytesCoding: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
 }

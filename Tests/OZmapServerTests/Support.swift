@@ -78,11 +78,8 @@ final class TestServer: Sendable {
                                      callsServed: UInt64(snapshot.callsServed), callsInFlight: UInt32(snapshot.callsInFlight))
         }
         handlers(&router)
-        let codec = ProtobufCCodec.ozmap
-        server = UnixSocketServer(
-            configuration: configuration,
-            dispatcher: RPCDispatcher(service: codec.service, router: router, codec: codec),
-            stats: stats, logger: testLogger)
+        server = UnixSocketServer(configuration: configuration, services: [RouterService(router: router)],
+                                  stats: stats, logger: testLogger)
         group = ServiceGroup(services: [server], logger: testLogger)
         let group = self.group
         running = Task { try await group.run() }
@@ -215,5 +212,6 @@ func encodeRequest(_ request: RequestEnvelope) throws -> [UInt8] {
 }
 
 let getStatusPath = OZmapIntegration.getStatus.path
+
 
 

@@ -342,6 +342,27 @@ def gen_protobuf_c(file, out):
                 w("%s%s = %s\n" % (indent, c, SCALARS[f.type][3].format(s=src)))
             if f.oneof:
                 w("        }\n")
+        w("    }\n\n")
+        # Every text field with its path, for the request-text rule (an interceptor).
+        texts = [f for f in fields if f.type in (F.TYPE_STRING, F.TYPE_MESSAGE)]
+        used_b = "body" if texts else "_"
+        w("    public func forEachString(at %s: String, _ %s: (_ text: String, _ field: () -> String) throws -> Void) rethrows {\n" % (
+            "path" if texts else "_", used_b))
+        for f in texts:
+            s = "self.%s" % f.swift.strip("`")
+            field = 'ProtobufCFields.path(path, "%s")' % f.name
+            if f.repeated:
+                indexed = 'ProtobufCFields.path(path, "%s[\\(index)]")' % f.name
+                if f.type == F.TYPE_STRING:
+                    w("        for (index, text) in %s.enumerated() { try body(text) { %s } }\n" % (s, indexed))
+                else:
+                    w("        for (index, value) in %s.enumerated() { try value.forEachString(at: %s, body) }\n" % (s, indexed))
+            elif f.type == F.TYPE_STRING and f.oneof:
+                w("        if let text = %s { try body(text) { %s } }\n" % (s, field))
+            elif f.type == F.TYPE_STRING:
+                w("        try body(%s) { %s }\n" % (s, field))
+            else:
+                w("        if let value = %s { try value.forEachString(at: %s, body) }\n" % (s, field))
         w("    }\n}\n\n")
 
 

@@ -1,9 +1,10 @@
-import OZmapAPI
+import ArcholtOZmapV1
 import OZmapDomain
+import OZmapRPC
 
 // Domain values as wire messages: the one place they are converted.
 
-extension OZmapAPI.SyncReport {
+extension ArcholtOZmapV1.SyncReport {
     init(_ report: OZmapDomain.SyncReport) {
         self.init(kind: report.kind == .full ? .full : .incremental, running: report.running,
                   startedAt: report.startedAt, finishedAt: report.finishedAt, durationMs: UInt64(max(0, report.durationMs)),
@@ -14,7 +15,7 @@ extension OZmapAPI.SyncReport {
     }
 }
 
-extension OZmapAPI.OLTLink {
+extension ArcholtOZmapV1.OLTLink {
     init(_ link: OZmapDomain.OLTLink) {
         self.init(archoltOltId: link.archoltOLTID, ozmapOltId: link.ozmapOLTID, ozmapOltName: link.ozmapOLTName,
                   requireCtoOnActivation: link.requireCTOOnActivation, createdAt: link.createdAt, updatedAt: link.updatedAt,
@@ -22,7 +23,7 @@ extension OZmapAPI.OLTLink {
     }
 }
 
-extension OZmapAPI.Box {
+extension ArcholtOZmapV1.Box {
     init(_ box: CachedBox) {
         self.init(id: box.id, name: box.name, project: box.project, ozmapOltId: box.oltID, slotId: box.slotID, ponId: box.ponID,
                   lat: box.lat, lng: box.lng, boxType: box.boxType, implanted: box.implanted,
@@ -35,15 +36,39 @@ extension OZmapAPI.Box {
     }
 }
 
+/// ProvisionONU's, AssignCTO's and DeprovisionONU's answers: the ONU and the operation queued for it.
+protocol ONUChangeResponse: WireMessage {
+    var onu: ArcholtOZmapV1.ONU? { get set }
+    var operation: ArcholtOZmapV1.Operation? { get set }
+}
+
+extension ProvisionONUResponse: ONUChangeResponse {}
+extension AssignCTOResponse: ONUChangeResponse {}
+extension DeprovisionONUResponse: ONUChangeResponse {}
+
 extension ONUChangeResponse {
     init(_ outcome: Provisioning.Outcome) {
-        self.init(onu: OZmapAPI.ONU(outcome.onu), operation: outcome.operation.map(OZmapAPI.Operation.init))
+        self.init()
+        onu = ArcholtOZmapV1.ONU(outcome.onu)
+        operation = outcome.operation.map(ArcholtOZmapV1.Operation.init)
     }
 }
 
-extension OZmapAPI.ONU {
+extension ProvisionONURequest {
+    /// The implantation state asked for; nil keeps the ONU's (IMPLANTATION_UNCHANGED).
+    var wantedImplanted: Bool? {
+        switch implantation {
+        case .implanted: true
+        case .notImplanted: false
+        case .unchanged: nil
+        case .unspecified, .unrecognized: implanted
+        }
+    }
+}
+
+extension ArcholtOZmapV1.ONU {
     init(_ onu: ONURecord) {
-        let state: OZmapAPI.ONUState = switch onu.state {
+        let state: ArcholtOZmapV1.ONUState = switch onu.state {
         case .waitingForCTO: .waitingForCto
         case .pending: .pending
         case .synced: .synced
@@ -61,9 +86,10 @@ extension OZmapAPI.ONU {
 
 extension OZmapDomain.ONUState {
     /// Nil for UNSPECIFIED: no filter.
-    init?(_ state: OZmapAPI.ONUState) {
+    init?(_ state: ArcholtOZmapV1.ONUState) throws {
         switch state {
         case .unspecified: return nil
+        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no ONUState this ozmapd knows")
         case .waitingForCto: self = .waitingForCTO
         case .pending: self = .pending
         case .synced: self = .synced
@@ -73,9 +99,9 @@ extension OZmapDomain.ONUState {
     }
 }
 
-extension OZmapAPI.Operation {
+extension ArcholtOZmapV1.Operation {
     init(_ operation: OutboxOperation) {
-        let state: OZmapAPI.OperationState = switch operation.state {
+        let state: ArcholtOZmapV1.OperationState = switch operation.state {
         case .pending: .pending
         case .inFlight: .inFlight
         case .done: .done
@@ -93,9 +119,10 @@ extension OZmapAPI.Operation {
 
 extension OZmapDomain.OperationState {
     /// Nil for UNSPECIFIED: no filter.
-    init?(_ state: OZmapAPI.OperationState) {
+    init?(_ state: ArcholtOZmapV1.OperationState) throws {
         switch state {
         case .unspecified: return nil
+        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no OperationState this ozmapd knows")
         case .pending: self = .pending
         case .inFlight: self = .inFlight
         case .done: self = .done
@@ -105,7 +132,7 @@ extension OZmapDomain.OperationState {
     }
 }
 
-extension OZmapAPI.AuditEntry {
+extension ArcholtOZmapV1.AuditEntry {
     init(_ entry: OZmapDomain.AuditEntry) {
         self.init(seq: UInt64(max(0, entry.seq)), at: entry.at, onuId: entry.onuID, operationId: "\(entry.operationID)",
                   httpMethod: entry.httpMethod, route: entry.route, httpStatus: Int32(clamping: entry.httpStatus),
@@ -113,7 +140,7 @@ extension OZmapAPI.AuditEntry {
     }
 }
 
-extension OZmapAPI.DriftKind {
+extension ArcholtOZmapV1.DriftKind {
     init(_ kind: OZmapDomain.DriftKind) {
         switch kind {
         case .missingInOZmap: self = .missingInOzmap
@@ -140,7 +167,7 @@ extension ReconcileResponse {
     }
 }
 
-extension OZmapAPI.ImportAction {
+extension ArcholtOZmapV1.ImportAction {
     init(_ action: OZmapDomain.ImportAction) {
         switch action {
         case .adopt: self = .adopt
@@ -159,7 +186,7 @@ extension ImportRowRequest {
         let implanted: Bool? = switch row.implanted {
         case .implanted: true
         case .notImplanted: false
-        case .unspecified, .unchanged: nil
+        case .unspecified, .unchanged, .unrecognized: nil
         }
         self.init(archoltOLTID: row.archoltOltId, onuID: row.onuId, serialNumber: row.serialNumber, cto: row.cto,
                   macAddress: row.macAddress, pppoeUser: row.pppoeUser, implanted: implanted)

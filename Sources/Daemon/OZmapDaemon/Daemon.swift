@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import Logging
 import OZmapAdapter
 import OZmapDomain
@@ -16,8 +17,10 @@ public struct Daemon: Sendable {
 
     public let configuration: DaemonConfiguration
     public let server: UnixSocketServer
-    /// The handlers behind the socket, callable in process (benchmarks, tests).
-    public let dispatcher: RPCDispatcher
+    /// The service behind the socket, to serve in process too (tests, benchmarks: GRPCCore's in-process transport).
+    public let service: any RegistrableRPCService
+    /// The interceptors the socket server runs every call through, for serving `service` elsewhere.
+    public var interceptors: [any ServerInterceptor] { ServerInterceptors.standard }
     public let boxSync: BoxSyncService
     public let outbox: OutboxWorker
     /// The libcurl client every OZmap request goes through.
@@ -86,31 +89,24 @@ public struct Daemon: Sendable {
             }
         }
 
-        let codec = ProtobufCCodec.ozmap
         let stats = ServerStats()
-        var router = RPCRouter()
-        StatusHandlers.registerGetStatus(into: &router, sources: StatusSources(
-            version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
-            metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database, drift: provisioning.drift))
-        OZmapHandlers(connection: connection, synchronizer: synchronizer, links: links).register(into: &router)
-        ProvisioningHandlers(provisioning: provisioning, store: database).register(into: &router)
-        Doctor(sources: DoctorSources(configuration: configuration, connection: connection, synchronizer: synchronizer,
-                                      syncStore: database, outbox: database)).register(into: &router)
         synchronizer.afterEachPass { daemonMetrics.recordSyncPass($0) }
         daemonMetrics.observe(.init(connection: connection, cache: synchronizer.cache, database: database, drift: provisioning.drift))
-        MetricsHandlers.register(into: &router, metrics: daemonMetrics)
-        StatusHandlers.registerListMethods(into: &router, service: codec.service)
-
-        dispatcher = RPCDispatcher(service: codec.service, router: router, codec: codec,
-                                   defaultTimeout: .milliseconds(configuration.callTimeoutMs),
-                                   observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
+        service = IntegrationService(
+            status: StatusSources(version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
+                                  metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database, drift: provisioning.drift),
+            connection: connection, synchronizer: synchronizer, links: links, provisioning: provisioning, provisioningStore: database,
+            doctor: Doctor(sources: DoctorSources(configuration: configuration, connection: connection, synchronizer: synchronizer,
+                                                  syncStore: database, outbox: database)),
+            metrics: daemonMetrics, defaultTimeout: .milliseconds(configuration.callTimeoutMs))
         metricsServer = configuration.metricsListen.map {
             MetricsHTTPServer(address: $0, logger: logger) { daemonMetrics.render() }
         }
         var serverConfiguration = configuration.serverConfiguration
         serverConfiguration.inheritedSocket = systemd.listenSocket
-        let server = UnixSocketServer(configuration: serverConfiguration, dispatcher: dispatcher,
-                                      stats: stats, logger: logger)
+        serverConfiguration.defaultCallTimeout = .milliseconds(configuration.callTimeoutMs)
+        let server = UnixSocketServer(configuration: serverConfiguration, services: [service], stats: stats, logger: logger,
+                                      observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
         self.server = server
         systemdNotify = systemd.notifySocket.map {
             SystemdNotifyService(notifier: SystemdNotifier(socket: $0), watchdogTimeout: systemd.watchdogTimeout, server: server, logger: logger)
@@ -186,7 +182,7 @@ extension DaemonConfiguration {
         do {
             let credentials = try OZmapCredentials(apiURL: url, apiKey: String(decoding: data, as: UTF8.self))
             return StoredCredentials(credentials: credentials, source: ozmapCredentialsSource, updatedAt: "")
-        } catch let error as RPCError {
+        } catch let error as OZmapRPC.RPCError {
             throw Error(description: "OZmap credentials from configuration: \(error.message)")
         }
     }

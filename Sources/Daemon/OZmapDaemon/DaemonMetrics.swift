@@ -190,12 +190,3 @@ extension Duration {
         return overflow ? .max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }
-
-/// GetMetrics: the metrics as Prometheus text.
-enum MetricsHandlers {
-    static func register(into router: inout RPCRouter, metrics: DaemonMetrics) {
-        router.register(OZmapIntegration.getMetrics) { _, _ in
-            GetMetricsResponse(prometheusText: metrics.render())
-        }
-    }
-}

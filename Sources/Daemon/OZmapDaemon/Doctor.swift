@@ -1,5 +1,5 @@
 import Foundation
-import OZmapAPI
+import ArcholtOZmapV1
 import OZmapAdapter
 import OZmapDomain
 import OZmapRPC
@@ -30,10 +30,6 @@ struct Doctor: Sendable {
     var probeTimeout: Duration = .seconds(3)
     /// The whole HTTP request.
     var requestTimeout: Duration = .seconds(5)
-
-    func register(into router: inout RPCRouter) {
-        router.register(OZmapIntegration.runDoctor) { _, _ in RunDoctorResponse(checks: await run()) }
-    }
 
     func run() async -> [DoctorCheck] {
         let stored = sources.connection.stored

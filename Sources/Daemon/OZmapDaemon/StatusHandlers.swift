@@ -1,5 +1,6 @@
 import Foundation
-import OZmapAPI
+import ArcholtOZmapV1
+import GRPCCore
 import OZmapDomain
 import OZmapRPC
 
@@ -14,57 +15,55 @@ struct StatusSources: Sendable {
     var boxSync: BoxSyncService
     var outbox: any ProvisioningStore
     var drift: DriftMonitor
+    var startedAt = Timestamp.now()
+    var started = ContinuousClock.now
 }
 
 /// GetStatus and ListMethods: what ozmapd says about itself.
-enum StatusHandlers {
-    static func registerGetStatus(into router: inout RPCRouter, sources: StatusSources) {
-        let startedAt = Timestamp.now()
-        let started = ContinuousClock.now
-        router.register(OZmapIntegration.getStatus) { _, _ in
-            let snapshot = sources.stats.snapshot
-            var status = GetStatusResponse(
-                version: sources.version,
-                startedAt: startedAt,
-                uptimeMs: UInt64((ContinuousClock.now - started) / .milliseconds(1)),
-                socketPath: sources.socketPath,
-                connectionsOpen: UInt32(clamping: snapshot.connectionsOpen),
-                connectionsAccepted: UInt64(snapshot.connectionsAccepted),
-                callsServed: UInt64(snapshot.callsServed),
-                callsInFlight: UInt32(clamping: snapshot.callsInFlight)
-            )
-            let credentials = sources.connection.state
-            status.credentialsSet = credentials != .unset
-            status.credentialsState = credentials.name
-            status.credentialsError = credentials.reason
-            // OZmap answering 401/403 is no OZmap ozmapd can use.
-            status.ozmapReachable = credentials == .ok && sources.metrics.reachable ?? false
-            status.lastSync = await sources.synchronizer.currentReport.map(OZmapAPI.SyncReport.init)
-            status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
-            status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)
-            status.ozmapRequests = sources.metrics.counts.map {
-                OZmapRequestCount(httpMethod: $0.key.method, route: $0.key.route, httpStatus: Int32($0.key.status), count: UInt64($0.count))
-            }
-            if let counts = try? sources.outbox.operationCounts() {
-                status.operationsPending = UInt32(clamping: counts.pending)
-                status.operationsFailed = UInt32(clamping: counts.failed)
-            }
-            if let drift = sources.drift.latest {
-                status.drift = OZmapDomain.DriftKind.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
-                status.driftCheckedAt = drift.at
-            }
-            return status
+extension IntegrationService {
+    func getStatus(request: GetStatusRequest, context: ServerContext) async throws -> GetStatusResponse {
+        let sources = status
+        let snapshot = sources.stats.snapshot
+        var status = GetStatusResponse(
+            version: sources.version,
+            startedAt: sources.startedAt,
+            uptimeMs: UInt64((ContinuousClock.now - sources.started) / .milliseconds(1)),
+            socketPath: sources.socketPath,
+            connectionsOpen: UInt32(clamping: snapshot.connectionsOpen),
+            connectionsAccepted: UInt64(snapshot.connectionsAccepted),
+            callsServed: UInt64(snapshot.callsServed),
+            callsInFlight: UInt32(clamping: snapshot.callsInFlight)
+        )
+        let credentials = sources.connection.state
+        status.credentialsSet = credentials != .unset
+        status.credentialsState = credentials.name
+        status.credentialsError = credentials.reason
+        // OZmap answering 401/403 is no OZmap ozmapd can use.
+        status.ozmapReachable = credentials == .ok && sources.metrics.reachable ?? false
+        status.lastSync = await sources.synchronizer.currentReport.map(ArcholtOZmapV1.SyncReport.init)
+        status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
+        status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)
+        status.ozmapRequests = sources.metrics.counts.map {
+            OZmapRequestCount(httpMethod: $0.key.method, route: $0.key.route, httpStatus: Int32($0.key.status), count: UInt64($0.count))
         }
+        if let counts = try? sources.outbox.operationCounts() {
+            status.operationsPending = UInt32(clamping: counts.pending)
+            status.operationsFailed = UInt32(clamping: counts.failed)
+        }
+        if let drift = sources.drift.latest {
+            status.drift = OZmapDomain.DriftKind.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
+            status.driftCheckedAt = drift.at
+        }
+        return status
     }
 
-    /// Registers ListMethods last, so that it knows which methods have handlers.
-    static func registerListMethods(into router: inout RPCRouter, service: ServiceDescriptor) {
-        var implemented = Set(router.handlers.keys)
-        implemented.insert(OZmapIntegration.listMethods.name)
-        let methods = service.methods.map {
-            MethodInfo(name: $0.name, path: $0.path, requestType: $0.requestType, responseType: $0.responseType,
-                       implemented: implemented.contains($0.name))
-        }
-        router.register(OZmapIntegration.listMethods) { _, _ in ListMethodsResponse(methods: methods) }
+    /// Every method of the service: the generated service has a handler for each.
+    func listMethods(request: ListMethodsRequest, context: ServerContext) async throws -> ListMethodsResponse {
+        ListMethodsResponse(methods: OZmapIntegration.Method.all.map { Self.info($0) })
+    }
+
+    private static func info<Method: WireMethod>(_ method: Method.Type) -> MethodInfo {
+        MethodInfo(name: method.name, path: method.path, requestType: Method.Input.protoName,
+                   responseType: Method.Output.protoName, implemented: true)
     }
 }

@@ -6,17 +6,24 @@ public enum RequestText {
     /// Longest text field accepted, in UTF-8 bytes; the longest real one (an API URL) is far shorter.
     public static let maximumBytes = 4096
 
+    /// What is wrong with one text field, or nil when it keeps the rules.
+    public static func violation(_ text: String) -> String? {
+        if text.utf8.count > maximumBytes {
+            return "is \(text.utf8.count) bytes long; at most \(maximumBytes) are accepted"
+        }
+        if let index = text.unicodeScalars.firstIndex(where: \.isControlCharacter) {
+            let position = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: index)
+            return "contains a control character (U+\(String(text.unicodeScalars[index].value, radix: 16, uppercase: true)), at character \(position))"
+        }
+        return nil
+    }
+
     /// Throws INVALID_ARGUMENT naming the first field that breaks the rules.
     public static func check(_ value: ProtoValue, path: String = "") throws {
         switch value {
         case .string(let text):
-            let field = path.isEmpty ? "(message)" : path
-            if text.utf8.count > maximumBytes {
-                throw RPCError.invalidArgument(field: field, "is \(text.utf8.count) bytes long; at most \(maximumBytes) are accepted")
-            }
-            if let index = text.unicodeScalars.firstIndex(where: \.isControlCharacter) {
-                let position = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: index)
-                throw RPCError.invalidArgument(field: field, "contains a control character (U+\(String(text.unicodeScalars[index].value, radix: 16, uppercase: true)), at character \(position))")
+            if let violation = violation(text) {
+                throw RPCError.invalidArgument(field: path.isEmpty ? "(message)" : path, violation)
             }
         case .message(let message):
             for field in message.fields {

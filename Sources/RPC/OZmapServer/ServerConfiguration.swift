@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var peerPolicy = PeerPolicy()
     /// How long shutdown waits for calls in flight before closing connections.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// A call's deadline when its `timeout_ms` is 0.
+    public var defaultCallTimeout: Duration = .seconds(30)
     /// A listening Unix stream socket handed over by systemd (`LISTEN_FDS`, fd 3): accepted on
     /// instead of binding `socketPath`, whose file systemd owns (no unlink, chmod or chown).
     public var inheritedSocket: CInt?

@@ -13,6 +13,9 @@ public protocol WireMessage: Sendable, Hashable {
     init(serializedBytes: [UInt8]) throws(WireMessageError)
     /// Encodes to protobuf bytes (libprotobuf-c packs them).
     func serializedBytes() throws(WireMessageError) -> [UInt8]
+    /// Calls `body` with every text field, nested messages' included, and its proto path
+    /// ("rows[2].serial_number", built only when asked for): for rules on all text alike.
+    func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows
 }
 
 /// One method of a generated service: its name and its message types.

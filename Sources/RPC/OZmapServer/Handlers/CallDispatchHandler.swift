@@ -1,8 +1,8 @@
 import NIOCore
 import OZmapRPC
 
-/// Runs each request through the dispatcher and writes its response as soon
-/// as it is ready (completion order). At most `maximumInFlight` calls of the
+/// Hands each request to the server's calls (`submit`: the transport's task group)
+/// and writes its response as soon as it is ready (completion order). At most `maximumInFlight` calls of the
 /// connection run at once: further requests wait here, and reading from the
 /// socket pauses until a call finishes — backpressure, not dropped calls.
 final class CallDispatchHandler: ChannelDuplexHandler {
@@ -10,7 +10,7 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     typealias OutboundIn = ResponseEnvelope
     typealias OutboundOut = ResponseEnvelope
 
-    private let dispatcher: RPCDispatcher
+    private let submit: @Sendable (AcceptedCall) -> Bool
     private let peer: PeerIdentity?
     private let maximumInFlight: Int
     private let tracker: CallTracker
@@ -22,8 +22,9 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     private var active = true
     private var flushScheduled = false
 
-    init(dispatcher: RPCDispatcher, peer: PeerIdentity?, maximumInFlight: Int, tracker: CallTracker, stats: ServerStats) {
-        self.dispatcher = dispatcher
+    /// `submit` returns false once the server takes no more calls.
+    init(submit: @escaping @Sendable (AcceptedCall) -> Bool, peer: PeerIdentity?, maximumInFlight: Int, tracker: CallTracker, stats: ServerStats) {
+        self.submit = submit
         self.peer = peer
         self.maximumInFlight = maximumInFlight
         self.tracker = tracker
@@ -59,22 +60,24 @@ final class CallDispatchHandler: ChannelDuplexHandler {
 
     private func start(_ request: RequestEnvelope, context: ChannelHandlerContext) {
         guard tracker.begin() else {
-            context.writeAndFlush(wrapOutboundOut(ResponseEnvelope(
-                callID: request.callID,
-                status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance"))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID)), promise: nil)
             return
         }
         inFlight += 1
         stats.callStarted()
-        let dispatcher = self.dispatcher
-        let peer = self.peer
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        Task {
-            let response = await dispatcher.dispatch(request, peer: peer)
+        let call = AcceptedCall(request: request, peer: peer) { response in
             loopBound.eventLoop.execute {
                 loopBound.value.handler.finish(response, context: loopBound.value.context)
             }
         }
+        if !submit(call) {
+            finish(Self.shuttingDown(request.callID), context: context)
+        }
+    }
+
+    private static func shuttingDown(_ callID: UInt64) -> ResponseEnvelope {
+        ResponseEnvelope(callID: callID, status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance"))
     }
 
     /// One flush for the responses finished in the same event-loop tick: fewer syscalls under pipelining.

@@ -41,6 +41,9 @@ extension GetStatusRequest: ProtobufCMessageMapping {
 
     func fill(_ _: inout Archolt__Ozmap__V1__GetStatusRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
     }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+    }
 }
 
 extension GetStatusResponse: ProtobufCMessageMapping {
@@ -117,6 +120,19 @@ extension GetStatusResponse: ProtobufCMessageMapping {
         (message.n_drift, message.drift) = try arena.messages(self.drift, at: path, "drift")
         message.drift_checked_at = try arena.string(self.driftCheckedAt, at: path, "drift_checked_at")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.version) { ProtobufCFields.path(path, "version") }
+        try body(self.startedAt) { ProtobufCFields.path(path, "started_at") }
+        try body(self.socketPath) { ProtobufCFields.path(path, "socket_path") }
+        if let value = self.lastSync { try value.forEachString(at: ProtobufCFields.path(path, "last_sync"), body) }
+        try body(self.nextSyncAt) { ProtobufCFields.path(path, "next_sync_at") }
+        for (index, value) in self.ozmapRequests.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "ozmap_requests[\(index)]"), body) }
+        try body(self.credentialsState) { ProtobufCFields.path(path, "credentials_state") }
+        try body(self.credentialsError) { ProtobufCFields.path(path, "credentials_error") }
+        for (index, value) in self.drift.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "drift[\(index)]"), body) }
+        try body(self.driftCheckedAt) { ProtobufCFields.path(path, "drift_checked_at") }
+    }
 }
 
 extension OZmapRequestCount: ProtobufCMessageMapping {
@@ -161,6 +177,11 @@ extension OZmapRequestCount: ProtobufCMessageMapping {
         message.http_status = self.httpStatus
         message.count = self.count
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.httpMethod) { ProtobufCFields.path(path, "http_method") }
+        try body(self.route) { ProtobufCFields.path(path, "route") }
+    }
 }
 
 extension ListMethodsRequest: ProtobufCMessageMapping {
@@ -196,6 +217,9 @@ extension ListMethodsRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__ListMethodsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -234,6 +258,10 @@ extension ListMethodsResponse: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__ListMethodsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_methods, message.methods) = try arena.messages(self.methods, at: path, "methods")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.methods.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "methods[\(index)]"), body) }
     }
 }
 
@@ -281,6 +309,13 @@ extension MethodInfo: ProtobufCMessageMapping {
         message.response_type = try arena.string(self.responseType, at: path, "response_type")
         message.implemented = self.implemented ? 1 : 0
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.name) { ProtobufCFields.path(path, "name") }
+        try body(self.path) { ProtobufCFields.path(path, "path") }
+        try body(self.requestType) { ProtobufCFields.path(path, "request_type") }
+        try body(self.responseType) { ProtobufCFields.path(path, "response_type") }
+    }
 }
 
 extension SetCredentialsRequest: ProtobufCMessageMapping {
@@ -321,6 +356,11 @@ extension SetCredentialsRequest: ProtobufCMessageMapping {
         message.api_url = try arena.string(self.apiUrl, at: path, "api_url")
         message.api_key = try arena.string(self.apiKey, at: path, "api_key")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.apiUrl) { ProtobufCFields.path(path, "api_url") }
+        try body(self.apiKey) { ProtobufCFields.path(path, "api_key") }
+    }
 }
 
 extension SetCredentialsResponse: ProtobufCMessageMapping {
@@ -359,6 +399,10 @@ extension SetCredentialsResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.credentials { message.credentials = try arena.message(value, at: path, "credentials") }
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.credentials { try value.forEachString(at: ProtobufCFields.path(path, "credentials"), body) }
+    }
 }
 
 extension GetCredentialsRequest: ProtobufCMessageMapping {
@@ -394,6 +438,9 @@ extension GetCredentialsRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__GetCredentialsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -432,6 +479,10 @@ extension GetCredentialsResponse: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__GetCredentialsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.credentials { message.credentials = try arena.message(value, at: path, "credentials") }
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.credentials { try value.forEachString(at: ProtobufCFields.path(path, "credentials"), body) }
     }
 }
 
@@ -477,6 +528,12 @@ extension Credentials: ProtobufCMessageMapping {
         message.source = try arena.string(self.source, at: path, "source")
         message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.apiUrl) { ProtobufCFields.path(path, "api_url") }
+        try body(self.source) { ProtobufCFields.path(path, "source") }
+        try body(self.updatedAt) { ProtobufCFields.path(path, "updated_at") }
+    }
 }
 
 extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
@@ -512,6 +569,9 @@ extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__ListOZmapOLTsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -550,6 +610,10 @@ extension ListOZmapOLTsResponse: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__ListOZmapOLTsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_olts, message.olts) = try arena.messages(self.olts, at: path, "olts")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.olts.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "olts[\(index)]"), body) }
     }
 }
 
@@ -599,6 +663,14 @@ extension OZmapOLT: ProtobufCMessageMapping {
         message.implanted = self.implanted ? 1 : 0
         message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.id) { ProtobufCFields.path(path, "id") }
+        try body(self.name) { ProtobufCFields.path(path, "name") }
+        try body(self.project) { ProtobufCFields.path(path, "project") }
+        try body(self.ip) { ProtobufCFields.path(path, "ip") }
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+    }
 }
 
 extension LinkOLTRequest: ProtobufCMessageMapping {
@@ -641,6 +713,11 @@ extension LinkOLTRequest: ProtobufCMessageMapping {
         message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
         message.require_cto_on_activation = self.requireCtoOnActivation ? 1 : 0
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.ozmapOltId) { ProtobufCFields.path(path, "ozmap_olt_id") }
+    }
 }
 
 extension LinkOLTResponse: ProtobufCMessageMapping {
@@ -681,6 +758,10 @@ extension LinkOLTResponse: ProtobufCMessageMapping {
         if let value = self.link { message.link = try arena.message(value, at: path, "link") }
         message.created = self.created ? 1 : 0
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.link { try value.forEachString(at: ProtobufCFields.path(path, "link"), body) }
+    }
 }
 
 extension UnlinkOLTRequest: ProtobufCMessageMapping {
@@ -718,6 +799,10 @@ extension UnlinkOLTRequest: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
     }
 }
 
@@ -757,6 +842,10 @@ extension UnlinkOLTResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.removed { message.removed = try arena.message(value, at: path, "removed") }
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.removed { try value.forEachString(at: ProtobufCFields.path(path, "removed"), body) }
+    }
 }
 
 extension ListOLTLinksRequest: ProtobufCMessageMapping {
@@ -792,6 +881,9 @@ extension ListOLTLinksRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__ListOLTLinksRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -830,6 +922,10 @@ extension ListOLTLinksResponse: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__ListOLTLinksResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_links, message.links) = try arena.messages(self.links, at: path, "links")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.links.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "links[\(index)]"), body) }
     }
 }
 
@@ -881,6 +977,15 @@ extension OLTLink: ProtobufCMessageMapping {
         message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
         message.problem = try arena.string(self.problem, at: path, "problem")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.ozmapOltId) { ProtobufCFields.path(path, "ozmap_olt_id") }
+        try body(self.ozmapOltName) { ProtobufCFields.path(path, "ozmap_olt_name") }
+        try body(self.createdAt) { ProtobufCFields.path(path, "created_at") }
+        try body(self.updatedAt) { ProtobufCFields.path(path, "updated_at") }
+        try body(self.problem) { ProtobufCFields.path(path, "problem") }
+    }
 }
 
 extension SyncBoxesRequest: ProtobufCMessageMapping {
@@ -921,6 +1026,9 @@ extension SyncBoxesRequest: ProtobufCMessageMapping {
         message.full = self.full ? 1 : 0
         message.wait = self.wait ? 1 : 0
     }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+    }
 }
 
 extension SyncBoxesResponse: ProtobufCMessageMapping {
@@ -960,6 +1068,10 @@ extension SyncBoxesResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.report { message.report = try arena.message(value, at: path, "report") }
         message.started = self.started ? 1 : 0
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.report { try value.forEachString(at: ProtobufCFields.path(path, "report"), body) }
     }
 }
 
@@ -1023,6 +1135,13 @@ extension SyncReport: ProtobufCMessageMapping {
         message.progress_done = self.progressDone
         message.progress_total = self.progressTotal
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.startedAt) { ProtobufCFields.path(path, "started_at") }
+        try body(self.finishedAt) { ProtobufCFields.path(path, "finished_at") }
+        try body(self.error) { ProtobufCFields.path(path, "error") }
+        try body(self.phase) { ProtobufCFields.path(path, "phase") }
+    }
 }
 
 extension ListBoxesRequest: ProtobufCMessageMapping {
@@ -1071,6 +1190,13 @@ extension ListBoxesRequest: ProtobufCMessageMapping {
         message.page_token = try arena.string(self.pageToken, at: path, "page_token")
         message.match = .init(rawValue: .init(truncatingIfNeeded: self.match.rawValue))
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.ozmapOltId) { ProtobufCFields.path(path, "ozmap_olt_id") }
+        try body(self.query) { ProtobufCFields.path(path, "query") }
+        try body(self.pageToken) { ProtobufCFields.path(path, "page_token") }
+    }
 }
 
 extension ListBoxesResponse: ProtobufCMessageMapping {
@@ -1113,6 +1239,11 @@ extension ListBoxesResponse: ProtobufCMessageMapping {
         message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
         message.total = self.total
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.boxes.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "boxes[\(index)]"), body) }
+        try body(self.nextPageToken) { ProtobufCFields.path(path, "next_page_token") }
+    }
 }
 
 extension GetBoxRequest: ProtobufCMessageMapping {
@@ -1152,6 +1283,11 @@ extension GetBoxRequest: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__GetBoxRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.id = try arena.string(self.id, at: path, "id")
         message.name = try arena.string(self.name, at: path, "name")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.id) { ProtobufCFields.path(path, "id") }
+        try body(self.name) { ProtobufCFields.path(path, "name") }
     }
 }
 
@@ -1217,6 +1353,18 @@ extension Box: ProtobufCMessageMapping {
         (message.n_splitters, message.splitters) = try arena.messages(self.splitters, at: path, "splitters")
         message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.id) { ProtobufCFields.path(path, "id") }
+        try body(self.name) { ProtobufCFields.path(path, "name") }
+        try body(self.project) { ProtobufCFields.path(path, "project") }
+        try body(self.ozmapOltId) { ProtobufCFields.path(path, "ozmap_olt_id") }
+        try body(self.slotId) { ProtobufCFields.path(path, "slot_id") }
+        try body(self.ponId) { ProtobufCFields.path(path, "pon_id") }
+        try body(self.boxType) { ProtobufCFields.path(path, "box_type") }
+        for (index, value) in self.splitters.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "splitters[\(index)]"), body) }
+        try body(self.updatedAt) { ProtobufCFields.path(path, "updated_at") }
+    }
 }
 
 extension Splitter: ProtobufCMessageMapping {
@@ -1268,6 +1416,14 @@ extension Splitter: ProtobufCMessageMapping {
         message.is_drop = self.isDrop ? 1 : 0
         message.ports_total = self.portsTotal
         message.ports_free = self.portsFree
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.id) { ProtobufCFields.path(path, "id") }
+        try body(self.name) { ProtobufCFields.path(path, "name") }
+        try body(self.ozmapOltId) { ProtobufCFields.path(path, "ozmap_olt_id") }
+        try body(self.slotId) { ProtobufCFields.path(path, "slot_id") }
+        try body(self.ponId) { ProtobufCFields.path(path, "pon_id") }
     }
 }
 
@@ -1323,6 +1479,15 @@ extension ProvisionONURequest: ProtobufCMessageMapping {
         message.require_cto = self.requireCto ? 1 : 0
         message.implantation = .init(rawValue: .init(truncatingIfNeeded: self.implantation.rawValue))
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.serialNumber) { ProtobufCFields.path(path, "serial_number") }
+        try body(self.macAddress) { ProtobufCFields.path(path, "mac_address") }
+        try body(self.pppoeUser) { ProtobufCFields.path(path, "pppoe_user") }
+        try body(self.cto) { ProtobufCFields.path(path, "cto") }
+    }
 }
 
 extension ProvisionONUResponse: ProtobufCMessageMapping {
@@ -1362,6 +1527,11 @@ extension ProvisionONUResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONUResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.onu { try value.forEachString(at: ProtobufCFields.path(path, "onu"), body) }
+        if let value = self.operation { try value.forEachString(at: ProtobufCFields.path(path, "operation"), body) }
     }
 }
 
@@ -1407,6 +1577,13 @@ extension AssignCTORequest: ProtobufCMessageMapping {
         message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
         message.serial_number = try arena.string(self.serialNumber, at: path, "serial_number")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.cto) { ProtobufCFields.path(path, "cto") }
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.serialNumber) { ProtobufCFields.path(path, "serial_number") }
+    }
 }
 
 extension AssignCTOResponse: ProtobufCMessageMapping {
@@ -1447,6 +1624,11 @@ extension AssignCTOResponse: ProtobufCMessageMapping {
         if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.onu { try value.forEachString(at: ProtobufCFields.path(path, "onu"), body) }
+        if let value = self.operation { try value.forEachString(at: ProtobufCFields.path(path, "operation"), body) }
+    }
 }
 
 extension DeprovisionONURequest: ProtobufCMessageMapping {
@@ -1484,6 +1666,10 @@ extension DeprovisionONURequest: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONURequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
     }
 }
 
@@ -1524,6 +1710,11 @@ extension DeprovisionONUResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONUResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.onu { try value.forEachString(at: ProtobufCFields.path(path, "onu"), body) }
+        if let value = self.operation { try value.forEachString(at: ProtobufCFields.path(path, "operation"), body) }
     }
 }
 
@@ -1599,6 +1790,24 @@ extension ONU: ProtobufCMessageMapping {
         message.splitter_name = try arena.string(self.splitterName, at: path, "splitter_name")
         message.port = self.port
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.serialNumber) { ProtobufCFields.path(path, "serial_number") }
+        try body(self.macAddress) { ProtobufCFields.path(path, "mac_address") }
+        try body(self.pppoeUser) { ProtobufCFields.path(path, "pppoe_user") }
+        try body(self.ctoBoxId) { ProtobufCFields.path(path, "cto_box_id") }
+        try body(self.ctoBoxName) { ProtobufCFields.path(path, "cto_box_name") }
+        try body(self.ozmapClientId) { ProtobufCFields.path(path, "ozmap_client_id") }
+        try body(self.ozmapPropertyId) { ProtobufCFields.path(path, "ozmap_property_id") }
+        try body(self.lastError) { ProtobufCFields.path(path, "last_error") }
+        try body(self.createdAt) { ProtobufCFields.path(path, "created_at") }
+        try body(self.updatedAt) { ProtobufCFields.path(path, "updated_at") }
+        try body(self.ozmapClientCode) { ProtobufCFields.path(path, "ozmap_client_code") }
+        try body(self.splitterId) { ProtobufCFields.path(path, "splitter_id") }
+        try body(self.splitterName) { ProtobufCFields.path(path, "splitter_name") }
+    }
 }
 
 extension Operation: ProtobufCMessageMapping {
@@ -1661,6 +1870,18 @@ extension Operation: ProtobufCMessageMapping {
         message.created_at = try arena.string(self.createdAt, at: path, "created_at")
         message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.id) { ProtobufCFields.path(path, "id") }
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.ctoBoxId) { ProtobufCFields.path(path, "cto_box_id") }
+        try body(self.lastError) { ProtobufCFields.path(path, "last_error") }
+        try body(self.nextAttemptAt) { ProtobufCFields.path(path, "next_attempt_at") }
+        try body(self.ozmapClientId) { ProtobufCFields.path(path, "ozmap_client_id") }
+        try body(self.ozmapPropertyId) { ProtobufCFields.path(path, "ozmap_property_id") }
+        try body(self.createdAt) { ProtobufCFields.path(path, "created_at") }
+        try body(self.updatedAt) { ProtobufCFields.path(path, "updated_at") }
+    }
 }
 
 extension GetONURequest: ProtobufCMessageMapping {
@@ -1698,6 +1919,10 @@ extension GetONURequest: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__GetONURequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
     }
 }
 
@@ -1745,6 +1970,12 @@ extension ListONUsRequest: ProtobufCMessageMapping {
         message.page_size = self.pageSize
         message.page_token = try arena.string(self.pageToken, at: path, "page_token")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.ctoBoxId) { ProtobufCFields.path(path, "cto_box_id") }
+        try body(self.pageToken) { ProtobufCFields.path(path, "page_token") }
+    }
 }
 
 extension ListONUsResponse: ProtobufCMessageMapping {
@@ -1784,6 +2015,11 @@ extension ListONUsResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__ListONUsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_onus, message.onus) = try arena.messages(self.onus, at: path, "onus")
         message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.onus.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "onus[\(index)]"), body) }
+        try body(self.nextPageToken) { ProtobufCFields.path(path, "next_page_token") }
     }
 }
 
@@ -1829,6 +2065,11 @@ extension ListOperationsRequest: ProtobufCMessageMapping {
         message.page_size = self.pageSize
         message.page_token = try arena.string(self.pageToken, at: path, "page_token")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.pageToken) { ProtobufCFields.path(path, "page_token") }
+    }
 }
 
 extension ListOperationsResponse: ProtobufCMessageMapping {
@@ -1869,6 +2110,11 @@ extension ListOperationsResponse: ProtobufCMessageMapping {
         (message.n_operations, message.operations) = try arena.messages(self.operations, at: path, "operations")
         message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.operations.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "operations[\(index)]"), body) }
+        try body(self.nextPageToken) { ProtobufCFields.path(path, "next_page_token") }
+    }
 }
 
 extension RetryOperationRequest: ProtobufCMessageMapping {
@@ -1906,6 +2152,10 @@ extension RetryOperationRequest: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__RetryOperationRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.operationId) { ProtobufCFields.path(path, "operation_id") }
     }
 }
 
@@ -1951,6 +2201,11 @@ extension ListAuditLogRequest: ProtobufCMessageMapping {
         message.page_size = self.pageSize
         message.page_token = try arena.string(self.pageToken, at: path, "page_token")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.pageToken) { ProtobufCFields.path(path, "page_token") }
+    }
 }
 
 extension ListAuditLogResponse: ProtobufCMessageMapping {
@@ -1990,6 +2245,11 @@ extension ListAuditLogResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_entries, message.entries) = try arena.messages(self.entries, at: path, "entries")
         message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.entries.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "entries[\(index)]"), body) }
+        try body(self.nextPageToken) { ProtobufCFields.path(path, "next_page_token") }
     }
 }
 
@@ -2049,6 +2309,17 @@ extension AuditEntry: ProtobufCMessageMapping {
         message.error = try arena.string(self.error, at: path, "error")
         message.detail = try arena.string(self.detail, at: path, "detail")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.at) { ProtobufCFields.path(path, "at") }
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.operationId) { ProtobufCFields.path(path, "operation_id") }
+        try body(self.httpMethod) { ProtobufCFields.path(path, "http_method") }
+        try body(self.route) { ProtobufCFields.path(path, "route") }
+        try body(self.result) { ProtobufCFields.path(path, "result") }
+        try body(self.error) { ProtobufCFields.path(path, "error") }
+        try body(self.detail) { ProtobufCFields.path(path, "detail") }
+    }
 }
 
 extension ReconcileRequest: ProtobufCMessageMapping {
@@ -2095,6 +2366,11 @@ extension ReconcileRequest: ProtobufCMessageMapping {
         }
         message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
         message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
     }
 }
 
@@ -2150,6 +2426,17 @@ extension DriftRow: ProtobufCMessageMapping {
         message.action = try arena.string(self.action, at: path, "action")
         message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.ozmapClientId) { ProtobufCFields.path(path, "ozmap_client_id") }
+        try body(self.ozmapPropertyId) { ProtobufCFields.path(path, "ozmap_property_id") }
+        for (index, text) in self.fields.enumerated() { try body(text) { ProtobufCFields.path(path, "fields[\(index)]") } }
+        try body(self.ozmapdHolds) { ProtobufCFields.path(path, "ozmapd_holds") }
+        try body(self.ozmapHolds) { ProtobufCFields.path(path, "ozmap_holds") }
+        try body(self.action) { ProtobufCFields.path(path, "action") }
+        try body(self.operationId) { ProtobufCFields.path(path, "operation_id") }
+    }
 }
 
 extension DriftCount: ProtobufCMessageMapping {
@@ -2189,6 +2476,9 @@ extension DriftCount: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__DriftCount, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.count = self.count
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -2240,6 +2530,13 @@ extension ReconcileResponse: ProtobufCMessageMapping {
         (message.n_operation_ids, message.operation_ids) = try arena.strings(self.operationIds, at: path, "operation_ids")
         message.checked_at = try arena.string(self.checkedAt, at: path, "checked_at")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.rows.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "rows[\(index)]"), body) }
+        for (index, value) in self.counts.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "counts[\(index)]"), body) }
+        for (index, text) in self.operationIds.enumerated() { try body(text) { ProtobufCFields.path(path, "operation_ids[\(index)]") } }
+        try body(self.checkedAt) { ProtobufCFields.path(path, "checked_at") }
+    }
 }
 
 extension ImportRow: ProtobufCMessageMapping {
@@ -2290,6 +2587,15 @@ extension ImportRow: ProtobufCMessageMapping {
         message.pppoe_user = try arena.string(self.pppoeUser, at: path, "pppoe_user")
         message.implanted = .init(rawValue: .init(truncatingIfNeeded: self.implanted.rawValue))
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.archoltOltId) { ProtobufCFields.path(path, "archolt_olt_id") }
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.serialNumber) { ProtobufCFields.path(path, "serial_number") }
+        try body(self.cto) { ProtobufCFields.path(path, "cto") }
+        try body(self.macAddress) { ProtobufCFields.path(path, "mac_address") }
+        try body(self.pppoeUser) { ProtobufCFields.path(path, "pppoe_user") }
+    }
 }
 
 extension ImportONUsRequest: ProtobufCMessageMapping {
@@ -2334,6 +2640,10 @@ extension ImportONUsRequest: ProtobufCMessageMapping {
             message.dry_run = value ? 1 : 0
         }
         (message.n_rows, message.rows) = try arena.messages(self.rows, at: path, "rows")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.rows.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "rows[\(index)]"), body) }
     }
 }
 
@@ -2389,6 +2699,16 @@ extension ImportRowResult: ProtobufCMessageMapping {
         message.ozmap_client_id = try arena.string(self.ozmapClientId, at: path, "ozmap_client_id")
         message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.onuId) { ProtobufCFields.path(path, "onu_id") }
+        try body(self.detail) { ProtobufCFields.path(path, "detail") }
+        try body(self.error) { ProtobufCFields.path(path, "error") }
+        try body(self.ctoBoxId) { ProtobufCFields.path(path, "cto_box_id") }
+        try body(self.ctoBoxName) { ProtobufCFields.path(path, "cto_box_name") }
+        try body(self.ozmapClientId) { ProtobufCFields.path(path, "ozmap_client_id") }
+        try body(self.operationId) { ProtobufCFields.path(path, "operation_id") }
+    }
 }
 
 extension ImportActionCount: ProtobufCMessageMapping {
@@ -2428,6 +2748,9 @@ extension ImportActionCount: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__ImportActionCount, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
         message.action = .init(rawValue: .init(truncatingIfNeeded: self.action.rawValue))
         message.count = self.count
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -2475,6 +2798,11 @@ extension ImportONUsResponse: ProtobufCMessageMapping {
         message.errors = self.errors
         message.ozmap_requests = self.ozmapRequests
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.results.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "results[\(index)]"), body) }
+        for (index, value) in self.counts.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "counts[\(index)]"), body) }
+    }
 }
 
 extension GetMetricsRequest: ProtobufCMessageMapping {
@@ -2510,6 +2838,9 @@ extension GetMetricsRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__GetMetricsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -2549,6 +2880,10 @@ extension GetMetricsResponse: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__GetMetricsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.prometheus_text = try arena.string(self.prometheusText, at: path, "prometheus_text")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.prometheusText) { ProtobufCFields.path(path, "prometheus_text") }
+    }
 }
 
 extension RunDoctorRequest: ProtobufCMessageMapping {
@@ -2584,6 +2919,9 @@ extension RunDoctorRequest: ProtobufCMessageMapping {
     }
 
     func fill(_ _: inout Archolt__Ozmap__V1__RunDoctorRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    }
+
+    public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
     }
 }
 
@@ -2629,6 +2967,12 @@ extension DoctorCheck: ProtobufCMessageMapping {
         message.detail = try arena.string(self.detail, at: path, "detail")
         message.fix = try arena.string(self.fix, at: path, "fix")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.name) { ProtobufCFields.path(path, "name") }
+        try body(self.detail) { ProtobufCFields.path(path, "detail") }
+        try body(self.fix) { ProtobufCFields.path(path, "fix") }
+    }
 }
 
 extension RunDoctorResponse: ProtobufCMessageMapping {
@@ -2666,5 +3010,9 @@ extension RunDoctorResponse: ProtobufCMessageMapping {
 
     func fill(_ message: inout Archolt__Ozmap__V1__RunDoctorResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         (message.n_checks, message.checks) = try arena.messages(self.checks, at: path, "checks")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        for (index, value) in self.checks.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "checks[\(index)]"), body) }
     }
 }

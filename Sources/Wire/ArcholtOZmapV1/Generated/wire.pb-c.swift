@@ -49,6 +49,10 @@ extension RequestEnvelope: ProtobufCMessageMapping {
         message.timeout_ms = self.timeoutMs
         message.payload = arena.bytes(self.payload)
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.method) { ProtobufCFields.path(path, "method") }
+    }
 }
 
 extension ResponseEnvelope: ProtobufCMessageMapping {
@@ -90,6 +94,10 @@ extension ResponseEnvelope: ProtobufCMessageMapping {
         message.call_id = self.callId
         if let value = self.status { message.status = try arena.message(value, at: path, "status") }
         message.payload = arena.bytes(self.payload)
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        if let value = self.status { try value.forEachString(at: ProtobufCFields.path(path, "status"), body) }
     }
 }
 
@@ -133,6 +141,11 @@ extension Status: ProtobufCMessageMapping {
         message.message = try arena.string(self.message, at: path, "message")
         (message.n_violations, message.violations) = try arena.messages(self.violations, at: path, "violations")
     }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.message) { ProtobufCFields.path(path, "message") }
+        for (index, value) in self.violations.enumerated() { try value.forEachString(at: ProtobufCFields.path(path, "violations[\(index)]"), body) }
+    }
 }
 
 extension FieldViolation: ProtobufCMessageMapping {
@@ -172,5 +185,10 @@ extension FieldViolation: ProtobufCMessageMapping {
     func fill(_ message: inout Archolt__Ozmap__V1__FieldViolation, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
         message.field = try arena.string(self.field, at: path, "field")
         message.description = try arena.string(self.description, at: path, "description")
+    }
+
+    public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
+        try body(self.field) { ProtobufCFields.path(path, "field") }
+        try body(self.description) { ProtobufCFields.path(path, "description") }
     }
 }
