@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import OZmapAPI
 import OZmapClient
 import OZmapRPC
@@ -55,6 +56,42 @@ import Testing
         #expect(seen.count == 30)
         #expect(gate.peak == limit, "never more than \(limit) calls ran at once")
         await connection.close()
+        try await server.stop()
+    }
+
+    /// With every running slot held by one connection's calls, a call from another connection
+    /// takes the next free slot, ahead of the first connection's queue (max_running_calls).
+    @Test func aFreeSlotGoesToTheConnectionRunningFewest() async throws {
+        let gate = Gate()
+        let started = NIOLockedValueBox<[String]>([])
+        let server = try await TestServer(configure: { $0.maximumRunningCalls = 2 }) { router in
+            router.register(OZmapIntegration.getONU) { request, _ in
+                started.withLockedValue { $0.append(request.onuId) }
+                await gate.wait()
+                throw RPCError(.notFound, "released")
+            }
+        }
+        let codec = ProtobufCCodec.ozmap
+        func call(_ id: Int, _ onu: String) throws -> RequestEnvelope {
+            RequestEnvelope(callID: UInt64(id), method: OZmapIntegration.getONU.path,
+                            payload: try codec.encode(GetONURequest(onuId: onu), as: "archolt.ozmap.v1.GetONURequest"))
+        }
+        let flood = try await server.rawConnection()
+        let other = try await server.rawConnection()
+        try await flood.send((1...20).map { try call($0, "flood-\($0)") })
+        try await waitUntil("two of the flood run and the rest wait") {
+            gate.waiting == 2 && server.server.stats.snapshot.callsInFlight == 20
+        }
+        try await other.send([try call(1, "other")])
+        try await waitUntil("the other call waits too") { server.server.stats.snapshot.callsInFlight == 21 }
+        gate.open()
+        for _ in 1...20 { #expect(try await flood.next().status.statusCode == .notFound) }
+        #expect(try await other.next().status.statusCode == .notFound)
+        let order = started.withLockedValue { $0 }
+        #expect(order.count == 21)
+        #expect(order.firstIndex(of: "other") == 2, "started in the order \(order)")
+        await flood.close()
+        await other.close()
         try await server.stop()
     }
 

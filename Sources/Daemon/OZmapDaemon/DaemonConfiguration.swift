@@ -15,6 +15,7 @@ public struct DaemonConfiguration: Sendable {
     public var maximumFrameBytes = Framing.defaultMaxFrameLength
     public var maximumCallsInFlight = 128
     public var maximumConnections = 256
+    public var maximumRunningCalls = 256
     public var frameTimeoutMs = 10_000
     /// 0 keeps idle connections for ever.
     public var idleTimeoutMs = 900_000
@@ -67,7 +68,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// The settings, by the name used in the config file.
     public static let keys = [
-        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_connections",
+        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_running_calls", "max_connections",
         "frame_timeout_ms", "idle_timeout_ms",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level", "log_format",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
@@ -108,6 +109,7 @@ public struct DaemonConfiguration: Sendable {
         case "max_frame_bytes": maximumFrameBytes = try integer(64...(256 << 20))
         case "max_calls_in_flight": maximumCallsInFlight = try integer(1...65_536)
         case "max_connections": maximumConnections = try integer(1...65_536)
+        case "max_running_calls": maximumRunningCalls = try integer(1...65_536)
         case "frame_timeout_ms": frameTimeoutMs = try integer(10...600_000)
         case "idle_timeout_ms": idleTimeoutMs = try integer(0...86_400_000)
         case "allowed_uids": allowedUIDs = try ids()
@@ -204,6 +206,7 @@ public struct DaemonConfiguration: Sendable {
         server.maximumFrameLength = maximumFrameBytes
         server.maximumCallsInFlightPerConnection = maximumCallsInFlight
         server.maximumConnections = maximumConnections
+        server.maximumRunningCalls = maximumRunningCalls
         server.incompleteFrameTimeout = .milliseconds(frameTimeoutMs)
         server.idleTimeout = idleTimeoutMs == 0 ? nil : .milliseconds(idleTimeoutMs)
         server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)

@@ -11,6 +11,10 @@ public struct ServerConfiguration: Sendable {
     public var maximumFrameLength = Framing.defaultMaxFrameLength
     /// Calls one connection may have in flight before the server stops reading from it.
     public var maximumCallsInFlightPerConnection = 128
+    /// Calls running at once across all connections; more wait, and a free slot goes to the
+    /// connection running the fewest, so one connection's flood cannot starve another caller.
+    /// Calls waiting on OZmap hold their slot, hence well above a busy engine's concurrency.
+    public var maximumRunningCalls = 256
     /// Connections open at once; one more is answered RESOURCE_EXHAUSTED and closed.
     public var maximumConnections = 256
     /// How long a frame may take to arrive once it has begun (slow or stalled peers).

@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// Each connection's pipeline, one job per handler:
 /// frame decoder → frame encoder → envelope codec → admission → call hand-off → protocol errors.
-/// Calls run as child tasks of `listen`'s task group. On graceful shutdown the transport
+/// Calls run as child tasks of `listen`'s task group, at most `max_running_calls` at once,
+/// a free slot going to the connection running the fewest (`CallScheduler`). On graceful shutdown the transport
 /// stops accepting, lets calls in flight finish (up to the grace period, then cancels
 /// them), closes connections and removes its socket file.
 public final class UnixSocketServerTransport: ServerTransport, Sendable {
@@ -27,7 +28,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let listening = Mutex<[CheckedContinuation<Void, any Error>]?>([])
     private let methods = Mutex<[String: GRPCCore.MethodDescriptor]>([:])
-    private let (calls, accept) = AsyncStream.makeStream(of: AcceptedCall.self)
+    private let scheduler: CallScheduler
     private let serverChannel = Mutex<(any Channel)?>(nil)
 
     /// Told of every call as it is answered: the method's name ("unknown" for a path the service
@@ -41,6 +42,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         self.logger = logger
         self.group = group
         self.observer = observer
+        scheduler = CallScheduler(limit: configuration.maximumRunningCalls)
     }
 
     public func configure(context: GRPCServerContext) {
@@ -100,8 +102,11 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
 
         let localPeer = "unix:\(path)"
         await withDiscardingTaskGroup { group in
-            for await call in calls {
-                group.addTask { await self.serve(call, localPeer: localPeer, streamHandler) }
+            while let call = await scheduler.next() {
+                group.addTask {
+                    await self.serve(call, localPeer: localPeer, streamHandler)
+                    self.scheduler.ended(call)
+                }
             }
             // Graceful shutdown began (or the task was cancelled): no new calls from here.
             if !Task.isCancelled {
@@ -124,7 +129,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     }
 
     public func beginGracefulShutdown() {
-        accept.finish()
+        scheduler.close()
         serverChannel.withLock { $0 }?.close(promise: nil)
     }
 
@@ -173,8 +178,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
 
     /// Hands a call to `listen`'s task group; false once the server takes no more.
     private func submit(_ call: AcceptedCall) -> Bool {
-        if case .terminated = accept.yield(call) { return false }
-        return true
+        scheduler.submit(call)
     }
 
     private func bootstrap() -> ServerBootstrap {

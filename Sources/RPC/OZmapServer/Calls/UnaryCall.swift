@@ -7,6 +7,8 @@ import Synchronization
 struct AcceptedCall: Sendable {
     var request: RequestEnvelope
     var peer: PeerIdentity?
+    /// The connection it came on, for the scheduler's fair share.
+    var connection: ObjectIdentifier
     /// Hands the answer back to the connection's event loop; called once.
     var respond: @Sendable (ResponseEnvelope) -> Void
 }

@@ -66,7 +66,7 @@ final class CallDispatchHandler: ChannelDuplexHandler {
         inFlight += 1
         stats.callStarted()
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        let call = AcceptedCall(request: request, peer: peer) { response in
+        let call = AcceptedCall(request: request, peer: peer, connection: ObjectIdentifier(context.channel)) { response in
             loopBound.eventLoop.execute {
                 loopBound.value.handler.finish(response, context: loopBound.value.context)
             }

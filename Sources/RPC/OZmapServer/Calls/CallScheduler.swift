@@ -1,0 +1,120 @@
+import NIOCore
+import Synchronization
+
+/// Which accepted call starts next, and when. At most `limit` calls run at once across the
+/// server, and a free slot goes to the connection running the fewest calls: one caller's
+/// flood of pipelined calls waits behind its own calls, not in front of everyone else's
+/// (issue 12, fairness). A value type; `CallScheduler` holds it under a lock.
+struct CallQueue {
+    let limit: Int
+    private var waiting: [ObjectIdentifier: CircularBuffer<AcceptedCall>] = [:]
+    private var running: [ObjectIdentifier: Int] = [:]
+    private(set) var runningTotal = 0
+    /// No more calls arrive; the ones waiting still run.
+    var closed = false
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    var isDone: Bool { closed && waiting.isEmpty }
+
+    mutating func append(_ call: AcceptedCall) {
+        waiting[call.connection, default: []].append(call)
+    }
+
+    /// The next call to start, counted as running; nil at the limit or with none waiting.
+    mutating func popNext() -> AcceptedCall? {
+        guard runningTotal < limit else { return nil }
+        var chosen: ObjectIdentifier?
+        var fewest = Int.max
+        for connection in waiting.keys {
+            let count = running[connection, default: 0]
+            if count < fewest { (chosen, fewest) = (connection, count) }
+        }
+        guard let connection = chosen, let call = waiting[connection]?.popFirst() else { return nil }
+        if waiting[connection]?.isEmpty == true { waiting[connection] = nil }
+        running[connection, default: 0] += 1
+        runningTotal += 1
+        return call
+    }
+
+    mutating func ended(_ connection: ObjectIdentifier) {
+        runningTotal -= 1
+        let left = running[connection, default: 1] - 1
+        running[connection] = left > 0 ? left : nil
+    }
+}
+
+/// The calls the connections accept, handed to the transport's task group in `CallQueue`'s
+/// order: `submit` from the event loops, `next` from the one loop that starts calls.
+final class CallScheduler: Sendable {
+    private struct State {
+        var queue: CallQueue
+        var consumer: CheckedContinuation<AcceptedCall?, Never>?
+
+        /// The waiting consumer and the call to give it, if both are there.
+        mutating func handOff() -> (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall)? {
+            guard let consumer, let call = queue.popNext() else { return nil }
+            self.consumer = nil
+            return (consumer, call)
+        }
+    }
+
+    private let state: Mutex<State>
+
+    init(limit: Int) {
+        state = Mutex(State(queue: CallQueue(limit: limit)))
+    }
+
+    /// False once the server takes no more calls.
+    func submit(_ call: AcceptedCall) -> Bool {
+        let (accepted, resume) = state.withLock { state -> (Bool, (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall)?) in
+            guard !state.queue.closed else { return (false, nil) }
+            state.queue.append(call)
+            return (true, state.handOff())
+        }
+        if let (consumer, call) = resume { consumer.resume(returning: call) }
+        return accepted
+    }
+
+    /// The next call to start; nil once closed and every accepted call has started, or on cancellation.
+    func next() async -> AcceptedCall? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> AcceptedCall?? in
+                    if let call = state.queue.popNext() { return .some(call) }
+                    if state.queue.isDone || Task.isCancelled { return .some(nil) }
+                    state.consumer = continuation
+                    return .none
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.consumer = nil }
+                return state.consumer
+            }?.resume(returning: nil)
+        }
+    }
+
+    /// A started call's task has ended: its slot is free.
+    func ended(_ call: AcceptedCall) {
+        let resume = state.withLock { state in
+            state.queue.ended(call.connection)
+            return state.handOff()
+        }
+        if let (consumer, call) = resume { consumer.resume(returning: call) }
+    }
+
+    /// No more calls are taken; those accepted still start.
+    func close() {
+        let consumer = state.withLock { state -> CheckedContinuation<AcceptedCall?, Never>? in
+            state.queue.closed = true
+            guard state.queue.isDone else { return nil }
+            defer { state.consumer = nil }
+            return state.consumer
+        }
+        consumer?.resume(returning: nil)
+    }
+}
