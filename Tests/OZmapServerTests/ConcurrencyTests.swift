@@ -95,6 +95,29 @@ import Testing
         try await server.stop()
     }
 
+    /// Calls of the methods that wait on OZmap start at once, outside max_running_calls: three
+    /// held calls run with a limit of one, and a status call is still answered beside them.
+    @Test func waitingMethodsHoldNoRunningSlot() async throws {
+        let gate = Gate()
+        let syncPath = "/\(OZmapIntegration.serviceName)/SyncBoxes"
+        let server = try await TestServer(configure: { $0.maximumRunningCalls = 1; $0.waitingMethods = [syncPath] }) { router in
+            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+                await gate.wait()
+                throw RPCError(.aborted, "released")
+            }
+        }
+        let held = try await server.rawConnection()
+        try await held.send((1...3).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
+        try await waitUntil("all three run") { gate.waiting == 3 }
+        let client = try await server.connect()
+        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        gate.open()
+        for _ in 1...3 { #expect(try await held.next().status.statusCode == .aborted) }
+        await client.close()
+        await held.close()
+        try await server.stop()
+    }
+
     @Test func serverEnforcesTheCallTimeout() async throws {
         let server = try await TestServer(handlers: { router in
             router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in

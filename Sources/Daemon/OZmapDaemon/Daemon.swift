@@ -105,6 +105,7 @@ public struct Daemon: Sendable {
         var serverConfiguration = configuration.serverConfiguration
         serverConfiguration.inheritedSocket = systemd.listenSocket
         serverConfiguration.defaultCallTimeout = .milliseconds(configuration.callTimeoutMs)
+        serverConfiguration.waitingMethods = IntegrationService.waitingOnOZmap
         let server = UnixSocketServer(configuration: serverConfiguration, services: [service], stats: stats, logger: logger,
                                       observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
         self.server = server

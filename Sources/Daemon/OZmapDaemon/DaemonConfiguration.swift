@@ -15,7 +15,7 @@ public struct DaemonConfiguration: Sendable {
     public var maximumFrameBytes = Framing.defaultMaxFrameLength
     public var maximumCallsInFlight = 128
     public var maximumConnections = 256
-    public var maximumRunningCalls = 256
+    public var maximumRunningCalls = 16
     public var frameTimeoutMs = 10_000
     /// 0 keeps idle connections for ever.
     public var idleTimeoutMs = 900_000
@@ -109,7 +109,7 @@ public struct DaemonConfiguration: Sendable {
         case "max_frame_bytes": maximumFrameBytes = try integer(64...(256 << 20))
         case "max_calls_in_flight": maximumCallsInFlight = try integer(1...65_536)
         case "max_connections": maximumConnections = try integer(1...65_536)
-        case "max_running_calls": maximumRunningCalls = try integer(1...65_536)
+        case "max_running_calls": maximumRunningCalls = try integer(1...4096)
         case "frame_timeout_ms": frameTimeoutMs = try integer(10...600_000)
         case "idle_timeout_ms": idleTimeoutMs = try integer(0...86_400_000)
         case "allowed_uids": allowedUIDs = try ids()

@@ -19,6 +19,17 @@ struct IntegrationService: OZmapIntegration.SimpleServiceProtocol {
     /// A call's deadline when the transport carries none (in process).
     let defaultTimeout: Duration
 
+    /// The methods whose calls may wait on OZmap (a request, a provision's outcome, a sync pass):
+    /// they run outside `max_running_calls`, which is for the calls answered from ozmapd's own state.
+    static let waitingOnOZmap: Set<String> = Set([
+        OZmapIntegration.Method.SetCredentials.self, OZmapIntegration.Method.ListOZmapOLTs.self,
+        OZmapIntegration.Method.LinkOLT.self, OZmapIntegration.Method.SyncBoxes.self,
+        OZmapIntegration.Method.ProvisionONU.self, OZmapIntegration.Method.AssignCTO.self,
+        OZmapIntegration.Method.DeprovisionONU.self, OZmapIntegration.Method.RetryOperation.self,
+        OZmapIntegration.Method.Reconcile.self, OZmapIntegration.Method.ImportONUs.self,
+        OZmapIntegration.Method.RunDoctor.self,
+    ].map { (method: any WireMethod.Type) in method.path })
+
     /// When the call must be answered: the socket call's deadline (its `timeout_ms`).
     func deadline(_ context: ServerContext) -> ContinuousClock.Instant {
         context.socketCall?.deadline ?? .now + defaultTimeout

@@ -13,8 +13,11 @@ public struct ServerConfiguration: Sendable {
     public var maximumCallsInFlightPerConnection = 128
     /// Calls running at once across all connections; more wait, and a free slot goes to the
     /// connection running the fewest, so one connection's flood cannot starve another caller.
-    /// Calls waiting on OZmap hold their slot, hence well above a busy engine's concurrency.
-    public var maximumRunningCalls = 256
+    /// Small: these calls are CPU work, and each running call delays the others' next steps.
+    public var maximumRunningCalls = 16
+    /// Paths of the methods whose calls mostly wait on something else (OZmap): they start at
+    /// once and do not count against `maximumRunningCalls`, so a slow OZmap cannot hold every slot.
+    public var waitingMethods: Set<String> = []
     /// Connections open at once; one more is answered RESOURCE_EXHAUSTED and closed.
     public var maximumConnections = 256
     /// How long a frame may take to arrive once it has begun (slow or stalled peers).

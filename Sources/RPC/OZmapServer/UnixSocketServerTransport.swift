@@ -13,7 +13,8 @@ import Synchronization
 /// Each connection's pipeline, one job per handler:
 /// frame decoder → frame encoder → envelope codec → admission → call hand-off → protocol errors.
 /// Calls run as child tasks of `listen`'s task group, at most `max_running_calls` at once,
-/// a free slot going to the connection running the fewest (`CallScheduler`). On graceful shutdown the transport
+/// a free slot going to the connection running the fewest (`CallScheduler`); calls of the
+/// methods that wait on OZmap start at once, outside that limit. On graceful shutdown the transport
 /// stops accepting, lets calls in flight finish (up to the grace period, then cancels
 /// them), closes connections and removes its socket file.
 public final class UnixSocketServerTransport: ServerTransport, Sendable {
@@ -42,7 +43,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         self.logger = logger
         self.group = group
         self.observer = observer
-        scheduler = CallScheduler(limit: configuration.maximumRunningCalls)
+        scheduler = CallScheduler(limit: configuration.maximumRunningCalls, waitingMethods: configuration.waitingMethods)
     }
 
     public func configure(context: GRPCServerContext) {

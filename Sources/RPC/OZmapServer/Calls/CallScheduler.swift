@@ -52,26 +52,41 @@ final class CallScheduler: Sendable {
     private struct State {
         var queue: CallQueue
         var consumer: CheckedContinuation<AcceptedCall?, Never>?
+        /// Calls of the waiting methods, started in arrival order without a slot.
+        var unlimited = CircularBuffer<AcceptedCall>()
+
+        mutating func popNext() -> AcceptedCall? {
+            unlimited.popFirst() ?? queue.popNext()
+        }
+
+        var isDone: Bool { unlimited.isEmpty && queue.isDone }
 
         /// The waiting consumer and the call to give it, if both are there.
         mutating func handOff() -> (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall)? {
-            guard let consumer, let call = queue.popNext() else { return nil }
+            guard let consumer, let call = popNext() else { return nil }
             self.consumer = nil
             return (consumer, call)
         }
     }
 
     private let state: Mutex<State>
+    private let waitingMethods: Set<String>
 
-    init(limit: Int) {
+    /// `waitingMethods` start at once, outside the limit (`ServerConfiguration.waitingMethods`).
+    init(limit: Int, waitingMethods: Set<String>) {
         state = Mutex(State(queue: CallQueue(limit: limit)))
+        self.waitingMethods = waitingMethods
     }
 
     /// False once the server takes no more calls.
     func submit(_ call: AcceptedCall) -> Bool {
         let (accepted, resume) = state.withLock { state -> (Bool, (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall)?) in
             guard !state.queue.closed else { return (false, nil) }
-            state.queue.append(call)
+            if waitingMethods.contains(call.request.method) {
+                state.unlimited.append(call)
+            } else {
+                state.queue.append(call)
+            }
             return (true, state.handOff())
         }
         if let (consumer, call) = resume { consumer.resume(returning: call) }
@@ -83,8 +98,8 @@ final class CallScheduler: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> AcceptedCall?? in
-                    if let call = state.queue.popNext() { return .some(call) }
-                    if state.queue.isDone || Task.isCancelled { return .some(nil) }
+                    if let call = state.popNext() { return .some(call) }
+                    if state.isDone || Task.isCancelled { return .some(nil) }
                     state.consumer = continuation
                     return .none
                 }
@@ -100,6 +115,7 @@ final class CallScheduler: Sendable {
 
     /// A started call's task has ended: its slot is free.
     func ended(_ call: AcceptedCall) {
+        guard !waitingMethods.contains(call.request.method) else { return }
         let resume = state.withLock { state in
             state.queue.ended(call.connection)
             return state.handOff()
@@ -111,7 +127,7 @@ final class CallScheduler: Sendable {
     func close() {
         let consumer = state.withLock { state -> CheckedContinuation<AcceptedCall?, Never>? in
             state.queue.closed = true
-            guard state.queue.isDone else { return nil }
+            guard state.isDone else { return nil }
             defer { state.consumer = nil }
             return state.consumer
         }
