@@ -13,8 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumCallsInFlightPerConnection = 128
     /// Calls running at once across all connections; more wait, and a free slot goes to the
     /// connection running the fewest, so one connection's flood cannot starve another caller.
-    /// Small: these calls are CPU work, and each running call delays the others' next steps.
-    public var maximumRunningCalls = 16
+    /// Not many: these calls are CPU work, and each running call delays the others' next steps.
+    public var maximumRunningCalls = 64
     /// Paths of the methods whose calls mostly wait on something else (OZmap): they start at
     /// once and do not count against `maximumRunningCalls`, so a slow OZmap cannot hold every slot.
     public var waitingMethods: Set<String> = []

@@ -103,10 +103,13 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
 
         let localPeer = "unix:\(path)"
         await withDiscardingTaskGroup { group in
-            while let call = await scheduler.next() {
+            while let first = await scheduler.next() {
                 group.addTask {
-                    await self.serve(call, localPeer: localPeer, streamHandler)
-                    self.scheduler.ended(call)
+                    var next: AcceptedCall? = first
+                    while let call = next {
+                        await self.serve(call, localPeer: localPeer, streamHandler)
+                        next = self.scheduler.ended(call)
+                    }
                 }
             }
             // Graceful shutdown began (or the task was cancelled): no new calls from here.
@@ -137,7 +140,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     /// Runs one call: GRPCCore's handler, raced against the call's deadline.
     private func serve(_ call: AcceptedCall, localPeer: String,
                        _ streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void) async {
-        let started = ContinuousClock.now
+        let started = call.accepted
         let request = call.request
         let observer = self.observer
         let known = methods.withLock { $0[request.method] }
@@ -152,6 +155,11 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                 message: "unknown method '\(request.method)'; ListMethods lists the methods this server knows (paths look like /\(service)/GetStatus)")))
         }
         let timeout = request.timeoutMs == 0 ? configuration.defaultCallTimeout : .milliseconds(Int64(request.timeoutMs))
+        guard started + timeout > .now else {
+            // It waited for a running slot past its deadline: the handler would answer too late.
+            return respond(ResponseEnvelope(callID: request.callID, status: Status(
+                code: .deadlineExceeded, message: "\(method.method) waited past its \(timeout.readable) timeout for a running slot (max_running_calls)")))
+        }
         let writer = UnaryResponseWriter(callID: request.callID, deliver: respond)
         let stream = RPCStream(descriptor: method,
                                inbound: RPCAsyncSequence(wrapping: UnaryRequestParts(metadata: [:], payload: request.payload)),

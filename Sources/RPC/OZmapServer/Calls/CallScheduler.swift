@@ -47,7 +47,10 @@ struct CallQueue {
 }
 
 /// The calls the connections accept, handed to the transport's task group in `CallQueue`'s
-/// order: `submit` from the event loops, `next` from the one loop that starts calls.
+/// order: `submit` from the event loops, `next` from the loop that starts workers, and
+/// `ended` from a worker, which gets its next call there — under load a worker runs call
+/// after call without a trip through the starting loop (one wake-up per call would queue
+/// behind every other runnable task in the process).
 final class CallScheduler: Sendable {
     private struct State {
         var queue: CallQueue
@@ -113,14 +116,14 @@ final class CallScheduler: Sendable {
         }
     }
 
-    /// A started call's task has ended: its slot is free.
-    func ended(_ call: AcceptedCall) {
-        guard !waitingMethods.contains(call.request.method) else { return }
-        let resume = state.withLock { state in
+    /// A started call has ended. Returns the call this worker runs next (its slot passes
+    /// to it), or nil when the worker is done: a waiting method's call held no slot.
+    func ended(_ call: AcceptedCall) -> AcceptedCall? {
+        guard !waitingMethods.contains(call.request.method) else { return nil }
+        return state.withLock { state in
             state.queue.ended(call.connection)
-            return state.handOff()
+            return state.queue.popNext()
         }
-        if let (consumer, call) = resume { consumer.resume(returning: call) }
     }
 
     /// No more calls are taken; those accepted still start.

@@ -9,6 +9,8 @@ struct AcceptedCall: Sendable {
     var peer: PeerIdentity?
     /// The connection it came on, for the scheduler's fair share.
     var connection: ObjectIdentifier
+    /// When it was taken off the connection: its deadline counts from here, waiting included.
+    var accepted = ContinuousClock.now
     /// Hands the answer back to the connection's event loop; called once.
     var respond: @Sendable (ResponseEnvelope) -> Void
 }
