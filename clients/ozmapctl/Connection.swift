@@ -137,6 +137,11 @@ func jsonValue<Message: WireMessage>(_ message: Message) throws -> ProtoValue {
     try ProtobufCCodec.ozmap.decode(message.serializedBytes(), as: Message.protoName)
 }
 
+/// Prints a typed message as JSON (`--json`).
+func printJSON(_ message: some WireMessage) throws {
+    print(ProtoJSON.render(try jsonValue(message)))
+}
+
 /// `synced`, `waiting-for-cto`... from `ONU_STATE_SYNCED`, `ONU_STATE_WAITING_FOR_CTO`.
 func short(_ name: String, _ prefix: String) -> String {
     String(name.dropFirst(name.hasPrefix(prefix) ? prefix.count : 0)).lowercased().replacingOccurrences(of: "_", with: "-")

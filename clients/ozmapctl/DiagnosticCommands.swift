@@ -10,7 +10,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await options.call { try await $0.getStatus(GetStatusRequest(), options: $1) }
-        if options.json { return print(ProtoJSON.render(try jsonValue(status))) }
+        if options.json { return try printJSON(status) }
         var rows = [
             ["version", status.version],
             ["started", status.startedAt],
@@ -57,7 +57,7 @@ struct Methods: AsyncParsableCommand {
 
     func run() async throws {
         let listed = try await options.call { try await $0.listMethods(ListMethodsRequest(), options: $1) }
-        if options.json { return print(ProtoJSON.render(try jsonValue(listed))) }
+        if options.json { return try printJSON(listed) }
         let prefix = "archolt.ozmap.v1."
         func short(_ type: String) -> String { type.hasPrefix(prefix) ? String(type.dropFirst(prefix.count)) : type }
         printTable([["METHOD", "REQUEST", "RESPONSE", "IMPLEMENTED"]] + listed.methods.map {

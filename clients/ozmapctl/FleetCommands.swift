@@ -25,7 +25,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         let options = options.withTimeout(default: fleetTimeoutSeconds)
         let request = ReconcileRequest(dryRun: !apply, archoltOltId: olt ?? "", onuId: onu ?? "")
         let response = try await options.call { try await $0.reconcile(request, options: $1) }
-        if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+        if options.json { return try printJSON(response) }
         for line in ReconcileReport.lines(response) { print(line) }
     }
 }

@@ -14,7 +14,7 @@ struct MetricsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let response = try await options.call { try await $0.getMetrics(GetMetricsRequest(), options: $1) }
-        if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+        if options.json { return try printJSON(response) }
         print(response.prometheusText, terminator: response.prometheusText.hasSuffix("\n") ? "" : "\n")
     }
 }

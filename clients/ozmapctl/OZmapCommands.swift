@@ -32,7 +32,7 @@ struct CredentialsCommand: AsyncParsableCommand {
                 key = readLine(strippingNewline: true) ?? ""
             }
             let response = try await options.call { try await $0.setCredentials(SetCredentialsRequest(apiUrl: url, apiKey: key), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             print("credentials saved for \(response.credentials?.apiUrl ?? ""); the initial box load has started (ozmapctl sync --wait to follow it)")
         }
     }
@@ -44,7 +44,7 @@ struct CredentialsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await options.call { try await $0.getCredentials(GetCredentialsRequest(), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             let credentials = response.credentials ?? Credentials()
             printTable([
                 ["url", credentials.apiUrl.isEmpty ? "(not set)" : credentials.apiUrl],
@@ -67,7 +67,7 @@ struct OZmapCommand: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await options.call { try await $0.listOZmapOLTs(ListOZmapOLTsRequest(), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             printTable([["ID", "NAME", "IP", "LINKED TO"]] + response.olts.map { [$0.id, $0.name, $0.ip, $0.archoltOltId] })
         }
     }
@@ -88,7 +88,7 @@ struct OLTCommand: AsyncParsableCommand {
         func run() async throws {
             let request = LinkOLTRequest(archoltOltId: archoltOLT, ozmapOltId: ozmapOLT, requireCtoOnActivation: requireCTO)
             let response = try await options.call { try await $0.linkOLT(request, options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             let link = response.link ?? OLTLink()
             print("\(response.created ? "linked" : "updated"): \(link.archoltOltId) → \(link.ozmapOltName) (\(link.ozmapOltId))"
                   + (link.requireCtoOnActivation ? ", CTO required at activation" : ""))
@@ -103,7 +103,7 @@ struct OLTCommand: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await options.call { try await $0.unlinkOLT(UnlinkOLTRequest(archoltOltId: archoltOLT), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             let removed = response.removed ?? OLTLink()
             print("unlinked \(removed.archoltOltId) from \(removed.ozmapOltName)")
         }
@@ -116,7 +116,7 @@ struct OLTCommand: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await options.call { try await $0.listOLTLinks(ListOLTLinksRequest(), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             printTable([["ARCHOLT OLT", "OZMAP OLT", "NAME", "CTO REQUIRED", "UPDATED", "PROBLEM"]] + response.links.map {
                 [$0.archoltOltId, $0.ozmapOltId, $0.ozmapOltName, $0.requireCtoOnActivation ? "yes" : "no", $0.updatedAt, $0.problem]
             })
@@ -177,7 +177,7 @@ struct BoxesCommand: AsyncParsableCommand {
             let looksLikeID = box.count == 24 && box.allSatisfy(\.isHexDigit)
             let request = looksLikeID ? GetBoxRequest(id: box) : GetBoxRequest(name: box)
             let found = try await options.call { try await $0.getBox(request, options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(found))) }
+            if options.json { return try printJSON(found) }
             printTable([
                 ["name", found.name], ["id", found.id], ["project", found.project],
                 ["OZmap OLT", found.ozmapOltId], ["slot", found.slotId], ["PON", found.ponId],
@@ -214,7 +214,7 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let response = try await options.call { try await $0.syncBoxes(SyncBoxesRequest(full: full, wait: false), options: $1) }
         guard wait else {
-            if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+            if options.json { return try printJSON(response) }
             return print(response.started ? "sync started (\(full ? "full" : "incremental"))" : "joined the sync already running")
         }
         let interactive = isatty(STDOUT_FILENO) == 1 && !options.json
@@ -228,7 +228,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
         if options.json {
-            print(ProtoJSON.render(try jsonValue(SyncBoxesResponse(report: report, started: response.started))))
+            try printJSON(SyncBoxesResponse(report: report, started: response.started))
         } else {
             print(describe(report))
         }

@@ -79,7 +79,7 @@ struct ONUCommand: AsyncParsableCommand {
 
         func run() async throws {
             let found = try await options.call { try await $0.getONU(GetONURequest(onuId: onu), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(found))) }
+            if options.json { return try printJSON(found) }
             printTable([
                 ["ONU", found.onuId], ["state", short(found.state.protoName, "ONU_STATE_")], ["OLT", found.archoltOltId],
                 ["serial", found.serialNumber], ["MAC", found.macAddress], ["PPPoE", found.pppoeUser],
@@ -146,7 +146,7 @@ struct OpsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let retried = try await options.call { try await $0.retryOperation(RetryOperationRequest(operationId: operation), options: $1) }
-            if options.json { return print(ProtoJSON.render(try jsonValue(retried))) }
+            if options.json { return try printJSON(retried) }
             print("operation \(retried.id) of ONU \(retried.onuId) is queued again")
         }
     }
@@ -202,7 +202,7 @@ extension DeprovisionONUResponse: ONUChangeResponse {}
 
 /// One line about the change (the response as JSON with --json).
 private func printChange(_ response: some ONUChangeResponse, _ options: ConnectionOptions) throws {
-    if options.json { return print(ProtoJSON.render(try jsonValue(response))) }
+    if options.json { return try printJSON(response) }
     let onu = response.onu ?? ONU()
     var line = "ONU \(onu.onuId): \(short(onu.state.protoName, "ONU_STATE_"))"
     if !onu.ctoBoxName.isEmpty { line += " at \(onu.ctoBoxName)" }
