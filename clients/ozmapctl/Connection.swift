@@ -38,7 +38,7 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Calls ozmapd through the generated client, e.g.
     /// `options.call { try await $0.getStatus(GetStatusRequest(), options: $1) }`;
-    /// a failure is reported and ends the process with its status code as exit code.
+    /// a failed call is reported and thrown as the exit code of its status.
     func call<Response: Sendable>(
         _ method: (OZmapIntegration.Client<UnixSocketClientTransport>, CallOptions) async throws -> Response
     ) async throws -> Response {
@@ -82,14 +82,14 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// Runs `body` with a client on ozmapd's socket, shut down when it returns;
-    /// a failed call is reported and ends the process with its status code as exit code.
+    /// a failed call is reported and thrown as the exit code of its status.
     private func withClient<Result: Sendable>(_ body: (GRPCClient<UnixSocketClientTransport>) async throws -> Result) async throws -> Result {
         do {
             return try await withGRPCClient(transport: try await UnixSocketClientTransport.connect(socketPath: socketPath), handleClient: body)
         } catch let error as GRPCCore.RPCError {
             throw failure(OZmapRPC.RPCError(error))
         } catch let error as OZmapRPC.RPCError {
-            throw failure(error) // not connected
+            throw failure(error) // UNAVAILABLE: ozmapd is not listening there
         }
     }
 
