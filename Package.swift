@@ -175,7 +175,8 @@ let package = Package(
         .executableTarget(
             name: "ozmapctl",
             dependencies: [
-                "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapCtlSupport",
+                "OZmapClient", "OZmapRPC", "OZmapWire", "OZmapCtlSupport",
+                "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "clients/ozmapctl"
@@ -183,7 +184,7 @@ let package = Package(
         // ozmapctl's pure parts (the import file reader, the report text), unit-tested.
         .target(
             name: "OZmapCtlSupport",
-            dependencies: ["OZmapAPI"],
+            dependencies: ["ArcholtOZmapV1"],
             path: "clients/OZmapCtlSupport"
         ),
 
@@ -253,7 +254,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapCtlSupportTests",
-            dependencies: ["OZmapCtlSupport", "OZmapAPI"],
+            dependencies: ["OZmapCtlSupport", "ArcholtOZmapV1"],
             path: "Tests/OZmapCtlSupportTests"
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-import OZmapAPI
+import ArcholtOZmapV1
 import Testing
 @testable import OZmapCtlSupport
 

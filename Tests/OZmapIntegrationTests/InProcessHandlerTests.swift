@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCInProcessTransport
 import Logging
 import OZmapAPI
+import OZmapClient
 import OZmapDaemon
 import OZmapDomain
 import OZmapRPC
@@ -181,10 +182,4 @@ private struct InProcessDaemon {
         let descriptor = try #require(codec.service.methods.first { $0.name == method.name })
         return try codec.decode(Response.self, from: response.payload, as: descriptor.responseType)
     }
-}
-
-/// Protobuf bytes as they are.
-private struct RawBytesCoding: MessageSerializer, MessageDeserializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
-    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
 }

@@ -1,4 +1,5 @@
 import GRPCCore
+import OZmapClient
 import OZmapRPC
 import OZmapServer
 import OZmapWire
@@ -27,10 +28,4 @@ struct RouterService: RegistrableRPCService {
             }
         }
     }
-}
-
-/// Protobuf bytes as they are.
-struct RawBytesCoding: MessageSerializer, MessageDeserializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
-    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
 }

@@ -1,4 +1,4 @@
-import OZmapAPI
+import ArcholtOZmapV1
 
 /// A fleet import file (`ozmapctl onu import`), read and checked before
 /// anything is sent.

@@ -1,9 +1,14 @@
-import OZmapAPI
+import ArcholtOZmapV1
 
 /// `ozmapctl reconcile`'s text: the differences grouped by kind, then a summary line.
 public enum ReconcileReport {
     /// The kinds in the order they are shown.
     public static let kinds: [DriftKind] = DriftKind.allCases.filter { $0 != .unspecified } + [.unspecified]
+
+    /// The kind a row is shown under: a kind this build does not know is unclassified.
+    static func shownKind(_ kind: DriftKind) -> DriftKind {
+        if case .unrecognized = kind { .unspecified } else { kind }
+    }
 
     public static func displayName(_ kind: DriftKind) -> String {
         switch kind {
@@ -13,7 +18,7 @@ public enum ReconcileReport {
         case .propertyWithoutClient: "property without client"
         case .unknownToOzmapd: "unknown to ozmapd"
         case .duplicate: "duplicate"
-        case .unspecified: "unclassified"
+        case .unspecified, .unrecognized: "unclassified"
         }
     }
 
@@ -22,7 +27,7 @@ public enum ReconcileReport {
     public static func lines(_ response: ReconcileResponse) -> [String] {
         var lines: [String] = []
         for kind in kinds {
-            let rows = response.rows.filter { $0.kind == kind }
+            let rows = response.rows.filter { shownKind($0.kind) == kind }
             guard !rows.isEmpty else { continue }
             lines.append("\(displayName(kind)) (\(rows.count))")
             let header = ["ONU", "OZMAP CLIENT", "PROPERTY", "FIELDS", "OZMAPD HOLDS", "OZMAP HOLDS", "ACTION"]
@@ -40,8 +45,8 @@ public enum ReconcileReport {
     /// The differences per kind: the server's counts, else the rows counted.
     public static func counts(_ response: ReconcileResponse) -> [(kind: DriftKind, count: Int)] {
         kinds.map { kind in
-            let counted = response.counts.filter { $0.kind == kind }.reduce(0) { $0 + Int($1.count) }
-            return (kind, response.counts.isEmpty ? response.rows.filter { $0.kind == kind }.count : counted)
+            let counted = response.counts.filter { shownKind($0.kind) == kind }.reduce(0) { $0 + Int($1.count) }
+            return (kind, response.counts.isEmpty ? response.rows.filter { shownKind($0.kind) == kind }.count : counted)
         }
     }
 
@@ -93,7 +98,7 @@ public struct ImportOutcome: Sendable, Hashable {
 public enum ImportReport {
     /// "ADOPT", "CREATE", ... ("?" for none).
     public static func actionName(_ action: ImportAction) -> String {
-        action == .unspecified ? "?" : String(action.rawValue.dropFirst("IMPORT_ACTION_".count))
+        action == .unspecified ? "?" : String(action.protoName.dropFirst(action.protoName.hasPrefix("IMPORT_ACTION_") ? "IMPORT_ACTION_".count : 0))
     }
 
     /// The table: file line, ONU, action, CTO, OZmap client, detail or error, and the operation after an apply.

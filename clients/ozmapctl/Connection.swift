@@ -1,6 +1,7 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
+import GRPCCore
 import OZmapClient
 import OZmapCtlSupport
 import OZmapRPC
@@ -28,47 +29,73 @@ struct ConnectionOptions: ParsableArguments {
         socket ?? ProcessInfo.processInfo.environment["OZMAPD_SOCKET"] ?? "/run/ozmapd/ozmapd.sock"
     }
 
-    /// Calls a typed method; returns the response typed and as a value (for --json).
-    func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request) async throws -> (Response, ProtoValue) {
-        let value = try await call(method.name, request: try ProtoValueEncoder().encode(request))
-        return (try ProtoValueDecoder().decode(Response.self, from: value), value)
+    /// The call's options: --timeout as its deadline.
+    var callOptions: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(Int64((timeout ?? 30) * 1000))
+        return options
     }
 
-    /// Calls a listing method page after page until the last; returns every page.
+    /// Calls ozmapd through the generated client, e.g.
+    /// `options.call { try await $0.getStatus(GetStatusRequest(), options: $1) }`;
+    /// a failed call is reported and thrown as the exit code of its status.
+    func call<Response: Sendable>(
+        _ method: (OZmapIntegration.Client<UnixSocketClientTransport>, CallOptions) async throws -> Response
+    ) async throws -> Response {
+        try await withClient { try await method(OZmapIntegration.Client(wrapping: $0), callOptions) }
+    }
+
+    /// Calls a listing method page after page until the last (or once unless `all`); returns every page.
     func callAllPages<Request: PagedRequest, Response: PagedResponse>(
-        _ method: RPCMethod<Request, Response>, _ request: Request, all: Bool = true
-    ) async throws -> [(Response, ProtoValue)] {
+        _ request: Request, all: Bool = true,
+        _ method: (OZmapIntegration.Client<UnixSocketClientTransport>, Request, CallOptions) async throws -> Response
+    ) async throws -> [Response] {
         var request = request
-        var pages: [(Response, ProtoValue)] = []
+        var pages: [Response] = []
         repeat {
-            let page = try await call(method, request)
+            let page = try await call { [request] in try await method($0, request, $1) }
             pages.append(page)
-            request.pageToken = page.0.nextPageToken
+            request.pageToken = page.nextPageToken
         } while all && !request.pageToken.isEmpty
         return pages
     }
 
-    /// Calls `method` with a request value and returns the response value;
-    /// any failure ends the process with the status code as exit code.
+    /// Calls any method by name or path with its request as a value (`ozmapctl call`):
+    /// the descriptors encode it and decode the response.
     func call(_ method: String, request: ProtoValue) async throws -> ProtoValue {
+        let codec = ProtobufCCodec.ozmap
         do {
-            let codec = ProtobufCCodec.ozmap
             guard let descriptor = codec.service.methods.first(where: { $0.name == method || $0.path == method }) else {
-                throw RPCError(.unimplemented, "unknown method '\(method)'; 'ozmapctl methods' lists them")
+                throw OZmapRPC.RPCError(.unimplemented, "unknown method '\(method)'; 'ozmapctl methods' lists them")
             }
             let payload = try codec.encode(request, as: descriptor.requestType)
-            let client = try await OZmapClient.connect(socketPath: socketPath)
-            let response = try await client.call(path: descriptor.path, payload: payload, timeout: .milliseconds(Int64((timeout ?? 30) * 1000)))
-            await client.close()
-            guard response.status.isOK else { throw RPCError(status: response.status) }
-            return try codec.decode(response.payload, as: descriptor.responseType)
-        } catch let error as RPCError {
-            report(error)
-            throw ExitCode(error.code.rawValue)
+            let response = try await withClient { grpc in
+                try await grpc.unary(
+                    request: ClientRequest(message: payload),
+                    descriptor: GRPCCore.MethodDescriptor(fullyQualifiedService: descriptor.service, method: descriptor.name, type: .unary),
+                    serializer: RawBytesCoding(), deserializer: RawBytesCoding(), options: callOptions) { try $0.message }
+            }
+            return try codec.decode(response, as: descriptor.responseType)
+        } catch let error as OZmapRPC.RPCError {
+            throw failure(error)
         }
     }
 
-    func report(_ error: RPCError) {
+    /// Runs `body` with a client on ozmapd's socket, shut down when it returns;
+    /// a failed call is reported and thrown as the exit code of its status.
+    private func withClient<Result: Sendable>(_ body: (GRPCClient<UnixSocketClientTransport>) async throws -> Result) async throws -> Result {
+        do {
+            return try await withGRPCClient(transport: try await UnixSocketClientTransport.connect(socketPath: socketPath), handleClient: body)
+        } catch let error as GRPCCore.RPCError {
+            throw failure(OZmapRPC.RPCError(error))
+        } catch let error as OZmapRPC.RPCError {
+            throw failure(error) // UNAVAILABLE: ozmapd is not listening there
+        }
+    }
+
+    /// Reports `error` (JSON on standard output with --json, else text on standard error);
+    /// returns the exit code to end with: its status code.
+    func failure(_ error: OZmapRPC.RPCError) -> ExitCode {
         if json {
             var status: ProtoMessage = ["code": .int(Int64(error.code.rawValue)), "status": .string(error.code.name),
                                         "message": .string(error.message)]
@@ -81,6 +108,7 @@ struct ConnectionOptions: ParsableArguments {
             for violation in error.violations { text += "  \(violation.field): \(violation.description)\n" }
             FileHandle.standardError.write(Data(text.utf8))
         }
+        return ExitCode(error.code.rawValue)
     }
 }
 
@@ -91,8 +119,8 @@ func printTable(_ rows: [[String]]) {
 
 
 /// Requests and responses of the List methods, paged with tokens.
-protocol PagedRequest: Codable, Sendable { var pageToken: String { get set } }
-protocol PagedResponse: Codable, Sendable { var nextPageToken: String { get } }
+protocol PagedRequest: Sendable { var pageToken: String { get set } }
+protocol PagedResponse: Sendable { var nextPageToken: String { get } }
 
 extension ListBoxesRequest: PagedRequest {}
 extension ListBoxesResponse: PagedResponse {}
@@ -103,19 +131,36 @@ extension ListOperationsResponse: PagedResponse {}
 extension ListAuditLogRequest: PagedRequest {}
 extension ListAuditLogResponse: PagedResponse {}
 
+/// A typed message as `--json` prints it: its bytes read through the descriptors, as
+/// `ozmapctl call` prints any response.
+func jsonValue<Message: WireMessage>(_ message: Message) throws -> ProtoValue {
+    try ProtobufCCodec.ozmap.decode(message.serializedBytes(), as: Message.protoName)
+}
+
+/// Prints a typed message as JSON (`--json`).
+func printJSON(_ message: some WireMessage) throws {
+    print(ProtoJSON.render(try jsonValue(message)))
+}
+
 /// `synced`, `waiting-for-cto`... from `ONU_STATE_SYNCED`, `ONU_STATE_WAITING_FOR_CTO`.
 func short(_ name: String, _ prefix: String) -> String {
     String(name.dropFirst(name.hasPrefix(prefix) ? prefix.count : 0)).lowercased().replacingOccurrences(of: "_", with: "-")
 }
 
+/// A generated enum: its cases and their names in the proto.
+protocol ProtoEnum: CaseIterable, Equatable {
+    var protoName: String { get }
+}
+
+extension ONUState: ProtoEnum {}
+extension OperationState: ProtoEnum {}
+
 /// The enum case a `--state` option names in its short form; nil when no option was given.
-func parseState<State: RawRepresentable & CaseIterable>(_ text: String?, prefix: String, options: ConnectionOptions) throws -> State?
-where State.RawValue == String {
+func parseState<State: ProtoEnum>(_ text: String?, prefix: String, options: ConnectionOptions) throws -> State? {
     guard let text else { return nil }
-    let names = State.allCases.map { short($0.rawValue, prefix) }.filter { $0 != "unspecified" }
-    guard let state = State.allCases.first(where: { short($0.rawValue, prefix) == text.lowercased() }), names.contains(text.lowercased()) else {
-        options.report(RPCError.invalidArgument(field: "--state", "one of \(names.joined(separator: ", "))"))
-        throw ExitCode(StatusCode.invalidArgument.rawValue)
+    let names = State.allCases.map { short($0.protoName, prefix) }.filter { $0 != "unspecified" }
+    guard let state = State.allCases.first(where: { short($0.protoName, prefix) == text.lowercased() }), names.contains(text.lowercased()) else {
+        throw options.failure(OZmapRPC.RPCError.invalidArgument(field: "--state", "one of \(names.joined(separator: ", "))"))
     }
     return state
 }

@@ -1,9 +1,7 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
-import OZmapClient
 import OZmapRPC
-import OZmapWire
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show ozmapd's version, uptime, connections and calls.")
@@ -11,8 +9,8 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var options: ConnectionOptions
 
     func run() async throws {
-        let (status, value) = try await options.call(OZmapIntegration.getStatus, GetStatusRequest())
-        if options.json { return print(ProtoJSON.render(value)) }
+        let status = try await options.call { try await $0.getStatus(GetStatusRequest(), options: $1) }
+        if options.json { return try printJSON(status) }
         var rows = [
             ["version", status.version],
             ["started", status.startedAt],
@@ -32,7 +30,7 @@ struct Status: AsyncParsableCommand {
         rows.append(["outbox", "\(status.operationsPending) pending, \(status.operationsFailed) failed"])
         if !status.driftCheckedAt.isEmpty {
             let differing = status.drift.filter { $0.count > 0 }
-            let counts = differing.map { "\($0.count) \($0.kind.rawValue.replacingOccurrences(of: "DRIFT_KIND_", with: "").lowercased())" }
+            let counts = differing.map { "\($0.count) \($0.kind.protoName.replacingOccurrences(of: "DRIFT_KIND_", with: "").lowercased())" }
             rows.append(["drift", (differing.isEmpty ? "none" : counts.joined(separator: ", ")) + " (checked \(status.driftCheckedAt))"])
         }
         let requests = status.ozmapRequests.reduce(0) { $0 + $1.count }
@@ -58,12 +56,11 @@ struct Methods: AsyncParsableCommand {
     @OptionGroup var options: ConnectionOptions
 
     func run() async throws {
-        let value = try await options.call(OZmapIntegration.listMethods.name, request: .message(ProtoMessage()))
-        if options.json { return print(ProtoJSON.render(value)) }
-        let methods = try ProtoValueDecoder().decode(ListMethodsResponse.self, from: value).methods
+        let listed = try await options.call { try await $0.listMethods(ListMethodsRequest(), options: $1) }
+        if options.json { return try printJSON(listed) }
         let prefix = "archolt.ozmap.v1."
         func short(_ type: String) -> String { type.hasPrefix(prefix) ? String(type.dropFirst(prefix.count)) : type }
-        printTable([["METHOD", "REQUEST", "RESPONSE", "IMPLEMENTED"]] + methods.map {
+        printTable([["METHOD", "REQUEST", "RESPONSE", "IMPLEMENTED"]] + listed.methods.map {
             [$0.name, short($0.requestType), short($0.responseType), $0.implemented ? "yes" : "no"]
         })
     }
@@ -92,8 +89,7 @@ struct Call: AsyncParsableCommand {
         do {
             request = try ProtoJSON.parse(text)
         } catch let error as RPCError {
-            options.report(RPCError(.invalidArgument, "--data: \(error.message)"))
-            throw ExitCode(StatusCode.invalidArgument.rawValue)
+            throw options.failure(RPCError(.invalidArgument, "--data: \(error.message)"))
         }
         print(ProtoJSON.render(try await options.call(method, request: request)))
     }

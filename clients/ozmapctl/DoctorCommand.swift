@@ -1,6 +1,7 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
+import GRPCCore
 import OZmapClient
 import OZmapRPC
 
@@ -42,28 +43,29 @@ struct DoctorCommand: AsyncParsableCommand {
     /// This client's checks, then the server's when it could be asked.
     private func allChecks() async -> [DoctorCheck] {
         let path = options.socketPath
-        let client: OZmapClient
+        let transport: UnixSocketClientTransport
         do {
-            client = try await OZmapClient.connect(socketPath: path)
+            transport = try await UnixSocketClientTransport.connect(socketPath: path)
         } catch {
-            return [DoctorCheck(name: "socket", ok: false, detail: (error as? RPCError)?.message ?? "\(error)",
+            return [DoctorCheck(name: "socket", ok: false, detail: (error as? OZmapRPC.RPCError)?.message ?? "\(error)",
                                 fix: socketFix(path))]
         }
-        let checks = [DoctorCheck(name: "socket", ok: true, detail: "connected to ozmapd at \(path)")] + (await serverChecks(client))
-        await client.close()
-        return checks
+        return [DoctorCheck(name: "socket", ok: true, detail: "connected to ozmapd at \(path)")] + (await serverChecks(transport))
     }
 
     /// "permitted", then RunDoctor's checks.
-    private func serverChecks(_ client: OZmapClient) async -> [DoctorCheck] {
+    private func serverChecks(_ transport: UnixSocketClientTransport) async -> [DoctorCheck] {
         do {
-            let response = try await client.call(OZmapIntegration.runDoctor, RunDoctorRequest(),
-                                                 timeout: .milliseconds(Int64((options.timeout ?? 30) * 1000)))
+            let response = try await withGRPCClient(transport: transport) { grpc in
+                try await OZmapIntegration.Client(wrapping: grpc).runDoctor(RunDoctorRequest(), options: options.callOptions)
+            }
             return [DoctorCheck(name: "permitted", ok: true, detail: "ozmapd answers this user (uid \(getuid()))")] + response.checks
-        } catch let error as RPCError where error.code == .permissionDenied {
-            return [DoctorCheck(name: "permitted", ok: false, detail: "\(error.code.name): \(error.message)",
-                                fix: "add uid \(getuid()) or one of its groups to allowed_uids / allowed_gids in ozmapd's configuration, then restart ozmapd")]
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
+            let error = OZmapRPC.RPCError(error)
+            if error.code == .permissionDenied {
+                return [DoctorCheck(name: "permitted", ok: false, detail: "\(error.code.name): \(error.message)",
+                                    fix: "add uid \(getuid()) or one of its groups to allowed_uids / allowed_gids in ozmapd's configuration, then restart ozmapd")]
+            }
             return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(error.code.name): \(error.message)",
                                 fix: error.code == .unimplemented ? "upgrade ozmapd: this one has no RunDoctor" : "see ozmapd's log (journalctl -u ozmapd)")]
         } catch {

@@ -1,6 +1,6 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
 import OZmapCtlSupport
 import OZmapRPC
 
@@ -23,9 +23,9 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         let options = options.withTimeout(default: fleetTimeoutSeconds)
-        let (response, value) = try await options.call(OZmapIntegration.reconcile, ReconcileRequest(
-            dryRun: !apply, archoltOltId: olt ?? "", onuId: onu ?? ""))
-        if options.json { return print(ProtoJSON.render(value)) }
+        let request = ReconcileRequest(dryRun: !apply, archoltOltId: olt ?? "", onuId: onu ?? "")
+        let response = try await options.call { try await $0.reconcile(request, options: $1) }
+        if options.json { return try printJSON(response) }
         for line in ReconcileReport.lines(response) { print(line) }
     }
 }
@@ -53,13 +53,14 @@ extension ONUCommand {
             let total = imported.entries.count
             let progress = isatty(STDERR_FILENO) == 1 && total > 0
             var totals = ImportTotals()
-            var values: [(ImportBatch, ImportONUsResponse, ProtoValue)] = []
+            var responses: [(ImportBatch, ImportONUsResponse)] = []
             for batch in batches {
                 if progress { drawProgress(done: batch.entries.startIndex, total: total) }
                 do {
-                    let (response, value) = try await options.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: !apply, rows: batch.rows))
+                    let request = ImportONUsRequest(dryRun: !apply, rows: batch.rows)
+                    let response = try await options.call { try await $0.importONUs(request, options: $1) }
                     totals.add(response, of: batch)
-                    values.append((batch, response, value))
+                    responses.append((batch, response))
                 } catch {
                     if progress { clearProgress() }
                     if batch.number > 1 {
@@ -76,7 +77,7 @@ extension ONUCommand {
             if progress { drawProgress(done: total, total: total); clearProgress() }
 
             if options.json {
-                print(ProtoJSON.render(json(totals, values, rows: total)))
+                print(ProtoJSON.render(try json(totals, responses, rows: total)))
             } else if total == 0 {
                 print("\(file): no rows to import")
             } else {
@@ -95,33 +96,26 @@ extension ONUCommand {
             } else if let data = FileManager.default.contents(atPath: file) {
                 bytes = [UInt8](data)
             } else {
-                options.report(RPCError(.invalidArgument, "cannot read \(file)"))
-                throw ExitCode(StatusCode.invalidArgument.rawValue)
+                throw options.failure(RPCError(.invalidArgument, "cannot read \(file)"))
             }
             do {
                 return try ImportFile(bytes: bytes)
             } catch {
-                var violations = error.problems.map { FieldViolation(field: "line \($0.line)", description: $0.message) }
+                var violations = error.problems.map { OZmapRPC.FieldViolation(field: "line \($0.line)", description: $0.message) }
                 if error.total > error.problems.count {
-                    violations.append(FieldViolation(field: "…", description: "and \(error.total - error.problems.count) more"))
+                    violations.append(OZmapRPC.FieldViolation(field: "…", description: "and \(error.total - error.problems.count) more"))
                 }
                 let count = error.total == 1 ? "a problem" : "\(error.total) problems"
-                options.report(RPCError(.invalidArgument, "\(file) has \(count); nothing was sent", violations: violations))
-                throw ExitCode(StatusCode.invalidArgument.rawValue)
+                throw options.failure(RPCError(.invalidArgument, "\(file) has \(count); nothing was sent", violations: violations))
             }
         }
 
         /// One document: every result with its file line (in place of its batch position), and the totals.
-        private func json(_ totals: ImportTotals, _ values: [(ImportBatch, ImportONUsResponse, ProtoValue)], rows: Int) -> ProtoValue {
+        private func json(_ totals: ImportTotals, _ responses: [(ImportBatch, ImportONUsResponse)], rows: Int) throws -> ProtoValue {
             var results: [ProtoValue] = []
-            for (batch, response, value) in values {
-                let wire: [ProtoValue]
-                if case .message(let message) = value, case .list(let items)? = message["results"], items.count == response.results.count {
-                    wire = items
-                } else {
-                    wire = response.results.map { (try? ProtoValueEncoder().encode($0)) ?? .message(ProtoMessage()) }
-                }
-                for (result, item) in zip(response.results, wire) {
+            for (batch, response) in responses {
+                for result in response.results {
+                    let item = try jsonValue(result)
                     var fields: [ProtoMessage.Field] = []
                     if let line = batch.line(ofRow: result.row) { fields.append(.init(name: "line", value: .uint(UInt64(line)))) }
                     if case .message(let message) = item {
@@ -130,8 +124,8 @@ extension ONUCommand {
                     results.append(.message(ProtoMessage(fields)))
                 }
             }
-            let counts: [ProtoValue] = ImportAction.allCases.enumerated().filter { $0.element != .unspecified }.map { number, action in
-                .message(ProtoMessage([.init(name: "action", value: .enumValue(name: action.rawValue, number: Int32(number))),
+            let counts: [ProtoValue] = ImportAction.allCases.filter { $0 != .unspecified }.map { action in
+                .message(ProtoMessage([.init(name: "action", value: .enumValue(name: action.protoName, number: action.rawValue)),
                                        .init(name: "count", value: .uint(UInt64(totals.counts[action, default: 0])))]))
             }
             return .message(ProtoMessage([

@@ -1,5 +1,5 @@
+import ArcholtOZmapV1
 import ArgumentParser
-import OZmapAPI
 import OZmapRPC
 
 /// `ozmapctl metrics`: what a Prometheus scrape of `metrics_listen` reads, over the socket.
@@ -13,8 +13,8 @@ struct MetricsCommand: AsyncParsableCommand {
     @OptionGroup var options: ConnectionOptions
 
     func run() async throws {
-        let (response, value) = try await options.call(OZmapIntegration.getMetrics, GetMetricsRequest())
-        if options.json { return print(ProtoJSON.render(value)) }
+        let response = try await options.call { try await $0.getMetrics(GetMetricsRequest(), options: $1) }
+        if options.json { return try printJSON(response) }
         print(response.prometheusText, terminator: response.prometheusText.hasSuffix("\n") ? "" : "\n")
     }
 }

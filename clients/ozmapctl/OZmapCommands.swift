@@ -1,6 +1,6 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
 import OZmapRPC
 
 struct CredentialsCommand: AsyncParsableCommand {
@@ -25,16 +25,15 @@ struct CredentialsCommand: AsyncParsableCommand {
             let key: String
             if let keyFile {
                 guard let data = FileManager.default.contents(atPath: keyFile) else {
-                    options.report(RPCError(.invalidArgument, "--key-file: cannot read \(keyFile)"))
-                    throw ExitCode(StatusCode.invalidArgument.rawValue)
+                    throw options.failure(RPCError(.invalidArgument, "--key-file: cannot read \(keyFile)"))
                 }
                 key = String(decoding: data, as: UTF8.self)
             } else {
                 key = readLine(strippingNewline: true) ?? ""
             }
-            let (response, value) = try await options.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: url, apiKey: key))
-            if options.json { return print(ProtoJSON.render(value)) }
-            print("credentials saved for \(response.credentials.apiUrl); the initial box load has started (ozmapctl sync --wait to follow it)")
+            let response = try await options.call { try await $0.setCredentials(SetCredentialsRequest(apiUrl: url, apiKey: key), options: $1) }
+            if options.json { return try printJSON(response) }
+            print("credentials saved for \(response.credentials?.apiUrl ?? ""); the initial box load has started (ozmapctl sync --wait to follow it)")
         }
     }
 
@@ -44,9 +43,9 @@ struct CredentialsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.getCredentials, GetCredentialsRequest())
-            if options.json { return print(ProtoJSON.render(value)) }
-            let credentials = response.credentials
+            let response = try await options.call { try await $0.getCredentials(GetCredentialsRequest(), options: $1) }
+            if options.json { return try printJSON(response) }
+            let credentials = response.credentials ?? Credentials()
             printTable([
                 ["url", credentials.apiUrl.isEmpty ? "(not set)" : credentials.apiUrl],
                 ["key", credentials.apiKeySet ? "set" : "not set"],
@@ -67,8 +66,8 @@ struct OZmapCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest())
-            if options.json { return print(ProtoJSON.render(value)) }
+            let response = try await options.call { try await $0.listOZmapOLTs(ListOZmapOLTsRequest(), options: $1) }
+            if options.json { return try printJSON(response) }
             printTable([["ID", "NAME", "IP", "LINKED TO"]] + response.olts.map { [$0.id, $0.name, $0.ip, $0.archoltOltId] })
         }
     }
@@ -87,10 +86,10 @@ struct OLTCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.linkOLT, LinkOLTRequest(
-                archoltOltId: archoltOLT, ozmapOltId: ozmapOLT, requireCtoOnActivation: requireCTO))
-            if options.json { return print(ProtoJSON.render(value)) }
-            let link = response.link
+            let request = LinkOLTRequest(archoltOltId: archoltOLT, ozmapOltId: ozmapOLT, requireCtoOnActivation: requireCTO)
+            let response = try await options.call { try await $0.linkOLT(request, options: $1) }
+            if options.json { return try printJSON(response) }
+            let link = response.link ?? OLTLink()
             print("\(response.created ? "linked" : "updated"): \(link.archoltOltId) → \(link.ozmapOltName) (\(link.ozmapOltId))"
                   + (link.requireCtoOnActivation ? ", CTO required at activation" : ""))
         }
@@ -103,9 +102,10 @@ struct OLTCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: archoltOLT))
-            if options.json { return print(ProtoJSON.render(value)) }
-            print("unlinked \(response.removed.archoltOltId) from \(response.removed.ozmapOltName)")
+            let response = try await options.call { try await $0.unlinkOLT(UnlinkOLTRequest(archoltOltId: archoltOLT), options: $1) }
+            if options.json { return try printJSON(response) }
+            let removed = response.removed ?? OLTLink()
+            print("unlinked \(removed.archoltOltId) from \(removed.ozmapOltName)")
         }
     }
 
@@ -115,8 +115,8 @@ struct OLTCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest())
-            if options.json { return print(ProtoJSON.render(value)) }
+            let response = try await options.call { try await $0.listOLTLinks(ListOLTLinksRequest(), options: $1) }
+            if options.json { return try printJSON(response) }
             printTable([["ARCHOLT OLT", "OZMAP OLT", "NAME", "CTO REQUIRED", "UPDATED", "PROBLEM"]] + response.links.map {
                 [$0.archoltOltId, $0.ozmapOltId, $0.ozmapOltName, $0.requireCtoOnActivation ? "yes" : "no", $0.updatedAt, $0.problem]
             })
@@ -152,12 +152,14 @@ struct BoxesCommand: AsyncParsableCommand {
             case .exact: .exact
             case .prefix: .prefix
             }
-            let pages = try await options.callAllPages(OZmapIntegration.listBoxes, request, all: all)
-            let boxes = pages.flatMap(\.0.boxes)
-            let values = pages.map(\.1)
-            let total = pages.last?.0.total ?? 0
-            let next = pages.last?.0.nextPageToken ?? ""
-            if options.json { return print(ProtoJSON.render(values.count == 1 ? values[0] : .list(values))) }
+            let pages = try await options.callAllPages(request, all: all) { try await $0.listBoxes($1, options: $2) }
+            let boxes = pages.flatMap(\.boxes)
+            let total = pages.last?.total ?? 0
+            let next = pages.last?.nextPageToken ?? ""
+            if options.json {
+                let values = try pages.map(jsonValue)
+                return print(ProtoJSON.render(values.count == 1 ? values[0] : .list(values)))
+            }
             printTable([["NAME", "ID", "OZMAP OLT", "PORTS FREE", "LAT", "LNG"]] + boxes.map {
                 [$0.name, $0.id, $0.ozmapOltId, "\($0.portsFree)/\($0.portsTotal)", String(format: "%.6f", $0.lat), String(format: "%.6f", $0.lng)]
             })
@@ -174,8 +176,8 @@ struct BoxesCommand: AsyncParsableCommand {
         func run() async throws {
             let looksLikeID = box.count == 24 && box.allSatisfy(\.isHexDigit)
             let request = looksLikeID ? GetBoxRequest(id: box) : GetBoxRequest(name: box)
-            let (found, value) = try await options.call(OZmapIntegration.getBox, request)
-            if options.json { return print(ProtoJSON.render(value)) }
+            let found = try await options.call { try await $0.getBox(request, options: $1) }
+            if options.json { return try printJSON(found) }
             printTable([
                 ["name", found.name], ["id", found.id], ["project", found.project],
                 ["OZmap OLT", found.ozmapOltId], ["slot", found.slotId], ["PON", found.ponId],
@@ -187,14 +189,14 @@ struct BoxesCommand: AsyncParsableCommand {
                 [$0.name, $0.id, $0.isDrop ? "customer" : "primary", "\($0.portsFree)/\($0.portsTotal)", $0.ozmapOltId]
             })
             // The ports ozmapd placed ONUs on (others' clients occupy the rest of the taken ports).
-            let placed = try await options.callAllPages(OZmapIntegration.listONUs, ListONUsRequest(ctoBoxId: found.id, pageSize: 1000))
-                .flatMap(\.0.onus).filter { $0.state != .deprovisioned }
+            let placed = try await options.callAllPages(ListONUsRequest(ctoBoxId: found.id, pageSize: 1000)) { try await $0.listONUs($1, options: $2) }
+                .flatMap(\.onus).filter { $0.state != .deprovisioned }
                 .sorted { ($0.splitterName, $0.port, $0.onuId) < ($1.splitterName, $1.port, $1.onuId) }
             print("")
             guard !placed.isEmpty else { return print("no ONU placed here by ozmapd") }
             printTable([["SPLITTER", "PORT", "ONU", "SERIAL", "STATE", "OZMAP CLIENT"]] + placed.map {
                 [$0.splitterName.isEmpty ? $0.splitterId : $0.splitterName, $0.port > 0 ? "\($0.port)" : "?", $0.onuId, $0.serialNumber,
-                 String($0.state.rawValue.dropFirst("ONU_STATE_".count)).lowercased(), $0.ozmapClientId + ($0.adopted ? " (adopted)" : "")]
+                 String($0.state.protoName.dropFirst("ONU_STATE_".count)).lowercased(), $0.ozmapClientId + ($0.adopted ? " (adopted)" : "")]
             })
         }
     }
@@ -210,23 +212,23 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var options: ConnectionOptions
 
     func run() async throws {
-        let (response, value) = try await options.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: full, wait: false))
+        let response = try await options.call { try await $0.syncBoxes(SyncBoxesRequest(full: full, wait: false), options: $1) }
         guard wait else {
-            if options.json { return print(ProtoJSON.render(value)) }
+            if options.json { return try printJSON(response) }
             return print(response.started ? "sync started (\(full ? "full" : "incremental"))" : "joined the sync already running")
         }
         let interactive = isatty(STDOUT_FILENO) == 1 && !options.json
-        var report = response.report
+        var report = response.report ?? SyncReport()
         while report.running {
             if interactive { drawProgress(report) }
             try await Task.sleep(for: .milliseconds(200))
-            let (status, _) = try await options.call(OZmapIntegration.getStatus, GetStatusRequest())
+            let status = try await options.call { try await $0.getStatus(GetStatusRequest(), options: $1) }
             guard let latest = status.lastSync else { break }
             report = latest
         }
         if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
         if options.json {
-            print(ProtoJSON.render(try ProtoValueEncoder().encode(SyncBoxesResponse(report: report, started: response.started))))
+            try printJSON(SyncBoxesResponse(report: report, started: response.started))
         } else {
             print(describe(report))
         }

@@ -1,6 +1,6 @@
+import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
-import OZmapAPI
 import OZmapRPC
 
 struct ONUCommand: AsyncParsableCommand {
@@ -23,10 +23,11 @@ struct ONUCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.provisionONU, ProvisionONURequest(
+            let request = ProvisionONURequest(
                 archoltOltId: olt, onuId: onu, serialNumber: serial, macAddress: mac ?? "", pppoeUser: pppoe ?? "",
-                cto: cto ?? "", requireCto: requireCTO, implantation: implantation.wire))
-            printChange(response, value, options)
+                cto: cto ?? "", requireCto: requireCTO, implantation: implantation.wire)
+            let response = try await options.call { try await $0.provisionONU(request, options: $1) }
+            try printChange(response, options)
         }
     }
 
@@ -52,9 +53,9 @@ struct ONUCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.assignCTO, AssignCTORequest(
-                onuId: onu, cto: cto, archoltOltId: olt ?? "", serialNumber: serial ?? ""))
-            printChange(response, value, options)
+            let request = AssignCTORequest(onuId: onu, cto: cto, archoltOltId: olt ?? "", serialNumber: serial ?? "")
+            let response = try await options.call { try await $0.assignCTO(request, options: $1) }
+            try printChange(response, options)
         }
     }
 
@@ -65,8 +66,8 @@ struct ONUCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (response, value) = try await options.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: onu))
-            printChange(response, value, options)
+            let response = try await options.call { try await $0.deprovisionONU(DeprovisionONURequest(onuId: onu), options: $1) }
+            try printChange(response, options)
         }
     }
 
@@ -77,10 +78,10 @@ struct ONUCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (found, value) = try await options.call(OZmapIntegration.getONU, GetONURequest(onuId: onu))
-            if options.json { return print(ProtoJSON.render(value)) }
+            let found = try await options.call { try await $0.getONU(GetONURequest(onuId: onu), options: $1) }
+            if options.json { return try printJSON(found) }
             printTable([
-                ["ONU", found.onuId], ["state", short(found.state.rawValue, "ONU_STATE_")], ["OLT", found.archoltOltId],
+                ["ONU", found.onuId], ["state", short(found.state.protoName, "ONU_STATE_")], ["OLT", found.archoltOltId],
                 ["serial", found.serialNumber], ["MAC", found.macAddress], ["PPPoE", found.pppoeUser],
                 ["CTO", found.ctoBoxName.isEmpty ? "" : "\(found.ctoBoxName) (\(found.ctoBoxId))"],
                 ["port", portText(found)],
@@ -102,12 +103,12 @@ struct ONUCommand: AsyncParsableCommand {
 
         func run() async throws {
             let wanted: ONUState? = try parseState(state, prefix: "ONU_STATE_", options: options)
-            let pages = try await options.callAllPages(OZmapIntegration.listONUs, ListONUsRequest(
-                archoltOltId: olt ?? "", state: wanted ?? .unspecified, ctoBoxId: cto ?? "", pageSize: 1000))
-            if options.json { return print(ProtoJSON.render(.list(pages.map(\.1)))) }
-            let onus = pages.flatMap(\.0.onus)
+            let request = ListONUsRequest(archoltOltId: olt ?? "", state: wanted ?? .unspecified, ctoBoxId: cto ?? "", pageSize: 1000)
+            let pages = try await options.callAllPages(request) { try await $0.listONUs($1, options: $2) }
+            if options.json { return print(ProtoJSON.render(.list(try pages.map(jsonValue)))) }
+            let onus = pages.flatMap(\.onus)
             printTable([["ONU", "STATE", "OLT", "SERIAL", "CTO", "PORT", "OZMAP CLIENT"]] + onus.map {
-                [$0.onuId, short($0.state.rawValue, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, portText($0),
+                [$0.onuId, short($0.state.protoName, "ONU_STATE_"), $0.archoltOltId, $0.serialNumber, $0.ctoBoxName, portText($0),
                  $0.ozmapClientId + ($0.adopted ? " (adopted)" : "")]
             })
         }
@@ -127,11 +128,11 @@ struct OpsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let wanted: OperationState? = try parseState(state, prefix: "OPERATION_STATE_", options: options)
-            let pages = try await options.callAllPages(OZmapIntegration.listOperations, ListOperationsRequest(
-                onuId: onu ?? "", state: wanted ?? .unspecified, pageSize: 1000))
-            if options.json { return print(ProtoJSON.render(.list(pages.map(\.1)))) }
-            printTable([["ID", "ONU", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]] + pages.flatMap(\.0.operations).map {
-                [$0.id, $0.onuId, short($0.kind.rawValue, "OPERATION_KIND_"), short($0.state.rawValue, "OPERATION_STATE_"),
+            let request = ListOperationsRequest(onuId: onu ?? "", state: wanted ?? .unspecified, pageSize: 1000)
+            let pages = try await options.callAllPages(request) { try await $0.listOperations($1, options: $2) }
+            if options.json { return print(ProtoJSON.render(.list(try pages.map(jsonValue)))) }
+            printTable([["ID", "ONU", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]] + pages.flatMap(\.operations).map {
+                [$0.id, $0.onuId, short($0.kind.protoName, "OPERATION_KIND_"), short($0.state.protoName, "OPERATION_STATE_"),
                  "\($0.attempts)", $0.state == .pending ? $0.nextAttemptAt : "", $0.lastError]
             })
         }
@@ -144,8 +145,8 @@ struct OpsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            let (retried, value) = try await options.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: operation))
-            if options.json { return print(ProtoJSON.render(value)) }
+            let retried = try await options.call { try await $0.retryOperation(RetryOperationRequest(operationId: operation), options: $1) }
+            if options.json { return try printJSON(retried) }
             print("operation \(retried.id) of ONU \(retried.onuId) is queued again")
         }
     }
@@ -163,11 +164,11 @@ struct LogCommand: AsyncParsableCommand {
         var after: UInt64 = 0
         var first = true
         repeat {
-            let pages = try await options.callAllPages(OZmapIntegration.listAuditLog,
-                                                       ListAuditLogRequest(onuId: onu ?? "", afterSeq: after, pageSize: 1000))
-            let entries = pages.flatMap(\.0.entries)
+            let request = ListAuditLogRequest(onuId: onu ?? "", afterSeq: after, pageSize: 1000)
+            let pages = try await options.callAllPages(request) { try await $0.listAuditLog($1, options: $2) }
+            let entries = pages.flatMap(\.entries)
             if options.json {
-                for (page, value) in pages where !page.entries.isEmpty { print(ProtoJSON.render(value, pretty: false)) }
+                for page in pages where !page.entries.isEmpty { print(ProtoJSON.render(try jsonValue(page), pretty: false)) }
             }
             if !options.json {
                 let rows = entries.map {
@@ -189,14 +190,25 @@ func portText(_ onu: ONU) -> String {
     return "\(onu.splitterName.isEmpty ? onu.splitterId : onu.splitterName) port \(onu.port)"
 }
 
-private func printChange(_ response: ONUChangeResponse, _ value: ProtoValue, _ options: ConnectionOptions) {
-    if options.json { return print(ProtoJSON.render(value)) }
-    let onu = response.onu
-    var line = "ONU \(onu.onuId): \(short(onu.state.rawValue, "ONU_STATE_"))"
+/// ProvisionONU's, AssignCTO's and DeprovisionONU's responses: the ONU, and the operation queued for it.
+protocol ONUChangeResponse: WireMessage {
+    var onu: ONU? { get }
+    var operation: ArcholtOZmapV1.Operation? { get }
+}
+
+extension ProvisionONUResponse: ONUChangeResponse {}
+extension AssignCTOResponse: ONUChangeResponse {}
+extension DeprovisionONUResponse: ONUChangeResponse {}
+
+/// One line about the change (the response as JSON with --json).
+private func printChange(_ response: some ONUChangeResponse, _ options: ConnectionOptions) throws {
+    if options.json { return try printJSON(response) }
+    let onu = response.onu ?? ONU()
+    var line = "ONU \(onu.onuId): \(short(onu.state.protoName, "ONU_STATE_"))"
     if !onu.ctoBoxName.isEmpty { line += " at \(onu.ctoBoxName)" }
     if onu.port > 0 { line += " (\(portText(onu)))" }
     if let operation = response.operation {
-        line += "; operation \(operation.id) \(short(operation.state.rawValue, "OPERATION_STATE_"))"
+        line += "; operation \(operation.id) \(short(operation.state.protoName, "OPERATION_STATE_"))"
         if !operation.lastError.isEmpty { line += " (\(operation.lastError))" }
     }
     if !onu.ozmapClientId.isEmpty { line += "; OZmap client \(onu.ozmapClientId)" }

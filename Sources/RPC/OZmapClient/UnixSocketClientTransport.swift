@@ -1,5 +1,5 @@
 public import GRPCCore
-import OZmapRPC
+public import OZmapRPC
 import Synchronization
 
 /// GRPCCore's client transport over ozmapd's framed Unix-socket protocol
@@ -128,6 +128,18 @@ public struct UnixSocketClientTransport: ClientTransport {
             metadata.addString("\(violation.field): \(violation.description)", forKey: "field-violation")
         }
         return metadata
+    }
+}
+
+extension OZmapRPC.RPCError {
+    /// A call's error as ozmapd answered it: the same code and message, the
+    /// `field-violation` metadata ("field: description") as the violations.
+    public init(_ error: GRPCCore.RPCError) {
+        let violations = error.metadata[stringValues: "field-violation"].map { text -> FieldViolation in
+            guard let colon = text.range(of: ": ") else { return FieldViolation(field: text, description: "") }
+            return FieldViolation(field: String(text[..<colon.lowerBound]), description: String(text[colon.upperBound...]))
+        }
+        self.init(StatusCode(wireValue: Int32(error.code.rawValue)), error.message, violations: violations)
     }
 }
 
