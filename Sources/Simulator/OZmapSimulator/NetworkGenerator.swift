@@ -14,14 +14,28 @@ struct NetworkGenerator {
     private let configuration: SimulatorConfiguration
     private var random: SeededRandom
     private var network: Network
-    private let time: String
+    /// The `createdAt`/`updatedAt` of what is being generated: each box with its splitters,
+    /// clients and properties gets its own millisecond, one after the other in creation
+    /// order and ending at the start time, as on a tenant built over time. So an incremental
+    /// query `updatedAt >= <the newest time seen>` after a full load matches what changed,
+    /// not the whole network.
+    private var time: String
+    private var nextMilliseconds: Int64
     private var clientNumber = 0
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         random = SeededRandom(seed: configuration.seed)
         network = Network(seed: configuration.seed)
-        time = network.clock.current
+        let boxes = configuration.boxes + Int((Double(configuration.boxes) * configuration.unconnectedBoxRatio).rounded())
+        nextMilliseconds = network.clock.lastMilliseconds - Int64(boxes)
+        time = ISOTime.format(milliseconds: nextMilliseconds)
+    }
+
+    /// The next box's millisecond.
+    private mutating func nextTime() {
+        nextMilliseconds += 1
+        time = ISOTime.format(milliseconds: nextMilliseconds)
     }
 
     static func generate(_ configuration: SimulatorConfiguration) -> Network {
@@ -109,6 +123,7 @@ struct NetworkGenerator {
     private mutating func makeBox(
         name: String, project: String, trace: OLTTrace?, boxType: String, primaryType: String, customerType: String
     ) {
+        nextTime()
         let id = network.ids.next()
         let lat = Self.rounded(Self.centerLat + random.uniform(-Self.spreadDegrees, Self.spreadDegrees))
         let lng = Self.rounded(Self.centerLng + random.uniform(-Self.spreadDegrees, Self.spreadDegrees))
