@@ -308,6 +308,9 @@ struct MemoryBoxStore: BoxCacheStore {
     func loadBoxes() throws -> [CachedBox] { boxes }
     func loadSyncState() throws -> SyncState { state }
     func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws {}
+    func beginStagingBoxes() throws {}
+    func stageBoxes(_ boxes: [CachedBox]) throws {}
+    func commitStagedBoxes(upserting boxes: [CachedBox], state: SyncState) throws {}
     func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws {}
     func saveSyncState(_ state: SyncState) throws {}
 }

@@ -26,6 +26,11 @@ public struct BoxCacheSnapshot: Sendable {
         var byID: [String: CachedBox] = [:]
         byID.reserveCapacity(boxes.count)
         for box in boxes { byID[box.id] = box }
+        self.init(boxesByID: byID)
+    }
+
+    /// The snapshot of these boxes (keyed by their ids), indexed.
+    public init(boxesByID byID: [String: CachedBox]) {
         var keyed: [(name: String, id: String)] = []
         keyed.reserveCapacity(byID.count)
         for box in byID.values { keyed.append((CachedBox.normalize(box.name), box.id)) }
@@ -125,6 +130,22 @@ public struct BoxCacheSnapshot: Sendable {
         Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
     }
 
+    /// Removes a box from every index and the paging order; nothing when it is not there.
+    mutating func remove(id: String) {
+        guard let old = boxesByID[id], let name = normalizedNames[id] else { return }
+        let key = (name, id)
+        Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: normalizedNames)
+        Self.remove(id, key: key, from: &idsByName, at: name, names: normalizedNames)
+        Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
+        if let index = Self.position(of: key, in: orderedIDs, names: normalizedNames), orderedIDs[index] == id {
+            orderedIDs.remove(at: index)
+        } else if let index = orderedIDs.firstIndex(of: id) {
+            orderedIDs.remove(at: index)
+        }
+        boxesByID[id] = nil
+        normalizedNames[id] = nil
+    }
+
     /// The first index whose (name, id) is not below `key`.
     private static func insertionIndex(of key: (String, String), in ids: [String], names: [String: String]) -> Int {
         var low = 0, high = ids.count
@@ -211,6 +232,15 @@ public final class BoxCache: Sendable {
     /// and two upserts, or an upsert and a sync's swap, never lose each other's writes).
     public func upsert(_ box: CachedBox) {
         current.withLock { $0.snapshot.upsert(box) }
+    }
+
+    /// An incremental pass's changes, in the current snapshot and at once: in place, without
+    /// copying it (unless a reader still holds it, for as long as it reads).
+    public func apply(upserting boxes: [CachedBox], deleting ids: [String]) {
+        current.withLock { view in
+            for id in ids { view.snapshot.remove(id: id) }
+            for box in boxes { view.snapshot.upsert(box) }
+        }
     }
 
     /// Forgets every box, and that the cache was ever loaded: the credentials now point at

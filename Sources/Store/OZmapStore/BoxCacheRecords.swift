@@ -21,6 +21,26 @@ struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
+/// A box of the full pass running: the `box` table's columns, out of sight of `loadBoxes`
+/// until the pass commits them all (a failed pass leaves the last good cache on disk).
+struct StagedBoxRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "boxStaging"
+
+    var id: String
+    var name: String
+    var oltID: String
+    var updatedAt: String
+    var box: CachedBox
+
+    init(_ box: CachedBox) {
+        id = box.id
+        name = box.name
+        oltID = box.oltID
+        updatedAt = box.updatedAt
+        self.box = box
+    }
+}
+
 /// The single row of sync state.
 struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "syncState"
@@ -42,6 +62,26 @@ extension StateDatabase: BoxCacheStore {
         try queue.write { db in
             try BoxRecord.deleteAll(db)
             for box in boxes { try BoxRecord(box).insert(db) }
+            try SyncStateRecord(state: state).save(db)
+        }
+    }
+
+    public func beginStagingBoxes() throws {
+        try queue.write { db in _ = try StagedBoxRecord.deleteAll(db) }
+    }
+
+    public func stageBoxes(_ boxes: [CachedBox]) throws {
+        try queue.write { db in
+            for box in boxes { try StagedBoxRecord(box).save(db) }
+        }
+    }
+
+    public func commitStagedBoxes(upserting boxes: [CachedBox], state: SyncState) throws {
+        try queue.write { db in
+            try BoxRecord.deleteAll(db)
+            try db.execute(sql: "INSERT INTO box (id, name, oltID, updatedAt, box) SELECT id, name, oltID, updatedAt, box FROM boxStaging")
+            try StagedBoxRecord.deleteAll(db)
+            for box in boxes { try BoxRecord(box).save(db) }
             try SyncStateRecord(state: state).save(db)
         }
     }

@@ -73,6 +73,15 @@ public final class StateDatabase: Sendable {
                 table.add(column: "problem", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v4: a full pass's boxes, staged as they arrive") { db in
+            try db.create(table: StagedBoxRecord.databaseTableName) { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("oltID", .text).notNull()
+                table.column("updatedAt", .text).notNull()
+                table.column("box", .jsonText).notNull()
+            }
+        }
         return migrator
     }
 
