@@ -11,7 +11,7 @@ CLIENTS_OUT   = $(CURDIR)/.build-clients
 PY_VENV       = $(CLIENTS_OUT)/venv
 SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
+.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec bench-scale clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
   clients clients-c clients-python clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
@@ -202,6 +202,20 @@ bench-import: deps
 	$(SWIFT) build -c release --product ozmap-sim
 	$(SWIFT) build -c release --product ozmap-bench
 	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench import $(BENCH_IMPORT_ARGS)
+
+# A network of NETWORK boxes (default 10,000): ozmapd's initial load against the transfer floor,
+# peak RSS, an incremental pass, lookups, a restart (docs/PERFORMANCE.md, "A network at scale").
+# Each run appends its result line to $(SCALE_RESULTS) and redraws $(SCALE_CHART) from that file.
+NETWORK       ?= 10000
+SCALE_RESULTS ?= docs/bench-scale-results.txt
+SCALE_CHART   ?= docs/bench-scale.png
+bench-scale: deps codegen-python
+	$(SWIFT) build -c release --product ozmap-sim
+	$(SWIFT) build -c release --product ozmapd
+	$(SWIFT) build -c release --product ozmap-bench
+	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench scale --boxes $(NETWORK) --results $(SCALE_RESULTS)
+	@$(PY_VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(PY_VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib
+	$(PY_VENV)/bin/python scripts/bench-scale-chart.py $(SCALE_RESULTS) $(SCALE_CHART)
 
 clean:
 	rm -rf .build .build-clients $(DEMO_DIR)

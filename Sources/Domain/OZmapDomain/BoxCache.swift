@@ -91,14 +91,17 @@ public struct BoxCacheSnapshot: Sendable {
             let named = idsByName[needle] ?? []
             return (oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }).map { boxesByID[$0]! }
         }
-        return candidates.filter { id in
-            let name = normalizedNames[id]!
-            return switch match {
-            case .exact: name == needle
-            case .prefix: name.hasPrefix(needle)
-            case .contains: name.contains(needle)
+        if match == .prefix {
+            // The candidates are in (name, id) order: the names with this prefix are one run of them.
+            var matches: [CachedBox] = []
+            var index = Self.insertionIndex(of: (needle, ""), in: candidates, names: normalizedNames)
+            while index < candidates.count, normalizedNames[candidates[index]]!.hasPrefix(needle) {
+                matches.append(boxesByID[candidates[index]]!)
+                index += 1
             }
-        }.map { boxesByID[$0]! }
+            return matches
+        }
+        return candidates.filter { normalizedNames[$0]!.contains(needle) }.map { boxesByID[$0]! }
     }
 
     /// Adds a box, or replaces the box with its id, keeping every index and the paging order.
