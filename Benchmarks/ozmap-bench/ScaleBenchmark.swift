@@ -53,21 +53,11 @@ enum ScaleBenchmark {
         print("== ozmap-bench scale: \(settings.boxes) boxes on \(settings.olts) OLTs, ozmap_concurrency \(settings.concurrency); load average \(loadAverage())")
 
         // The simulator, in a process of its own.
-        let generationStart = ContinuousClock.now
-        let simulator = try ChildProcess(binDirectory + "/ozmap-sim", [
-            "--port", "0", "--api-key", apiKey, "--olts", "\(settings.olts)", "--boxes", "\(settings.boxes)", "--log-level", "warning",
-        ], directory: directory)
+        let (simulator, apiURL, http, generation) = try await startSimulator(binDirectory: binDirectory, apiKey: apiKey, directory: directory, [
+            "--olts", "\(settings.olts)", "--boxes", "\(settings.boxes)",
+        ])
         defer { if simulator.process.isRunning { simulator.signal(SIGTERM) } }
-        try await waitUntil("ozmap-sim listens", timeout: .seconds(600)) {
-            guard simulator.process.isRunning else { throw BenchmarkFailure("ozmap-sim exited: \(simulator.errorOutput)") }
-            return simulator.output.contains("listening on")
-        }
-        let generation = ContinuousClock.now - generationStart
-        guard let listening = simulator.output.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let urlStart = listening.range(of: "http://") else { throw BenchmarkFailure("no URL in: \(simulator.output)") }
-        let apiURL = String(listening[urlStart.lowerBound...]).trimmingCharacters(in: .whitespaces)
-        let root = String(apiURL.dropLast("/api/v2".count))
-        let http = SimulatorHTTP(root: root, apiKey: apiKey)
+        let root = http.root
         let simulatorRSS = try residentBytes(simulator.process.processIdentifier)
         print(String(format: "simulator ready in %.1f s, RSS %.0f MiB", seconds(generation), Double(simulatorRSS) / 1_048_576))
 

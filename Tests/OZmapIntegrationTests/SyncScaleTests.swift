@@ -67,7 +67,7 @@ import Testing
         for number in 0..<100 { _ = try rig.simulator.addBox(name: "NOVA-\(number)", toOLT: olt.id) }
         let after = before - 40 + 100
         // Slow enough for many reads during the pass.
-        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 40))
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 150))
 
         let pass = Task { try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report }
         try await waitUntil("the pass is running") {
@@ -95,7 +95,7 @@ import Testing
         let old = answers.prefix { $0.all == UInt32(before) && $0.new == 0 }
         var rest = answers.dropFirst(old.count)
         if let straddle = rest.first, straddle.all == UInt32(before), straddle.new == 100 { rest = rest.dropFirst() }
-        #expect(old.count >= 10, "ListBoxes was read \(old.count) times while the pass ran")
+        #expect(old.count >= 5, "ListBoxes was read \(old.count) times while the pass ran")
         #expect(!rest.isEmpty && rest.allSatisfy { $0.all == UInt32(after) && $0.new == 100 },
                 "a partial cache, or the old one after the new: \(answers.map { "\($0.all)/\($0.new)" })")
         await reader.close()

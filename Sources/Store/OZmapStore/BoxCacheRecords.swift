@@ -2,9 +2,15 @@ import Foundation
 import GRDB
 import OZmapDomain
 
-/// One cached box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
-struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "box"
+/// A table of boxes: `box`, the cache; `boxStaging`, the full pass running, out of sight of
+/// `loadBoxes` until the pass commits them all (a failed pass leaves the last good cache on disk).
+protocol BoxTable { static var name: String { get } }
+enum CachedBoxTable: BoxTable { static let name = "box" }
+enum StagedBoxTable: BoxTable { static let name = "boxStaging" }
+
+/// One box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
+struct BoxRow<Table: BoxTable>: Codable, FetchableRecord, PersistableRecord {
+    static var databaseTableName: String { Table.name }
 
     var id: String
     var name: String
@@ -21,25 +27,8 @@ struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-/// A box of the full pass running: the `box` table's columns, out of sight of `loadBoxes`
-/// until the pass commits them all (a failed pass leaves the last good cache on disk).
-struct StagedBoxRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "boxStaging"
-
-    var id: String
-    var name: String
-    var oltID: String
-    var updatedAt: String
-    var box: CachedBox
-
-    init(_ box: CachedBox) {
-        id = box.id
-        name = box.name
-        oltID = box.oltID
-        updatedAt = box.updatedAt
-        self.box = box
-    }
-}
+typealias BoxRecord = BoxRow<CachedBoxTable>
+typealias StagedBoxRecord = BoxRow<StagedBoxTable>
 
 /// The single row of sync state.
 struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
