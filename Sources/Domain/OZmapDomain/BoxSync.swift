@@ -309,9 +309,10 @@ public actor BoxSynchronizer {
         var boxes: [String: CachedBox] = [:]
         boxes.reserveCapacity(boxIDs.count)
         var (kept, added, updated) = (0, 0, 0)
+        var pool = StringPool()
         let newestBox = try await fetchBoxes(boxIDs, directory, report: &report) { chunk in
             try store.stageBoxes(chunk)
-            for box in chunk {
+            for box in chunk.map({ pool.intern($0) }) {
                 if let before = old.boxesByID[box.id] {
                     kept += 1
                     if before != box { updated += 1 }

@@ -40,7 +40,8 @@ struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
 
 extension StateDatabase: BoxCacheStore {
     public func loadBoxes() throws -> [CachedBox] {
-        try queue.read { db in try BoxRecord.fetchAll(db).map(\.box) }
+        var pool = StringPool()
+        return try queue.read { db in try BoxRecord.fetchAll(db) }.map { pool.intern($0.box) }
     }
 
     public func loadSyncState() throws -> SyncState {
