@@ -333,8 +333,8 @@ struct MemoryBoxStore: BoxCacheStore {
     func loadSyncState() throws -> SyncState { state }
     func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws {}
     func beginStagingBoxes() throws {}
-    func stageBoxes(_ boxes: [CachedBox]) throws {}
-    func commitStagedBoxes(upserting boxes: [CachedBox], state: SyncState) throws {}
+    func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {}
+    func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {}
     func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws {}
     func saveSyncState(_ state: SyncState) throws {}
 }

@@ -78,12 +78,14 @@ public protocol BoxCacheStore: Sendable {
     func loadSyncState() throws -> SyncState
     /// Replaces every box (emptying the cache), atomically with the state.
     func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws
-    /// A full pass begins: forgets what an unfinished pass staged.
+    /// A full pass begins: forgets what unfinished passes staged.
     func beginStagingBoxes() throws
-    /// Keeps a full pass's boxes as they arrive, out of sight of `loadBoxes` until committed.
-    func stageBoxes(_ boxes: [CachedBox]) throws
-    /// Replaces every box with the staged ones (then `upserting` over them), atomically with the state.
-    func commitStagedBoxes(upserting boxes: [CachedBox], state: SyncState) throws
+    /// Keeps full pass `pass`'s boxes as they arrive, out of sight of `loadBoxes` until committed.
+    /// Called from several tasks at once.
+    func stageBoxes(_ boxes: [CachedBox], pass: Int) throws
+    /// Replaces every box with those pass `pass` staged (then `upserting` over them), atomically
+    /// with the state; forgets everything staged.
+    func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws
     /// Applies an incremental pass, atomically with the state.
     func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws
     func saveSyncState(_ state: SyncState) throws
@@ -110,6 +112,8 @@ public actor BoxSynchronizer {
     private var tenantGeneration = 0
     /// The running pass's OZmap requests, for its progress report.
     private var passTally: OZmapRequestTally?
+    /// Numbers the full passes' staged boxes.
+    private var passNumber = 0
 
     /// Loads the persisted cache into `cache` at once, so it is served before any pass.
     public init(cache: BoxCache, store: any BoxCacheStore, logger: Logger,
@@ -305,13 +309,16 @@ public actor BoxSynchronizer {
             }
         }
         try store.beginStagingBoxes()
+        passNumber += 1
+        let pass = passNumber
         let old = cache.snapshot
         var boxes: [String: CachedBox] = [:]
         boxes.reserveCapacity(boxIDs.count)
         var (kept, added, updated) = (0, 0, 0)
         var pool = StringPool()
-        let newestBox = try await fetchBoxes(boxIDs, directory, report: &report) { chunk in
-            try store.stageBoxes(chunk)
+        // Each chunk is staged by the task that fetched it (encoding it is most of a chunk's cost),
+        // under this pass's number: a late chunk of a pass superseded meanwhile is never committed.
+        let newestBox = try await fetchBoxes(boxIDs, directory, report: &report, stage: { [store] in try store.stageBoxes($0, pass: pass) }) { chunk in
             for box in chunk.map({ pool.intern($0) }) {
                 if let before = old.boxesByID[box.id] {
                     kept += 1
@@ -334,7 +341,7 @@ public actor BoxSynchronizer {
         report.phase = "saving"
         setProgress(report)
         try Task.checkCancellation()
-        try store.commitStagedBoxes(upserting: refreshed, state: newState)
+        try store.commitStagedBoxes(pass: pass, upserting: refreshed, state: newState)
         state = newState
         cache.replace(with: BoxCacheSnapshot(boxesByID: boxes), loaded: true)
         report.boxes = cache.snapshot.count
@@ -375,10 +382,12 @@ public actor BoxSynchronizer {
     }
 
     /// The boxes with these ids and all their splitters, by chunks of `chunkSize` ids (two
-    /// requests each), as many chunks at once as keep `directory.requestConcurrency` requests
-    /// in flight; each chunk's boxes go to `receive` as they arrive (in any order). Those not
-    /// tied to an OLT are left out. Returns the newest `updatedAt` among them.
+    /// requests each), `directory.requestConcurrency` chunks at once so that the HTTP client
+    /// always has the next request queued; `stage` runs in the task that fetched a chunk, then
+    /// the chunk's boxes go to `receive` (in any order). Those not tied to an OLT are left out.
+    /// Returns the newest `updatedAt` among them.
     private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncReport,
+                            stage: (@Sendable ([CachedBox]) throws -> Void)? = nil,
                             receive: ([CachedBox]) throws -> Void) async throws -> String? {
         report.phase = "boxes"
         report.progressTotal = ids.count
@@ -386,28 +395,33 @@ public actor BoxSynchronizer {
         cache.loadProgressed(done: 0, total: ids.count)
         setProgress(report)
         var newest: String?
-        let chunksAtOnce = max(1, directory.requestConcurrency / 2)
         try await withThrowingTaskGroup(of: (count: Int, boxes: [CachedBox]).self) { group in
             var start = 0
             var inFlight = 0
-            while start < ids.count || inFlight > 0 {
-                try Task.checkCancellation()
-                while start < ids.count, inFlight < chunksAtOnce {
+            func refill() {
+                while start < ids.count, inFlight < max(1, directory.requestConcurrency) {
                     let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
                     group.addTask {
                         async let infos = directory.boxes(ids: chunk)
                         async let splitters = directory.splitters(inBoxes: chunk)
                         let (boxInfos, boxSplitters) = try await (infos, splitters)
                         let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
-                        return (chunk.count, boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) })
+                        let boxes = boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) }
+                        try Task.checkCancellation()
+                        try stage?(boxes)
+                        return (chunk.count, boxes)
                     }
                     start += chunk.count
                     inFlight += 1
                 }
+            }
+            refill()
+            while inFlight > 0 {
                 guard let done = try await group.next() else { break }
                 inFlight -= 1
-                // A pass superseded meanwhile stages nothing more: the staging is the new pass's now.
+                // A pass superseded meanwhile takes nothing more in.
                 try Task.checkCancellation()
+                refill()
                 try receive(done.boxes)
                 for box in done.boxes { newest = max(newest ?? box.updatedAt, box.updatedAt) }
                 report.progressDone += done.count

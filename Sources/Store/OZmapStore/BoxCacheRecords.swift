@@ -2,15 +2,13 @@ import Foundation
 import GRDB
 import OZmapDomain
 
-/// A table of boxes: `box`, the cache; `boxStaging`, the full pass running, out of sight of
-/// `loadBoxes` until the pass commits them all (a failed pass leaves the last good cache on disk).
-protocol BoxTable { static var name: String { get } }
-enum CachedBoxTable: BoxTable { static let name = "box" }
-enum StagedBoxTable: BoxTable { static let name = "boxStaging" }
-
-/// One box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
-struct BoxRow<Table: BoxTable>: Codable, FetchableRecord, PersistableRecord {
-    static var databaseTableName: String { Table.name }
+/// One cached box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
+struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "box"
+    /// A full pass's boxes as they arrive, with the pass's number: out of sight of `loadBoxes`
+    /// until the pass commits its own (a failed pass leaves the last good cache on disk, and a
+    /// superseded pass's late chunk is never committed by the pass after it).
+    static let stagingTableName = "boxStaging"
 
     var id: String
     var name: String
@@ -26,9 +24,6 @@ struct BoxRow<Table: BoxTable>: Codable, FetchableRecord, PersistableRecord {
         self.box = box
     }
 }
-
-typealias BoxRecord = BoxRow<CachedBoxTable>
-typealias StagedBoxRecord = BoxRow<StagedBoxTable>
 
 /// The single row of sync state.
 struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
@@ -57,20 +52,29 @@ extension StateDatabase: BoxCacheStore {
     }
 
     public func beginStagingBoxes() throws {
-        try queue.write { db in _ = try StagedBoxRecord.deleteAll(db) }
+        try queue.write { db in try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)") }
     }
 
-    public func stageBoxes(_ boxes: [CachedBox]) throws {
+    public func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {
+        // The columns as the box table has them (GRDB's JSON for `box`), encoded before the write lock.
+        let rows = try boxes.map { try BoxRecord($0).databaseDictionary }
         try queue.write { db in
-            for box in boxes { try StagedBoxRecord(box).save(db) }
+            for row in rows {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO \(BoxRecord.stagingTableName) (pass, id, name, oltID, updatedAt, box) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [pass, row["id"], row["name"], row["oltID"], row["updatedAt"], row["box"]])
+            }
         }
     }
 
-    public func commitStagedBoxes(upserting boxes: [CachedBox], state: SyncState) throws {
+    public func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {
         try queue.write { db in
             try BoxRecord.deleteAll(db)
-            try db.execute(sql: "INSERT INTO box (id, name, oltID, updatedAt, box) SELECT id, name, oltID, updatedAt, box FROM boxStaging")
-            try StagedBoxRecord.deleteAll(db)
+            try db.execute(sql: """
+                INSERT INTO box (id, name, oltID, updatedAt, box)
+                SELECT id, name, oltID, updatedAt, box FROM \(BoxRecord.stagingTableName) WHERE pass = ?
+                """, arguments: [pass])
+            try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)")
             for box in boxes { try BoxRecord(box).save(db) }
             try SyncStateRecord(state: state).save(db)
         }
