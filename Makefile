@@ -11,7 +11,7 @@ CLIENTS_OUT   = $(CURDIR)/.build-clients
 PY_VENV       = $(CLIENTS_OUT)/venv
 SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
 
-.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
+.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec bench-scale clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
   clients clients-c clients-python clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
@@ -124,14 +124,18 @@ check: deps proto-check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(CHECK_SUITES)
 
-# MemoryTests and the flood run on their own, one after the other: their 100,000 and
+# The RSS measurements: 100,000 calls (MemoryTests) and full passes of two network sizes
+# (SyncMemoryTests, issue 14). Beside other tests their figures would be other tests' load.
+MEMORY_SUITES = MemoryTests SyncMemoryTests
+
+# MemoryTests, SyncMemoryTests and the flood run on their own, one after the other: their 100,000 and
 # 64,000 calls load the machine and would disturb the latency and timeout tests running
 # beside them (beside the flood, a client library's move answered "pending" after its
 # 10 s). The latency comparisons then run alone, one at a time.
 test: deps proto-check clients
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip MemoryTests --skip $(FLOOD_TEST) $(LATENCY_SKIP) $(TEST_WIDTH)
-	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter MemoryTests --filter $(FLOOD_TEST) --no-parallel
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(addprefix --skip ,$(MEMORY_SUITES)) --skip $(FLOOD_TEST) $(LATENCY_SKIP) $(TEST_WIDTH)
+	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(addprefix --filter ,$(MEMORY_SUITES)) --filter $(FLOOD_TEST) --no-parallel
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(LATENCY_ONLY) --no-parallel
 
 fuzz-build: deps
@@ -162,9 +166,9 @@ test-asan: deps
 	@{ $(SWIFT) build --build-tests --sanitize=address --scratch-path $(ASAN_SCRATCH) 2>&1; echo $$? > $(ASAN_LOGS)/.build-status; } \
 	  | grep -v "Cannot export local symbol"; exit $$(cat $(ASAN_LOGS)/.build-status)
 	status=0; \
-	$(ASAN_TEST) --skip MemoryTests --skip FaultScenarioTests --skip CrashTests --skip SharedRecordWorkloadTests --skip $(ASAN_FLOOD) $(LATENCY_SKIP) $(ASAN_WIDTH) || status=1; \
+	$(ASAN_TEST) $(addprefix --skip ,$(MEMORY_SUITES)) --skip FaultScenarioTests --skip CrashTests --skip SharedRecordWorkloadTests --skip $(ASAN_FLOOD) $(LATENCY_SKIP) $(ASAN_WIDTH) || status=1; \
 	$(ASAN_TEST) $(ASAN_HEAVY) $(LATENCY_SKIP) --no-parallel || status=1; \
-	$(ASAN_TEST) --filter MemoryTests || status=1; \
+	$(ASAN_TEST) $(addprefix --filter ,$(MEMORY_SUITES)) || status=1; \
 	if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*; echo "== AddressSanitizer reports above"; exit 1; fi; exit $$status
 
 # The OZmap simulator and ozmapd pointed at it, state in ./demo-state; Ctrl-C stops both.
@@ -198,6 +202,20 @@ bench-import: deps
 	$(SWIFT) build -c release --product ozmap-sim
 	$(SWIFT) build -c release --product ozmap-bench
 	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench import $(BENCH_IMPORT_ARGS)
+
+# A network of NETWORK boxes (default 10,000): ozmapd's initial load against the transfer floor,
+# peak RSS, an incremental pass, lookups, a restart (docs/PERFORMANCE.md, "A network at scale").
+# Each run appends its result line to $(SCALE_RESULTS) and redraws $(SCALE_CHART) from that file.
+NETWORK       ?= 10000
+SCALE_RESULTS ?= docs/bench-scale-results.txt
+SCALE_CHART   ?= docs/bench-scale.png
+bench-scale: deps codegen-python
+	$(SWIFT) build -c release --product ozmap-sim
+	$(SWIFT) build -c release --product ozmapd
+	$(SWIFT) build -c release --product ozmap-bench
+	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench scale --boxes $(NETWORK) --results $(SCALE_RESULTS)
+	@$(PY_VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(PY_VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib
+	$(PY_VENV)/bin/python scripts/bench-scale-chart.py $(SCALE_RESULTS) $(SCALE_CHART)
 
 clean:
 	rm -rf .build .build-clients $(DEMO_DIR)

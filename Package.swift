@@ -193,6 +193,7 @@ let package = Package(
             name: "ozmap-bench",
             dependencies: [
                 "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
+                "OZmapDomain", "OZmapStore",
                 "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),

@@ -128,6 +128,28 @@ struct SimulatorHTTP: Sendable {
     }
 }
 
+/// ozmap-sim (the binary beside ozmap-bench) in a process of its own, once it listens: the
+/// process, its API URL, plain HTTP to it, and how long it took to generate its network.
+func startSimulator(binDirectory: String, apiKey: String, directory: String,
+                    _ arguments: [String]) async throws -> (ChildProcess, String, SimulatorHTTP, Duration) {
+    let simulatorBinary = binDirectory + "/ozmap-sim"
+    guard FileManager.default.isExecutableFile(atPath: simulatorBinary) else {
+        throw BenchmarkFailure("no ozmap-sim beside ozmap-bench (\(simulatorBinary)): swift build -c release --product ozmap-sim")
+    }
+    let generationStart = ContinuousClock.now
+    let simulator = try ChildProcess(simulatorBinary, ["--port", "0", "--api-key", apiKey, "--log-level", "warning"] + arguments,
+                                     directory: directory)
+    try await waitUntil("ozmap-sim listens", timeout: .seconds(600)) {
+        guard simulator.process.isRunning else { throw BenchmarkFailure("ozmap-sim exited: \(simulator.errorOutput)") }
+        return simulator.output.contains("listening on")
+    }
+    let generation = ContinuousClock.now - generationStart
+    guard let listening = simulator.output.split(separator: "\n").first(where: { $0.contains("listening on") }),
+          let urlStart = listening.range(of: "http://") else { throw BenchmarkFailure("no URL in: \(simulator.output)") }
+    let apiURL = String(listening[urlStart.lowerBound...]).trimmingCharacters(in: .whitespaces)
+    return (simulator, apiURL, SimulatorHTTP(root: String(apiURL.dropLast("/api/v2".count)), apiKey: apiKey), generation)
+}
+
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
@@ -218,27 +240,12 @@ enum ImportBenchmark {
         let directory = try makeTemporaryDirectory(prefix: "ozmap-bench-import")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        let simulatorBinary = binDirectory + "/ozmap-sim"
-        guard FileManager.default.isExecutableFile(atPath: simulatorBinary) else {
-            throw BenchmarkFailure("no ozmap-sim beside ozmap-bench (\(simulatorBinary)): swift build -c release --product ozmap-sim")
-        }
 
         // The simulator, in a process of its own.
-        let generationStart = ContinuousClock.now
-        let simulator = try ChildProcess(simulatorBinary, [
-            "--port", "0", "--api-key", apiKey, "--olts", "\(settings.olts)", "--boxes", "\(settings.boxes)",
-            "--occupied", "\(settings.occupied)", "--log-level", "warning",
-        ], directory: directory)
+        let (simulator, apiURL, http, generation) = try await startSimulator(binDirectory: binDirectory, apiKey: apiKey, directory: directory, [
+            "--olts", "\(settings.olts)", "--boxes", "\(settings.boxes)", "--occupied", "\(settings.occupied)",
+        ])
         defer { if simulator.process.isRunning { simulator.signal(SIGTERM) } }
-        try await waitUntil("ozmap-sim listens", timeout: .seconds(600)) {
-            guard simulator.process.isRunning else { throw BenchmarkFailure("ozmap-sim exited: \(simulator.errorOutput)") }
-            return simulator.output.contains("listening on")
-        }
-        let generation = ContinuousClock.now - generationStart
-        guard let listening = simulator.output.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let urlStart = listening.range(of: "http://") else { throw BenchmarkFailure("no URL in: \(simulator.output)") }
-        let apiURL = String(listening[urlStart.lowerBound...]).trimmingCharacters(in: .whitespaces)
-        let http = SimulatorHTTP(root: String(apiURL.dropLast("/api/v2".count)), apiKey: apiKey)
 
         // ozmapd in process, as `make bench` runs it; timed syncs far away.
         var configuration = DaemonConfiguration()

@@ -2,6 +2,7 @@
 // baseline measured in the same run — the same GetStatus call through GRPCCore's
 // in-process transport (InProcessBaseline.swift), with no socket, framing or envelope.
 // `make bench-import` (`ozmap-bench import`): ImportONUs of an existing fleet (ImportBenchmark.swift).
+// `make bench-scale NETWORK=N` (`ozmap-bench scale`): a network at scale (ScaleBenchmark.swift).
 // `make bench-codec` (`ozmap-bench codec`): message coding, old path against generated (CodecBenchmark.swift).
 import Foundation
 import Logging
@@ -54,6 +55,10 @@ func socketRun(_ path: String, connections: Int, depth: Int, perConnection: Int)
 
 if CommandLine.arguments.dropFirst().first == "codec" {
     exit(try CodecBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
+}
+
+if CommandLine.arguments.dropFirst().first == "scale" {
+    exit(try await ScaleBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
 }
 
 if CommandLine.arguments.dropFirst().first == "import" {

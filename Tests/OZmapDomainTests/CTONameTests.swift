@@ -94,6 +94,30 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
         #expect(snapshot.boxes(oltID: nil, query: "caixa acao", match: .exact).map(\.id) == ["b5"])
     }
 
+    /// A prefix query reads one run of the name order (binary search): the same boxes a filter of every name finds.
+    @Test func prefixQueriesFindWhatAScanFinds() {
+        var random = SystemRandomNumberGenerator()
+        let names = (0..<600).map { "CTO-\(Int.random(in: 1...12, using: &random))-\(Int.random(in: 1...80, using: &random))\($0 % 7 == 0 ? "A" : "")" }
+        let many = names.enumerated().map { makeBox("id\($0.offset)", $0.element, olt: $0.offset % 3 == 0 ? "olt-b" : "olt-a") }
+        let snapshot = BoxCacheSnapshot(boxes: many)
+        for query in ["cto", "cto 1", "cto 1 1", "CTO-12-", "cto 7 80a", "cto 99", "a", ""] {
+            for olt in [nil, "olt-a", "olt-b"] {
+                let needle = CachedBox.normalize(query)
+                let scanned = snapshot.boxIDs(oltID: olt).filter { needle.isEmpty || snapshot.normalizedName(ofBoxID: $0)!.hasPrefix(needle) }
+                #expect(snapshot.boxes(oltID: olt, query: query, match: .prefix).map(\.id) == scanned, "\(query) on \(olt ?? "every OLT")")
+            }
+        }
+    }
+
+    @Test func anIncrementalPassAppliesInPlace() {
+        let cache = loadedCache(boxes)
+        cache.apply(upserting: [makeBox("b6", "CTO-01-003"), makeBox("b1", "CTO-01-000")], deleting: ["b2", "missing"])
+        let snapshot = cache.snapshot
+        #expect(snapshot.boxes(oltID: "olt-a", query: "cto 01", match: .prefix).map(\.id) == ["b1", "b6", "b3"])
+        #expect(snapshot.count == 5 && snapshot.boxesByID["b2"] == nil)
+        #expect(snapshot.boxes(named: "CTO-01-002").isEmpty)
+    }
+
     @Test func upsertReplacesOneBoxKeepingTheIndexes() {
         let cache = loadedCache(boxes)
         let before = cache.snapshot
@@ -308,6 +332,9 @@ struct MemoryBoxStore: BoxCacheStore {
     func loadBoxes() throws -> [CachedBox] { boxes }
     func loadSyncState() throws -> SyncState { state }
     func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws {}
+    func beginStagingBoxes() throws {}
+    func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {}
+    func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {}
     func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws {}
     func saveSyncState(_ state: SyncState) throws {}
 }

@@ -72,11 +72,11 @@ import Testing
         let truth = connectedBoxes(rig.simulator)
         #expect(truth.count >= 10_000)
 
-        // OZmap was paged with limit 100 until hasNextPage was false.
+        // OZmap was paged with limit 500 (ozmap_page_size) until hasNextPage was false.
         let splitterPages = rig.simulator.requestLog().filter {
             $0.method == "GET" && $0.path.hasSuffix("/splitters") && $0.queryParameters["filter"]?.contains("exists") == true
         }
-        #expect(splitterPages.allSatisfy { $0.queryParameters["limit"] == "100" })
+        #expect(splitterPages.allSatisfy { $0.queryParameters["limit"] == "500" })
         #expect(Set(splitterPages.compactMap { $0.queryParameters["page"] }).count == splitterPages.count, "no page asked twice")
 
         // ozmapd's own paging hands out every box once.
@@ -115,6 +115,10 @@ import Testing
         let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true)).report
         #expect(incremental.kind == .incremental && incremental.error.isEmpty, "\(incremental.error)")
         #expect(rig.simulator.requestLog().contains { $0.queryParameters["filter"]?.contains(#""operator":">=""#) == true })
+        // The report counts the pass's requests: splitters and boxes changed (2), the 3 boxes' chunk (2).
+        let passRequests = rig.simulator.requestLog().filter { $0.path.hasSuffix("/boxes") || $0.path.hasSuffix("/splitters") }
+        #expect(incremental.ozmapRequests == UInt32(passRequests.count) && incremental.ozmapRequests == 4,
+                "\(incremental.ozmapRequests) requests reported, \(passRequests.count) in the simulator's log")
         let byName = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: "cto-renomeada-acao"))
         #expect(byName.id == renamed.id, "names match case- and accent-insensitively")
         let movedNow = try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: moved.id))

@@ -131,20 +131,6 @@ private struct CallTally: Sendable {
     var wrong: [String] = []
 }
 
-/// VmRSS of a process, in bytes, from /proc.
-private func residentBytes(_ pid: Int32) throws -> Int {
-    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) else {
-        throw TimedOut(description: "no VmRSS in /proc/\(pid)/status")
-    }
-    return kilobytes * 1024
-}
-
-/// Whether this test binary runs under AddressSanitizer; the ozmapd it starts
-/// comes from the same build (OZMAPD_BIN_DIR), so it does too.
-private let runningUnderAddressSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil
-
 private extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

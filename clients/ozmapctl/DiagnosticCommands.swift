@@ -104,5 +104,5 @@ func describe(_ sync: SyncReport) -> String {
     let outcome = sync.error.isEmpty
         ? "\(sync.boxes) boxes (+\(sync.boxesAdded) ~\(sync.boxesUpdated) -\(sync.boxesRemoved))"
         : "FAILED: \(sync.error)"
-    return "\(kind) at \(sync.finishedAt) in \(sync.durationMs) ms, \(outcome)"
+    return "\(kind) at \(sync.finishedAt) in \(sync.durationMs) ms, \(sync.ozmapRequests) OZmap requests, \(outcome)"
 }

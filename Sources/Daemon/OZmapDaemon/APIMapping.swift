@@ -11,7 +11,8 @@ extension ArcholtOZmapV1.SyncReport {
                   boxes: UInt32(clamping: report.boxes), boxesAdded: UInt32(clamping: report.added),
                   boxesUpdated: UInt32(clamping: report.updated), boxesRemoved: UInt32(clamping: report.removed),
                   error: report.error, phase: report.phase,
-                  progressDone: UInt32(clamping: report.progressDone), progressTotal: UInt32(clamping: report.progressTotal))
+                  progressDone: UInt32(clamping: report.progressDone), progressTotal: UInt32(clamping: report.progressTotal),
+                  ozmapRequests: UInt32(clamping: report.ozmapRequests))
     }
 }
 

@@ -38,7 +38,7 @@ public struct DaemonConfiguration: Sendable {
     public var ozmapTimeoutMs = 30_000
     public var ozmapCAFile: String?
     public var ozmapInsecureSkipTLSVerify = false
-    public var ozmapPageSize = 100
+    public var ozmapPageSize = 500
     /// Attempts of an OZmap read before it fails (429/5xx/no answer are retried).
     public var ozmapReadAttempts = 4
     public var syncIntervalSeconds = 900

@@ -26,6 +26,11 @@ public struct BoxCacheSnapshot: Sendable {
         var byID: [String: CachedBox] = [:]
         byID.reserveCapacity(boxes.count)
         for box in boxes { byID[box.id] = box }
+        self.init(boxesByID: byID)
+    }
+
+    /// The snapshot of these boxes (keyed by their ids), indexed.
+    public init(boxesByID byID: [String: CachedBox]) {
         var keyed: [(name: String, id: String)] = []
         keyed.reserveCapacity(byID.count)
         for box in byID.values { keyed.append((CachedBox.normalize(box.name), box.id)) }
@@ -86,14 +91,17 @@ public struct BoxCacheSnapshot: Sendable {
             let named = idsByName[needle] ?? []
             return (oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }).map { boxesByID[$0]! }
         }
-        return candidates.filter { id in
-            let name = normalizedNames[id]!
-            return switch match {
-            case .exact: name == needle
-            case .prefix: name.hasPrefix(needle)
-            case .contains: name.contains(needle)
+        if match == .prefix {
+            // The candidates are in (name, id) order: the names with this prefix are one run of them.
+            var matches: [CachedBox] = []
+            var index = Self.insertionIndex(of: (needle, ""), in: candidates, names: normalizedNames)
+            while index < candidates.count, normalizedNames[candidates[index]]!.hasPrefix(needle) {
+                matches.append(boxesByID[candidates[index]]!)
+                index += 1
             }
-        }.map { boxesByID[$0]! }
+            return matches
+        }
+        return candidates.filter { normalizedNames[$0]!.contains(needle) }.map { boxesByID[$0]! }
     }
 
     /// Adds a box, or replaces the box with its id, keeping every index and the paging order.
@@ -123,6 +131,22 @@ public struct BoxCacheSnapshot: Sendable {
         Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: normalizedNames)
         Self.insert(box.id, key: key, into: &idsByName, at: name, names: normalizedNames)
         Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
+    }
+
+    /// Removes a box from every index and the paging order; nothing when it is not there.
+    mutating func remove(id: String) {
+        guard let old = boxesByID[id], let name = normalizedNames[id] else { return }
+        let key = (name, id)
+        Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: normalizedNames)
+        Self.remove(id, key: key, from: &idsByName, at: name, names: normalizedNames)
+        Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
+        if let index = Self.position(of: key, in: orderedIDs, names: normalizedNames), orderedIDs[index] == id {
+            orderedIDs.remove(at: index)
+        } else if let index = orderedIDs.firstIndex(of: id) {
+            orderedIDs.remove(at: index)
+        }
+        boxesByID[id] = nil
+        normalizedNames[id] = nil
     }
 
     /// The first index whose (name, id) is not below `key`.
@@ -211,6 +235,15 @@ public final class BoxCache: Sendable {
     /// and two upserts, or an upsert and a sync's swap, never lose each other's writes).
     public func upsert(_ box: CachedBox) {
         current.withLock { $0.snapshot.upsert(box) }
+    }
+
+    /// An incremental pass's changes, in the current snapshot and at once: in place, without
+    /// copying it (unless a reader still holds it, for as long as it reads).
+    public func apply(upserting boxes: [CachedBox], deleting ids: [String]) {
+        current.withLock { view in
+            for id in ids { view.snapshot.remove(id: id) }
+            for box in boxes { view.snapshot.upsert(box) }
+        }
     }
 
     /// Forgets every box, and that the cache was ever loaded: the credentials now point at

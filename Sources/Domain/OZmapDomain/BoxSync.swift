@@ -25,10 +25,36 @@ public struct SyncReport: Sendable, Hashable, Codable {
     public var phase = ""
     public var progressDone = 0
     public var progressTotal = 0
+    /// OZmap requests the pass has sent (pages, lookups, retries).
+    public var ozmapRequests = 0
 
     public init(kind: SyncKind, startedAt: String) {
         self.kind = kind
         self.startedAt = startedAt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, running, startedAt, finishedAt, durationMs, boxes, added, updated, removed, error, phase
+        case progressDone, progressTotal, ozmapRequests
+    }
+
+    /// Reads the reports saved before `ozmapRequests` existed (the sync state of an older version).
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try values.decode(SyncKind.self, forKey: .kind)
+        running = try values.decode(Bool.self, forKey: .running)
+        startedAt = try values.decode(String.self, forKey: .startedAt)
+        finishedAt = try values.decode(String.self, forKey: .finishedAt)
+        durationMs = try values.decode(Int.self, forKey: .durationMs)
+        boxes = try values.decode(Int.self, forKey: .boxes)
+        added = try values.decode(Int.self, forKey: .added)
+        updated = try values.decode(Int.self, forKey: .updated)
+        removed = try values.decode(Int.self, forKey: .removed)
+        error = try values.decode(String.self, forKey: .error)
+        phase = try values.decode(String.self, forKey: .phase)
+        progressDone = try values.decode(Int.self, forKey: .progressDone)
+        progressTotal = try values.decode(Int.self, forKey: .progressTotal)
+        ozmapRequests = try values.decodeIfPresent(Int.self, forKey: .ozmapRequests) ?? 0
     }
 }
 
@@ -50,8 +76,16 @@ public struct SyncState: Sendable, Hashable, Codable {
 public protocol BoxCacheStore: Sendable {
     func loadBoxes() throws -> [CachedBox]
     func loadSyncState() throws -> SyncState
-    /// Replaces every box (a full pass), atomically with the state.
+    /// Replaces every box (emptying the cache), atomically with the state.
     func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws
+    /// A full pass begins: forgets what unfinished passes staged.
+    func beginStagingBoxes() throws
+    /// Keeps full pass `pass`'s boxes as they arrive, out of sight of `loadBoxes` until committed.
+    /// Called from several tasks at once.
+    func stageBoxes(_ boxes: [CachedBox], pass: Int) throws
+    /// Replaces every box with those pass `pass` staged (then `upserting` over them), atomically
+    /// with the state; forgets everything staged.
+    func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws
     /// Applies an incremental pass, atomically with the state.
     func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws
     func saveSyncState(_ state: SyncState) throws
@@ -76,6 +110,10 @@ public actor BoxSynchronizer {
     private nonisolated let passObservers = Mutex<[@Sendable (SyncReport) -> Void]>([])
     /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
     private var tenantGeneration = 0
+    /// The running pass's OZmap requests, for its progress report.
+    private var passTally: OZmapRequestTally?
+    /// Numbers the full passes' staged boxes.
+    private var passNumber = 0
 
     /// Loads the persisted cache into `cache` at once, so it is served before any pass.
     public init(cache: BoxCache, store: any BoxCacheStore, logger: Logger,
@@ -121,12 +159,6 @@ public actor BoxSynchronizer {
         }
     }
 
-    /// A pass's boxes, with those re-read after ozmapd's own writes during the pass taking precedence.
-    private func withRefreshes(_ boxes: [CachedBox]) -> [CachedBox] {
-        guard !refreshedDuringPass.isEmpty else { return boxes }
-        return boxes.map { refreshedDuringPass[$0.id] ?? $0 }
-    }
-
     /// Calls `observer` with the report of each pass that ends, whatever its outcome
     /// (`error` empty: succeeded; starting "cancelled": superseded by new credentials).
     public nonisolated func afterEachPass(_ observer: @escaping @Sendable (SyncReport) -> Void) {
@@ -165,19 +197,27 @@ public actor BoxSynchronizer {
     private func pass(_ kind: SyncKind) async -> SyncReport {
         let started = ContinuousClock.now
         var report = progress!
+        let tally = OZmapRequestTally()
+        passTally = tally
+        defer { passTally = nil }
         do {
             guard let directory = directory() else {
                 throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
             }
-            switch kind {
-            case .full: try await fullPass(directory, report: &report)
-            case .incremental: try await incrementalPass(directory, report: &report)
+            try await OZmapRequestTally.$current.withValue(tally) {
+                switch kind {
+                case .full: try await fullPass(directory, report: &report)
+                case .incremental: try await incrementalPass(directory, report: &report)
+                }
             }
+            report.ozmapRequests = tally.count
             logger.info("box sync finished", metadata: [
                 "kind": "\(kind.rawValue)", "boxes": "\(report.boxes)", "added": "\(report.added)",
-                "updated": "\(report.updated)", "removed": "\(report.removed)",
+                "updated": "\(report.updated)", "removed": "\(report.removed)", "ozmap_requests": "\(report.ozmapRequests)",
+                "ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
             ])
         } catch {
+            report.ozmapRequests = tally.count
             report.error = (error as? RPCError)?.description ?? "\(error)"
             report.boxes = cache.snapshot.count
             if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
@@ -187,7 +227,8 @@ public actor BoxSynchronizer {
                 notifyPassEnded(report)
                 return report
             }
-            logger.warning("box sync failed; keeping the last good cache", metadata: ["kind": "\(kind.rawValue)", "error": "\(report.error)"])
+            logger.warning("box sync failed; keeping the last good cache",
+                           metadata: ["kind": "\(kind.rawValue)", "error": "\(report.error)", "ozmap_requests": "\(report.ozmapRequests)"])
         }
         report.running = false
         report.phase = ""
@@ -209,6 +250,7 @@ public actor BoxSynchronizer {
     private func setProgress(_ report: SyncReport) {
         guard !Task.isCancelled else { return } // a cancelled pass no longer speaks for the running one
         progress = report
+        progress?.ozmapRequests = passTally?.count ?? report.ozmapRequests
     }
 
     /// Cancels the running pass, if any: it installs nothing (it checks before saving), and
@@ -245,97 +287,148 @@ public actor BoxSynchronizer {
         logger.notice("box cache emptied: the OZmap credentials point at another tenant")
     }
 
-    /// Every connected splitter, then their boxes and all their splitters, by chunks.
+    /// The boxes traced to an OLT, then each with all its splitters, by chunks of ids. Nothing
+    /// but the box ids is held from the splitter pages, and each chunk of boxes goes into the
+    /// store's staging and the new snapshot as it arrives; the store and the cache switch to
+    /// them together at the end (readers see the old snapshot or the new one, never part of one).
     private func fullPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
         cache.loadStarted()
         defer { if !Task.isCancelled { cache.loadEnded() } } // a cancelled pass no longer speaks for the cache
         report.phase = "splitters"
         setProgress(report)
-        let connected = try await directory.connectedSplitters()
         var boxIDs: [String] = []
-        var seen = Set<String>()
-        for splitter in connected where seen.insert(splitter.boxID).inserted { boxIDs.append(splitter.boxID) }
-        let fetched = try await fetchBoxes(boxIDs, directory, report: &report)
+        var newestSplitter: String?
+        do {
+            var seen = Set<String>()
+            for try await page in directory.connectedSplitterPages() {
+                for splitter in page {
+                    if seen.insert(splitter.boxID).inserted { boxIDs.append(splitter.boxID) }
+                    newestSplitter = max(newestSplitter ?? splitter.updatedAt, splitter.updatedAt)
+                }
+                setProgress(report)
+            }
+        }
+        try store.beginStagingBoxes()
+        passNumber += 1
+        let pass = passNumber
         let old = cache.snapshot
-        let boxes = withRefreshes(fetched.boxes)
-        let kept = Set(boxes.map(\.id))
-        count(changes: boxes, removed: old.boxesByID.keys.filter { !kept.contains($0) }.count, against: old, into: &report)
+        var boxes: [String: CachedBox] = [:]
+        boxes.reserveCapacity(boxIDs.count)
+        var (kept, added, updated) = (0, 0, 0)
+        var pool = StringPool()
+        // Each chunk is staged by the task that fetched it (encoding it is most of a chunk's cost),
+        // under this pass's number: a late chunk of a pass superseded meanwhile is never committed.
+        let newestBox = try await fetchBoxes(boxIDs, directory, report: &report, stage: { [store] in try store.stageBoxes($0, pass: pass) }) { chunk in
+            for box in chunk.map({ pool.intern($0) }) {
+                if let before = old.boxesByID[box.id] {
+                    kept += 1
+                    if before != box { updated += 1 }
+                } else {
+                    added += 1
+                }
+                boxes[box.id] = box
+            }
+        }
+        (report.added, report.updated, report.removed) = (added, updated, old.count - kept)
+        // Boxes `refresh` re-read during the pass are newer than what the pass fetched.
+        var refreshed: [CachedBox] = []
+        for (id, box) in refreshedDuringPass where boxes[id] != nil {
+            boxes[id] = box
+            refreshed.append(box)
+        }
         var newState = state
-        newState.watermark = [state.watermark, fetched.newestUpdate, connected.map(\.updatedAt).max()].compactMap { $0 }.max()
+        newState.watermark = [state.watermark, newestBox, newestSplitter].compactMap { $0 }.max()
         report.phase = "saving"
         setProgress(report)
         try Task.checkCancellation()
-        try store.replaceBoxes(with: boxes, state: newState)
+        try store.commitStagedBoxes(pass: pass, upserting: refreshed, state: newState)
         state = newState
-        cache.replace(with: BoxCacheSnapshot(boxes: boxes), loaded: true)
+        cache.replace(with: BoxCacheSnapshot(boxesByID: boxes), loaded: true)
         report.boxes = cache.snapshot.count
     }
 
     /// What changed since the watermark: splitters (wiring, ports) and boxes (names, places).
+    /// The changes go into the current snapshot in place, under the cache's lock.
     private func incrementalPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
         guard let watermark = state.watermark else { return try await fullPass(directory, report: &report) }
         report.phase = "splitters"
         setProgress(report)
-        let changedSplitters = try await directory.splitters(updatedSince: watermark)
-        let changedBoxes = try await directory.boxes(updatedSince: watermark)
+        async let splittersChanged = directory.splitters(updatedSince: watermark)
+        async let boxesChanged = directory.boxes(updatedSince: watermark)
+        let (changedSplitters, changedBoxes) = try await (splittersChanged, boxesChanged)
         var affected: [String] = []
         var seen = Set<String>()
         for id in changedSplitters.map(\.boxID) + changedBoxes.map(\.id) where seen.insert(id).inserted { affected.append(id) }
-        let fetched = try await fetchBoxes(affected, directory, report: &report)
+        var upserts: [CachedBox] = []
+        let newestBox = try await fetchBoxes(affected, directory, report: &report) { upserts += $0 }
+        upserts = upserts.map { refreshedDuringPass[$0.id] ?? $0 }
         let old = cache.snapshot
-        let upserts = withRefreshes(fetched.boxes)
         let upserted = Set(upserts.map(\.id))
         // Affected boxes that are gone, or no longer tied to an OLT, leave the cache.
         let deletions = affected.filter { !upserted.contains($0) && old.boxesByID[$0] != nil }
-        count(changes: upserts, removed: deletions.count, against: old, into: &report)
+        report.added = upserts.filter { old.boxesByID[$0.id] == nil }.count
+        report.updated = upserts.filter { box in old.boxesByID[box.id].map { $0 != box } ?? false }.count
+        report.removed = deletions.count
         var newState = state
-        newState.watermark = ([watermark, fetched.newestUpdate] + changedSplitters.map(\.updatedAt) + changedBoxes.map(\.updatedAt))
+        newState.watermark = ([watermark, newestBox] + changedSplitters.map(\.updatedAt) + changedBoxes.map(\.updatedAt))
             .compactMap { $0 }.max()
         report.phase = "saving"
         setProgress(report)
         try Task.checkCancellation()
         try store.applyChanges(upserting: upserts, deleting: deletions, state: newState)
         state = newState
-        var boxes = old.boxesByID
-        for id in deletions { boxes[id] = nil }
-        for box in upserts { boxes[box.id] = box }
-        cache.replace(with: BoxCacheSnapshot(boxes: Array(boxes.values)))
+        cache.apply(upserting: upserts, deleting: deletions)
         report.boxes = cache.snapshot.count
     }
 
-    private func count(changes boxes: [CachedBox], removed: Int, against old: BoxCacheSnapshot, into report: inout SyncReport) {
-        report.added = boxes.filter { old.boxesByID[$0.id] == nil }.count
-        report.updated = boxes.filter { box in old.boxesByID[box.id].map { $0 != box } ?? false }.count
-        report.removed = removed
-    }
-
-    /// The boxes with these ids and all their splitters; those not tied to an OLT are left out.
-    private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory,
-                            report: inout SyncReport) async throws -> (boxes: [CachedBox], newestUpdate: String?) {
+    /// The boxes with these ids and all their splitters, by chunks of `chunkSize` ids (two
+    /// requests each), `directory.requestConcurrency` chunks at once so that the HTTP client
+    /// always has the next request queued; `stage` runs in the task that fetched a chunk, then
+    /// the chunk's boxes go to `receive` (in any order). Those not tied to an OLT are left out.
+    /// Returns the newest `updatedAt` among them.
+    private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncReport,
+                            stage: (@Sendable ([CachedBox]) throws -> Void)? = nil,
+                            receive: ([CachedBox]) throws -> Void) async throws -> String? {
         report.phase = "boxes"
         report.progressTotal = ids.count
         report.progressDone = 0
         cache.loadProgressed(done: 0, total: ids.count)
         setProgress(report)
-        var boxes: [CachedBox] = []
         var newest: String?
-        for start in stride(from: 0, to: ids.count, by: Self.chunkSize) {
-            try Task.checkCancellation()
-            let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
-            async let infos = directory.boxes(ids: chunk)
-            async let splitters = directory.splitters(inBoxes: chunk)
-            let (boxInfos, boxSplitters) = try await (infos, splitters)
-            let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
-            for info in boxInfos {
-                if let box = CachedBox(box: info, splitters: byBox[info.id] ?? []) {
-                    boxes.append(box)
-                    newest = max(newest ?? box.updatedAt, box.updatedAt)
+        try await withThrowingTaskGroup(of: (count: Int, boxes: [CachedBox]).self) { group in
+            var start = 0
+            var inFlight = 0
+            func refill() {
+                while start < ids.count, inFlight < max(1, directory.requestConcurrency) {
+                    let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
+                    group.addTask {
+                        async let infos = directory.boxes(ids: chunk)
+                        async let splitters = directory.splitters(inBoxes: chunk)
+                        let (boxInfos, boxSplitters) = try await (infos, splitters)
+                        let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
+                        let boxes = boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) }
+                        try Task.checkCancellation()
+                        try stage?(boxes)
+                        return (chunk.count, boxes)
+                    }
+                    start += chunk.count
+                    inFlight += 1
                 }
             }
-            report.progressDone = min(ids.count, start + chunk.count)
-            cache.loadProgressed(done: report.progressDone, total: ids.count)
-            setProgress(report)
+            refill()
+            while inFlight > 0 {
+                guard let done = try await group.next() else { break }
+                inFlight -= 1
+                // A pass superseded meanwhile takes nothing more in.
+                try Task.checkCancellation()
+                refill()
+                try receive(done.boxes)
+                for box in done.boxes { newest = max(newest ?? box.updatedAt, box.updatedAt) }
+                report.progressDone += done.count
+                cache.loadProgressed(done: report.progressDone, total: ids.count)
+                setProgress(report)
+            }
         }
-        return (boxes, newest)
+        return newest
     }
 }

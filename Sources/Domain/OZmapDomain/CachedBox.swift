@@ -128,3 +128,39 @@ public struct CachedBox: Sendable, Hashable, Codable {
         }
     }
 }
+
+/// One copy of each repeated string among the cached boxes: the OLT, slot, PON, project and
+/// box-type ids repeat across thousands of boxes, a box's id in its splitters, its time in
+/// theirs. Each 24-character id is a heap allocation of its own; shared, 200,000 boxes hold
+/// about a sixth of the strings (docs/PERFORMANCE.md, "A network at scale").
+public struct StringPool: Sendable {
+    private var strings = Set<String>()
+
+    public init() {}
+
+    /// The pool's copy of `text` (kept for next time when new).
+    public mutating func intern(_ text: String) -> String {
+        strings.insert(text).memberAfterInsert
+    }
+
+    /// The box with its repeated strings shared.
+    public mutating func intern(_ box: CachedBox) -> CachedBox {
+        var box = box
+        box.project = intern(box.project)
+        box.oltID = intern(box.oltID)
+        box.slotID = intern(box.slotID)
+        box.ponID = intern(box.ponID)
+        box.boxType = intern(box.boxType)
+        for index in box.splitters.indices {
+            var splitter = box.splitters[index]
+            if splitter.boxID == box.id { splitter.boxID = box.id }
+            if splitter.updatedAt == box.updatedAt { splitter.updatedAt = box.updatedAt }
+            splitter.oltID = splitter.oltID.map { intern($0) }
+            splitter.slotID = splitter.slotID.map { intern($0) }
+            splitter.ponID = splitter.ponID.map { intern($0) }
+            splitter.name = intern(splitter.name)
+            box.splitters[index] = splitter
+        }
+        return box
+    }
+}

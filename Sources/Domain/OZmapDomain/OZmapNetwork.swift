@@ -1,3 +1,4 @@
+import Synchronization
 import OZmapRPC
 
 /// An OLT as OZmap documents it.
@@ -77,8 +78,11 @@ public protocol OZmapDirectory: Sendable {
     func verifyCredentials() async throws
     func olts() async throws -> [OZmapOLT]
     func olt(id: String) async throws -> OZmapOLT
-    /// Every splitter traced to an OLT.
-    func connectedSplitters() async throws -> [OZmapSplitter]
+    /// How many requests it sends at once at most: independent fetches beyond it only queue.
+    var requestConcurrency: Int { get }
+    /// Every splitter traced to an OLT, a page at a time as OZmap answers (pages in any order),
+    /// so that a pass holds none of them longer than it takes to read their box ids.
+    func connectedSplitterPages() -> AsyncThrowingStream<[OZmapSplitter], any Error>
     /// Splitters changed at or after an OZmap `updatedAt` time.
     func splitters(updatedSince: String) async throws -> [OZmapSplitter]
     /// Every splitter inside these boxes.
@@ -86,4 +90,17 @@ public protocol OZmapDirectory: Sendable {
     func boxes(ids: [String]) async throws -> [OZmapBoxInfo]
     /// Boxes changed at or after an OZmap `updatedAt` time.
     func boxes(updatedSince: String) async throws -> [OZmapBoxInfo]
+}
+
+/// Counts the OZmap requests sent on behalf of one task and its child tasks (a sync pass):
+/// the adapter adds one for each request it sends while a tally is bound.
+public final class OZmapRequestTally: Sendable {
+    @TaskLocal public static var current: OZmapRequestTally?
+    private let sent = Atomic<Int>(0)
+
+    public init() {}
+
+    public func add() { sent.add(1, ordering: .relaxed) }
+
+    public var count: Int { sent.load(ordering: .relaxed) }
 }

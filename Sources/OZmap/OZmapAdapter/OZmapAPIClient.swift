@@ -5,8 +5,12 @@ import OZmapRPC
 
 /// How the OZmap client pages and retries.
 public struct OZmapClientConfiguration: Sendable {
-    /// Rows per list page (the official SDK pages with 100).
-    public var pageSize = 100
+    /// Rows per list page: the most the simulator and the older tools use (the official SDK
+    /// pages with 100); a server that caps `limit` lower says so in its answer, and the pages
+    /// are counted with its `limit`.
+    public var pageSize = 500
+    /// The pages of one list read at once (the HTTP client's concurrency: more would only queue).
+    public var concurrency = 4
     /// Attempts for a read before giving up (1 = no retry).
     public var readAttempts = 4
     public var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
@@ -60,8 +64,10 @@ public struct OZmapAPIClient: OZmapDirectory {
         OZmapJSON.olt(try OZmapJSON.object(try await get("olts/\(Self.escape(id))", route: "olts/{id}")))
     }
 
-    public func connectedSplitters() async throws -> [OZmapSplitter] {
-        try await list("splitters", filter: [Filter("olt", "exists", true)]).compactMap(OZmapJSON.splitter)
+    public var requestConcurrency: Int { configuration.concurrency }
+
+    public func connectedSplitterPages() -> AsyncThrowingStream<[OZmapSplitter], any Error> {
+        pageStream("splitters", filter: [Filter("olt", "exists", true)]) { $0.compactMap(OZmapJSON.splitter) }
     }
 
     public func splitters(updatedSince time: String) async throws -> [OZmapSplitter] {
@@ -102,33 +108,115 @@ public struct OZmapAPIClient: OZmapDirectory {
         }
     }
 
-    /// Pages through a list route until OZmap says there is no next page
-    /// (or, on older servers, until a page comes back short or empty).
-    func list(_ route: String, filter: [Filter] = [],
-              reader: ((String, [(String, String)], String) async throws -> [UInt8])? = nil) async throws -> [[String: Any]] {
-        let fetch = reader ?? { path, query, route in try await get(path, query: query, route: route) }
-        var rows: [[String: Any]] = []
-        var page = 1
+    /// A list request's reader: the route's path, its query, the route for metrics.
+    typealias PageReader = @Sendable (String, [(String, String)], String) async throws -> [UInt8]
+
+    /// Every row of a list route (`forEachPage`), in page order.
+    func list(_ route: String, filter: [Filter] = [], reader: PageReader? = nil) async throws -> [[String: Any]] {
+        var pages: [Int: [RawRow]] = [:]
+        try await forEachPage(route, filter: filter, reader: reader, { $0.map(RawRow.init) }) { pages[$0] = $1 }
+        return pages.keys.sorted().flatMap { pages[$0]!.map(\.fields) }
+    }
+
+    /// The pages of a list route as a stream, each handed over as soon as it is read (`forEachPage`).
+    /// The stream's reader ends the fetching by dropping it; the pass's request tally goes along.
+    func pageStream<Row: Sendable>(_ route: String, filter: [Filter] = [],
+                                   _ rows: @escaping @Sendable ([[String: Any]]) -> [Row]) -> AsyncThrowingStream<[Row], any Error> {
+        let (stream, continuation) = AsyncThrowingStream<[Row], any Error>.makeStream()
+        let tally = OZmapRequestTally.current
+        let task = Task {
+            do {
+                try await OZmapRequestTally.$current.withValue(tally) {
+                    try await forEachPage(route, filter: filter, rows) { continuation.yield($1) }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// Reads every page of a list route and hands each to `body` (its number, its rows) as it
+    /// arrives: the first alone, since its `total` and `limit` say how many follow; then those
+    /// `configuration.concurrency` at a time, in any order; then one at a time for as long as
+    /// OZmap still says there is a next page (the list grew meanwhile; an older server without
+    /// `hasNextPage` or `total` is paged until a page comes back short or empty).
+    func forEachPage<Row: Sendable>(_ route: String, filter: [Filter] = [], reader: PageReader? = nil,
+                                    _ rows: @escaping @Sendable ([[String: Any]]) -> [Row],
+                                    _ body: (Int, [Row]) throws -> Void) async throws {
+        let fetch: PageReader = reader ?? { path, query, route in try await get(path, query: query, route: route) }
         let filterJSON = filter.isEmpty ? nil : "[" + filter.map(\.json).joined(separator: ",") + "]"
-        while true {
-            var query = [("page", "\(page)"), ("limit", "\(configuration.pageSize)")]
+        let pageSize = configuration.pageSize
+        let apiURL = credentials.apiURL
+        @Sendable func read(_ page: Int) async throws -> Page<Row> {
+            var query = [("page", "\(page)"), ("limit", "\(pageSize)")]
             if let filterJSON { query.append(("filter", filterJSON)) }
             let body = try OZmapJSON.object(try await fetch(route, query, route))
             guard let pageRows = body["rows"] as? [[String: Any]] else {
-                throw RPCError(.unavailable, "OZmap answered GET \(route) without a 'rows' list: is \(credentials.apiURL) an OZmap API v2?")
+                throw RPCError(.unavailable, "OZmap answered GET \(route) without a 'rows' list: is \(apiURL) an OZmap API v2?")
             }
-            rows += pageRows
-            if let hasNext = body["hasNextPage"] as? Bool {
-                if !hasNext { break }
+            let limit = OZmapJSON.int(body["limit"]) ?? pageSize
+            let total = OZmapJSON.int(body["total"])
+            let hasNext: Bool
+            if let stated = body["hasNextPage"] as? Bool {
+                hasNext = stated
             } else {
-                let start = OZmapJSON.int(body["start"]) ?? rows.count - pageRows.count
+                let start = OZmapJSON.int(body["start"]) ?? (page - 1) * limit
                 let count = OZmapJSON.int(body["count"]) ?? pageRows.count
-                let total = OZmapJSON.int(body["total"])
-                if pageRows.isEmpty || total.map({ start + count >= $0 }) ?? (pageRows.count < configuration.pageSize) { break }
+                hasNext = !pageRows.isEmpty && (total.map { start + count < $0 } ?? (pageRows.count >= pageSize))
             }
-            page += 1
+            return Page(number: page, rows: rows(pageRows), hasNext: hasNext, total: total, limit: limit)
         }
-        return rows
+
+        let first = try await read(1)
+        try body(1, first.rows)
+        guard first.hasNext else { return }
+        var next = 2
+        if let total = first.total, first.limit > 0 {
+            let last = (total + first.limit - 1) / first.limit
+            var more = true  // what the last of those pages said
+            try await withThrowingTaskGroup(of: Page<Row>.self) { group in
+                var page = 2
+                var inFlight = 0
+                while page <= last || inFlight > 0 {
+                    while page <= last, inFlight < max(1, configuration.concurrency) {
+                        let number = page
+                        group.addTask { try await read(number) }
+                        page += 1
+                        inFlight += 1
+                    }
+                    guard let done = try await group.next() else { break }
+                    inFlight -= 1
+                    try body(done.number, done.rows)
+                    if done.number == last { more = done.hasNext }
+                }
+            }
+            guard more else { return }
+            next = max(2, last + 1)
+        }
+        while true {
+            try Task.checkCancellation()
+            let page = try await read(next)
+            try body(next, page.rows)
+            guard page.hasNext else { return }
+            next += 1
+        }
+    }
+
+    private struct Page<Row: Sendable>: Sendable {
+        var number: Int
+        var rows: [Row]
+        var hasNext: Bool
+        var total: Int?
+        var limit: Int
+    }
+
+    /// A row as JSONSerialization reads it, carried from the task that read its page to the one
+    /// that collects the pages: Foundation's immutable values, never changed after parsing.
+    struct RawRow: @unchecked Sendable {
+        let fields: [String: Any]
     }
 
     /// A GET, retried with full-jitter backoff on UNAVAILABLE (429, 5xx, no answer), honouring Retry-After.
@@ -169,6 +257,7 @@ public struct OZmapAPIClient: OZmapDirectory {
             throw OZmapCallError(error: RPCError(.unavailable, "OZmap asked ozmapd to wait (Retry-After) another \(wait.readable) before \(method) \(route)"),
                                  httpStatus: 0, retryAfter: wait, outcomeUnknown: false)
         }
+        OZmapRequestTally.current?.add()
         var url = "\(credentials.apiURL)/\(path)"
         if !query.isEmpty { url += "?" + query.map { "\($0)=\(Self.escape($1))" }.joined(separator: "&") }
         var headers = [("Authorization", credentials.apiKey.revealed), ("Accept", "application/json")]

@@ -20,10 +20,11 @@ public struct SyncReport: Codable, Sendable, Hashable {
     public var phase: String
     public var progressDone: UInt32
     public var progressTotal: UInt32
+    public var ozmapRequests: UInt32
 
     public init(kind: SyncKind, running: Bool, startedAt: String, finishedAt: String, durationMs: UInt64, boxes: UInt32,
                 boxesAdded: UInt32, boxesUpdated: UInt32, boxesRemoved: UInt32, error: String, phase: String,
-                progressDone: UInt32, progressTotal: UInt32) {
+                progressDone: UInt32, progressTotal: UInt32, ozmapRequests: UInt32 = 0) {
         self.kind = kind
         self.running = running
         self.startedAt = startedAt
@@ -37,6 +38,7 @@ public struct SyncReport: Codable, Sendable, Hashable {
         self.phase = phase
         self.progressDone = progressDone
         self.progressTotal = progressTotal
+        self.ozmapRequests = ozmapRequests
     }
 }
 

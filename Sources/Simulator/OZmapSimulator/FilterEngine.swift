@@ -74,9 +74,10 @@ struct FilterCondition: Sendable {
     /// The list holds only strings that are not timestamps: a stored string then matches
     /// exactly or not at all, and the per-value loose comparison can be skipped (it parses times).
     private let valueListIsPlainStrings: Bool
-    private let valueMilliseconds: Int64?
+    /// The value as an instant, when it is a time (the time index compares with it).
+    let valueMilliseconds: Int64?
     private let likePattern: LikePattern?
-    private let existsFlag: Bool
+    let existsFlag: Bool
 
     init(_ json: SimulatorJSON, label: String) throws(SimulatorError) {
         guard case .object(let members) = json else {

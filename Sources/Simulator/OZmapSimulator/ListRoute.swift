@@ -16,9 +16,16 @@ extension SimulatorEngine {
         guard !overflow else { throw SimulatorError.badRequest("page is too large") }
 
         let (total, rows) = readNetwork { network -> (Int, [JSONObject]) in
-            let matches = sort.apply(to: network.table(resource).objects(matching: filter))
-            let pageRows = matches.dropFirst(start).prefix(limit)
-            return (matches.count, pageRows.map { populateClient ? network.populatingClient(of: $0) : $0 })
+            let table = network.table(resource)
+            let total: Int
+            let pageRows: [JSONObject]
+            if sort.keys.isEmpty {
+                (total, pageRows) = table.page(matching: filter, start: start, limit: limit)
+            } else {
+                let matches = sort.apply(to: table.objects(matching: filter))
+                (total, pageRows) = (matches.count, Array(matches.dropFirst(start).prefix(limit)))
+            }
+            return (total, pageRows.map { populateClient ? network.populatingClient(of: $0) : $0 })
         }
 
         let hasNextPage = start + rows.count < total

@@ -49,10 +49,11 @@ struct OLTPorts: Sendable {
 
 /// The whole simulated OZmap tenant. A value type kept behind one lock by the engine.
 struct Network: Sendable {
-    // Indexed: the fields of the lookups ozmapd makes (`=`/`in` filters, properties/client/{code}).
+    // Indexed: the fields of the lookups ozmapd makes (`=`/`in` filters, properties/client/{code},
+    // `olt exists`); every table indexes `updatedAt` (ObjectTable).
     var olts = ObjectTable(indexing: ["id"])
     var boxes = ObjectTable(indexing: ["id"])
-    var splitters = ObjectTable(indexing: ["id", "parent"])
+    var splitters = ObjectTable(indexing: ["id", "parent", "olt"])
     var clients = ObjectTable(indexing: ["id", "code", "onu.serial_number"])
     var properties = ObjectTable(indexing: ["id", "client", "box"])
     var oltPorts: [String: OLTPorts] = [:]

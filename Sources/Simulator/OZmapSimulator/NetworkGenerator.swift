@@ -14,14 +14,31 @@ struct NetworkGenerator {
     private let configuration: SimulatorConfiguration
     private var random: SeededRandom
     private var network: Network
-    private let time: String
+    /// The `createdAt`/`updatedAt` of what is being generated: each box with its splitters,
+    /// clients and properties gets its own millisecond, as on a tenant built over time, the
+    /// last at the start time: the boxes not connected first, then the connected ones in
+    /// creation order. So an incremental query `updatedAt >= <the newest time a full load
+    /// saw>` matches what changed since, not the whole network nor the boxes it leaves out.
+    private var time: String
+    private let startMilliseconds: Int64
     private var clientNumber = 0
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         random = SeededRandom(seed: configuration.seed)
         network = Network(seed: configuration.seed)
-        time = network.clock.current
+        startMilliseconds = network.clock.lastMilliseconds
+        let allBoxes = configuration.boxes + Int((Double(configuration.boxes) * configuration.unconnectedBoxRatio).rounded())
+        time = ISOTime.format(milliseconds: startMilliseconds - Int64(allBoxes) - 1)  // the OLTs'
+    }
+
+    private var unconnectedBoxes: Int {
+        Int((Double(configuration.boxes) * configuration.unconnectedBoxRatio).rounded())
+    }
+
+    /// Stamps what follows `offset` milliseconds before the start time.
+    private mutating func setTime(millisecondsBeforeStart offset: Int) {
+        time = ISOTime.format(milliseconds: startMilliseconds - Int64(offset))
     }
 
     static func generate(_ configuration: SimulatorConfiguration) -> Network {
@@ -42,6 +59,7 @@ struct NetworkGenerator {
             let number = boxesPerOLT[oltIndex]
             let ponPosition = (number - 1) % (Self.slotsPerOLT * Self.ponsPerSlot)
             let olt = olts[oltIndex]
+            setTime(millisecondsBeforeStart: configuration.boxes - 1 - index)
             let trace = olt.ports.trace(
                 olt: olt.id, slotIndex: ponPosition / Self.ponsPerSlot, ponIndex: ponPosition % Self.ponsPerSlot)
             makeBox(
@@ -49,9 +67,10 @@ struct NetworkGenerator {
                 boxType: boxType, primaryType: primaryType, customerType: customerType)
         }
 
-        let unconnected = Int((Double(configuration.boxes) * configuration.unconnectedBoxRatio).rounded())
+        let unconnected = unconnectedBoxes
         for index in 0..<unconnected where !olts.isEmpty {
             let oltIndex = index % olts.count
+            setTime(millisecondsBeforeStart: configuration.boxes + unconnected - index)
             boxesPerOLT[oltIndex] += 1
             makeBox(
                 name: Self.boxName(oltIndex: oltIndex, number: boxesPerOLT[oltIndex]),

@@ -45,7 +45,7 @@ extension Network {
         for splitterID in splitters(inBox: id).compactMap({ $0["id"]?.string }) {
             removeSplitter(splitterID)
         }
-        for propertyID in properties.objects(where: { $0["box"]?.string == id }).compactMap({ $0["id"]?.string }) {
+        for propertyID in properties.objects(withAnyOf: [id], at: "box").compactMap({ $0["id"]?.string }) {
             properties.remove(propertyID)
         }
     }
@@ -75,7 +75,7 @@ extension Network {
     ) throws(SimulatorError) -> JSONObject {
         guard !name.isEmpty else { throw .badRequest("name must not be empty") }
         var trace: OLTTrace? = nil
-        let template = boxes.order.first.flatMap { boxes[$0] }
+        let template = boxes.first
         var project = template?["project"]?.string ?? ids.next()
         if let oltID {
             guard let olt = olts[oltID] else { throw .notFound("OLT \(oltID) not found") }

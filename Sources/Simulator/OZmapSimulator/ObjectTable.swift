@@ -1,58 +1,109 @@
 /// One collection of stored objects (boxes, splitters, ...), keyed by id and kept in
-/// creation order, which is the default order of the list routes. Fields named at creation
-/// are indexed by their string values, so that `=` and `in` filters on them (the lookups
-/// ozmapd makes: clients by code and serial, properties by client, splitters by box, any
-/// object by id) read only the matching objects instead of the whole table.
+/// creation order, which is the default order of the list routes.
+///
+/// Indexes, so that a page of the filters ozmapd sends reads only the matching objects
+/// (a 200,000-box network has about 1.9 million objects; a scan per page cannot keep up):
+/// - the fields named at creation, by their string values (`=`, `in`: clients by code and
+///   serial, properties by client, splitters by box, any object by id) and by presence
+///   (`exists: true`: the splitters traced to an OLT);
+/// - `updatedAt` as an instant (`>=`, `>`, `<=`, `<`: the incremental sync).
+///
+/// Every index holds creation sequence numbers in ascending order, so a page is a slice of
+/// the candidates: no sorting of all the matches, and when the one condition is answered
+/// exactly by its index, no object is read but the page's.
 struct ObjectTable: Sendable {
-    private(set) var order: [String] = []
-    private var objects: [String: JSONObject] = [:]
-    /// Creation order, for sorting what an index returns.
-    private var sequence: [String: Int] = [:]
-    private var nextSequence = 0
-    private let indexed: [(name: String, path: JSONPath)]
-    /// Field → string value → ids of the objects holding it there.
-    private var index: [String: [String: Set<String>]] = [:]
-    /// Field → ids of objects holding a value there that is not a string (a number, an object):
-    /// the index cannot rule them out, so they are always candidates.
-    private var unindexed: [String: Set<String>] = [:]
+    /// Objects by creation sequence; nil once removed (sequences are never reused).
+    private var slots: [JSONObject?] = []
+    private var sequenceOf: [String: Int] = [:]
+    /// Sequences of the objects present, ascending: creation order.
+    private var live: [Int] = []
+    private var fields: [FieldIndex]
+    /// `updatedAt` in ms per sequence (`Int64.min`: none, or not a time), and the sorted
+    /// (ms, sequence) pairs for range queries.
+    private var timeOf: [Int64] = []
+    private var times: [TimeEntry] = []
+    /// Sequences whose `updatedAt` is present but not one time string: the time index
+    /// cannot say how they compare, so they are always candidates.
+    private var irregularTimes: [Int] = []
+
+    private struct FieldIndex: Sendable {
+        let name: String
+        let path: JSONPath
+        /// String value → sequences holding it at the path.
+        var byValue: [String: [Int]] = [:]
+        /// Sequences holding a value that is not a string (a number, an object): always candidates.
+        var nonString: [Int] = []
+        /// Sequences holding any non-null value at the path (`exists: true`).
+        var present: [Int] = []
+    }
+
+    private struct TimeEntry: Sendable, Comparable {
+        var ms: Int64
+        var sequence: Int
+        static func < (a: TimeEntry, b: TimeEntry) -> Bool { (a.ms, a.sequence) < (b.ms, b.sequence) }
+    }
 
     /// `indexing`: dot paths of the fields to index.
     init(indexing fields: [String] = []) {
-        indexed = fields.map { ($0, JSONPath($0)) }
+        self.fields = fields.map { FieldIndex(name: $0, path: JSONPath($0)) }
     }
 
-    var count: Int { objects.count }
+    var count: Int { live.count }
 
     subscript(id: String) -> JSONObject? {
-        objects[id]
+        sequenceOf[id].flatMap { slots[$0] }
     }
 
     func contains(_ id: String) -> Bool {
-        objects[id] != nil
+        sequenceOf[id] != nil
+    }
+
+    /// The first object created that is still present.
+    var first: JSONObject? {
+        live.first.flatMap { slots[$0] }
     }
 
     /// Every object, in creation order.
     var all: [JSONObject] {
-        order.compactMap { objects[$0] }
+        live.compactMap { slots[$0] }
     }
 
     /// The objects matching `predicate`, in creation order.
     func objects(where predicate: (JSONObject) -> Bool) -> [JSONObject] {
         var matches: [JSONObject] = []
-        for id in order {
-            if let object = objects[id], predicate(object) { matches.append(object) }
+        for sequence in live {
+            if let object = slots[sequence], predicate(object) { matches.append(object) }
         }
         return matches
     }
 
-    /// The objects matching `filter`, in creation order: through an index when one of its
-    /// conditions is `=` or `in` plain strings on an indexed field, else by a scan.
+    /// Every object matching `filter`, in creation order (through an index when one applies).
     func objects(matching filter: RecordFilter) -> [JSONObject] {
+        page(matching: filter, start: 0, limit: Int.max).rows
+    }
+
+    /// The matching objects' count, and `limit` of them from `start`, in creation order.
+    /// Through the most selective index among the conditions; a scan when none applies.
+    func page(matching filter: RecordFilter, start: Int, limit: Int) -> (total: Int, rows: [JSONObject]) {
+        var best: (sequences: [Int], exact: Bool)?
         for condition in filter.conditions {
-            guard let candidates = candidates(condition) else { continue }
-            return inCreationOrder(candidates).filter(filter.matches)
+            guard let found = candidates(condition) else { continue }
+            if best == nil || found.sequences.count < best!.sequences.count { best = found }
         }
-        return objects(where: filter.matches)
+        if let best, best.exact, filter.conditions.count == 1 {
+            let total = best.sequences.count
+            guard start < total else { return (total, []) }
+            let end = limit >= total - start ? total : start + limit
+            return (total, best.sequences[start..<end].compactMap { slots[$0] })
+        }
+        var total = 0
+        var rows: [JSONObject] = []
+        for sequence in best?.sequences ?? live {
+            guard let object = slots[sequence], filter.matches(object) else { continue }
+            if total >= start, rows.count < limit { rows.append(object) }
+            total += 1
+        }
+        return (total, rows)
     }
 
     /// The objects whose `field` holds one of the strings `values`, in creation order (a scan when not indexed).
@@ -62,57 +113,115 @@ struct ObjectTable: Sendable {
         func holds(_ object: JSONObject) -> Bool {
             path.anyValue(in: object) { if case .string(let text) = $0 { wanted.contains(text) } else { false } }
         }
-        guard let byValue = index[field] else { return objects(where: holds) }
-        var ids = unindexed[field] ?? []
-        for value in wanted { ids.formUnion(byValue[value] ?? []) }
-        return inCreationOrder(ids).filter(holds)
+        guard let index = fields.first(where: { $0.name == field }) else { return objects(where: holds) }
+        var sequences = index.nonString
+        for value in wanted { sequences += index.byValue[value] ?? [] }
+        return Self.ascendingUnique(sequences).compactMap { slots[$0] }.filter(holds)
     }
 
-    private func inCreationOrder(_ ids: Set<String>) -> [JSONObject] {
-        ids.sorted { (sequence[$0] ?? 0) < (sequence[$1] ?? 0) }.compactMap { objects[$0] }
-    }
-
-    /// Ids that may match the condition, or nil when the index cannot say (then every object may).
-    private func candidates(_ condition: FilterCondition) -> Set<String>? {
-        guard let byValue = index[condition.property] else { return nil }
+    /// Sequences (ascending) that may match the condition, and whether exactly those match;
+    /// nil when no index applies (then every object may).
+    private func candidates(_ condition: FilterCondition) -> (sequences: [Int], exact: Bool)? {
+        if condition.property == "updatedAt" { return timeCandidates(condition) }
+        guard let index = fields.first(where: { $0.name == condition.property }) else { return nil }
         let wanted: [SimulatorJSON]
         switch condition.op {
         case .equal: wanted = [condition.value]
         case .in:
             guard case .array(let values) = condition.value else { return nil }
             wanted = values
+        case .exists:
+            // `exists: false` (missing or null) is the complement: rare, left to the scan.
+            guard condition.existsFlag else { return nil }
+            return (index.present, true)
         default: return nil
         }
         // Strings only, and not times: those compare loosely (as instants, numbers, null as missing).
-        var ids = unindexed[condition.property] ?? []
+        var sequences = index.nonString
         for value in wanted {
             guard case .string(let text) = value, ISOTime.parse(text) == nil else { return nil }
-            ids.formUnion(byValue[text] ?? [])
+            sequences += index.byValue[text] ?? []
         }
-        return ids
+        return (wanted.count == 1 && index.nonString.isEmpty ? sequences : Self.ascendingUnique(sequences), index.nonString.isEmpty)
+    }
+
+    /// `updatedAt` compared with a time: a range of the time index.
+    private func timeCandidates(_ condition: FilterCondition) -> (sequences: [Int], exact: Bool)? {
+        guard let wanted = condition.valueMilliseconds else { return nil }  // not a time: compared as text
+        let range: Range<Int>
+        switch condition.op {
+        case .greaterOrEqual: range = lowerBound(TimeEntry(ms: wanted, sequence: Int.min))..<times.count
+        case .greater: range = lowerBound(TimeEntry(ms: wanted, sequence: Int.max))..<times.count
+        case .lessOrEqual: range = 0..<lowerBound(TimeEntry(ms: wanted, sequence: Int.max))
+        case .less: range = 0..<lowerBound(TimeEntry(ms: wanted, sequence: Int.min))
+        default: return nil
+        }
+        var sequences: [Int]
+        if range.count > live.count / 16 {
+            // A large share of the table: one pass over the time column, already in creation order.
+            let op = condition.op
+            sequences = live.filter { sequence in
+                let ms = timeOf[sequence]
+                guard ms != Int64.min else { return false }
+                return switch op {
+                case .greaterOrEqual: ms >= wanted
+                case .greater: ms > wanted
+                case .lessOrEqual: ms <= wanted
+                default: ms < wanted
+                }
+            }
+            if !irregularTimes.isEmpty { sequences = Self.ascendingUnique(sequences + irregularTimes) }
+        } else {
+            sequences = Self.ascendingUnique(times[range].map(\.sequence) + irregularTimes)
+        }
+        return (sequences, irregularTimes.isEmpty)
+    }
+
+    private func lowerBound(_ entry: TimeEntry) -> Int {
+        var low = 0, high = times.count
+        while low < high {
+            let mid = (low + high) / 2
+            if times[mid] < entry { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private static func ascendingUnique(_ sequences: [Int]) -> [Int] {
+        var sorted = sequences.sorted()
+        var last = Int.min
+        sorted.removeAll { sequence in
+            defer { last = sequence }
+            return sequence == last
+        }
+        return sorted
     }
 
     /// Adds a new object, or replaces the one with the same id keeping its position.
     mutating func insert(_ object: JSONObject, id: String) {
-        if let old = objects.updateValue(object, forKey: id) {
-            unindex(old, id: id)
+        let sequence: Int
+        if let existing = sequenceOf[id] {
+            sequence = existing
+            unindex(slots[existing]!, sequence: existing)
         } else {
-            order.append(id)
-            sequence[id] = nextSequence
-            nextSequence += 1
+            sequence = slots.count
+            sequenceOf[id] = sequence
+            slots.append(nil)
+            timeOf.append(Int64.min)
+            live.append(sequence)
         }
-        addToIndex(object, id: id)
+        slots[sequence] = object
+        addToIndex(object, sequence: sequence)
     }
 
     /// Applies `change` to the object; false when there is no such object.
     @discardableResult
     mutating func update(_ id: String, _ change: (inout JSONObject) throws -> Void) rethrows -> Bool {
-        guard var object = objects[id] else { return false }
-        unindex(object, id: id)
-        objects[id] = nil  // keep the value uniquely referenced while it is changed
+        guard let sequence = sequenceOf[id], var object = slots[sequence] else { return false }
+        unindex(object, sequence: sequence)
+        slots[sequence] = nil  // keep the value uniquely referenced while it is changed
         defer {
-            objects[id] = object
-            addToIndex(object, id: id)
+            slots[sequence] = object
+            addToIndex(object, sequence: sequence)
         }
         try change(&object)
         return true
@@ -120,48 +229,106 @@ struct ObjectTable: Sendable {
 
     @discardableResult
     mutating func remove(_ id: String) -> JSONObject? {
-        guard let removed = objects.removeValue(forKey: id) else { return nil }
-        unindex(removed, id: id)
-        sequence[id] = nil
-        if let position = order.firstIndex(of: id) {
-            order.remove(at: position)
-        }
+        guard let sequence = sequenceOf.removeValue(forKey: id), let removed = slots[sequence] else { return nil }
+        unindex(removed, sequence: sequence)
+        slots[sequence] = nil
+        live.removeSorted(sequence)
         return removed
     }
 
     // MARK: index upkeep
 
-    private static func values(at path: JSONPath, in object: JSONObject) -> (strings: Set<String>, other: Bool) {
+    private static func values(at path: JSONPath, in object: JSONObject) -> (strings: Set<String>, other: Bool, present: Bool) {
         var strings = Set<String>()
         var other = false
+        var present = false
         _ = path.anyValue(in: object) { value in
             switch value {
             case .string(let text): strings.insert(text)
             case .null, .array: break  // arrays are walked into; null matches no string
             default: other = true
             }
+            if !value.isNull { present = true }
             return false
         }
-        return (strings, other)
+        return (strings, other, present)
     }
 
-    private mutating func addToIndex(_ object: JSONObject, id: String) {
-        for (name, path) in indexed {
-            let (strings, other) = Self.values(at: path, in: object)
-            for text in strings { index[name, default: [:]][text, default: []].insert(id) }
-            if index[name] == nil { index[name] = [:] }
-            if other { unindexed[name, default: []].insert(id) }
+    /// The `updatedAt` instant, or nil when there is none; `irregular` when present but not one time string.
+    private static func time(of object: JSONObject) -> (ms: Int64?, irregular: Bool) {
+        switch object["updatedAt"] {
+        case nil, .null?: return (nil, false)
+        case .string(let text)?:
+            let ms = ISOTime.parse(text)
+            return (ms, ms == nil)
+        default: return (nil, true)
         }
     }
 
-    private mutating func unindex(_ object: JSONObject, id: String) {
-        for (name, path) in indexed {
-            let (strings, _) = Self.values(at: path, in: object)
-            for text in strings {
-                index[name]?[text]?.remove(id)
-                if index[name]?[text]?.isEmpty == true { index[name]?[text] = nil }
+    private mutating func addToIndex(_ object: JSONObject, sequence: Int) {
+        for position in fields.indices {
+            let (strings, other, present) = Self.values(at: fields[position].path, in: object)
+            for text in strings { fields[position].byValue[text, default: []].insertSorted(sequence) }
+            if other { fields[position].nonString.insertSorted(sequence) }
+            if present { fields[position].present.insertSorted(sequence) }
+        }
+        let (ms, irregular) = Self.time(of: object)
+        if let ms {
+            timeOf[sequence] = ms
+            let entry = TimeEntry(ms: ms, sequence: sequence)
+            if let last = times.last, !(last < entry) {
+                times.insert(entry, at: lowerBound(entry))
+            } else {
+                times.append(entry)  // the common case: generated and changed objects carry the newest time
             }
-            unindexed[name]?.remove(id)
         }
+        if irregular { irregularTimes.insertSorted(sequence) }
+    }
+
+    private mutating func unindex(_ object: JSONObject, sequence: Int) {
+        for position in fields.indices {
+            let (strings, other, present) = Self.values(at: fields[position].path, in: object)
+            for text in strings {
+                fields[position].byValue[text]?.removeSorted(sequence)
+                if fields[position].byValue[text]?.isEmpty == true { fields[position].byValue[text] = nil }
+            }
+            if other { fields[position].nonString.removeSorted(sequence) }
+            if present { fields[position].present.removeSorted(sequence) }
+        }
+        let ms = timeOf[sequence]
+        if ms != Int64.min {
+            let entry = TimeEntry(ms: ms, sequence: sequence)
+            let at = lowerBound(entry)
+            if at < times.count, times[at] == entry { times.remove(at: at) }
+            timeOf[sequence] = Int64.min
+        }
+        irregularTimes.removeSorted(sequence)
+    }
+}
+
+extension Array where Element == Int {
+    /// Inserts into an ascending array (appends in the common case: sequences grow).
+    fileprivate mutating func insertSorted(_ value: Int) {
+        if let last, last >= value {
+            let at = insertionPoint(value)
+            if at < count, self[at] == value { return }
+            insert(value, at: at)
+        } else {
+            append(value)
+        }
+    }
+
+    fileprivate mutating func removeSorted(_ value: Int) {
+        let at = insertionPoint(value)
+        if at < count, self[at] == value { remove(at: at) }
+    }
+
+    private func insertionPoint(_ value: Int) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }

@@ -71,7 +71,7 @@ struct SeedFileLoader {
         let label = "boxes[\(index)]"
         let id = try takeID(entry, label: label, existing: network.boxes)
         guard let name = try Self.string(entry, "name", label: label) else { throw Self.invalid("\(label).name is required") }
-        let defaultProject = network.olts.order.first.flatMap { network.olts[$0]?["project"]?.string }
+        let defaultProject = network.olts.first?["project"]?.string
         let project = try Self.string(entry, "project", label: label) ?? defaultProject ?? network.ids.next()
         var lat = entry["lat"]?.number ?? NetworkGenerator.centerLat
         var lng = entry["lng"]?.number ?? NetworkGenerator.centerLng

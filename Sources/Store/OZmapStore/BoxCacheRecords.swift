@@ -5,6 +5,10 @@ import OZmapDomain
 /// One cached box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
 struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "box"
+    /// A full pass's boxes as they arrive, with the pass's number: out of sight of `loadBoxes`
+    /// until the pass commits its own (a failed pass leaves the last good cache on disk, and a
+    /// superseded pass's late chunk is never committed by the pass after it).
+    static let stagingTableName = "boxStaging"
 
     var id: String
     var name: String
@@ -31,7 +35,8 @@ struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
 
 extension StateDatabase: BoxCacheStore {
     public func loadBoxes() throws -> [CachedBox] {
-        try queue.read { db in try BoxRecord.fetchAll(db).map(\.box) }
+        var pool = StringPool()
+        return try queue.read { db in try BoxRecord.fetchAll(db) }.map { pool.intern($0.box) }
     }
 
     public func loadSyncState() throws -> SyncState {
@@ -42,6 +47,35 @@ extension StateDatabase: BoxCacheStore {
         try queue.write { db in
             try BoxRecord.deleteAll(db)
             for box in boxes { try BoxRecord(box).insert(db) }
+            try SyncStateRecord(state: state).save(db)
+        }
+    }
+
+    public func beginStagingBoxes() throws {
+        try queue.write { db in try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)") }
+    }
+
+    public func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {
+        // The columns as the box table has them (GRDB's JSON for `box`), encoded before the write lock.
+        let rows = try boxes.map { try BoxRecord($0).databaseDictionary }
+        try queue.write { db in
+            for row in rows {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO \(BoxRecord.stagingTableName) (pass, id, name, oltID, updatedAt, box) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [pass, row["id"], row["name"], row["oltID"], row["updatedAt"], row["box"]])
+            }
+        }
+    }
+
+    public func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {
+        try queue.write { db in
+            try BoxRecord.deleteAll(db)
+            try db.execute(sql: """
+                INSERT INTO box (id, name, oltID, updatedAt, box)
+                SELECT id, name, oltID, updatedAt, box FROM \(BoxRecord.stagingTableName) WHERE pass = ?
+                """, arguments: [pass])
+            try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)")
+            for box in boxes { try BoxRecord(box).save(db) }
             try SyncStateRecord(state: state).save(db)
         }
     }

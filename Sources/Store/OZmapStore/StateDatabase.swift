@@ -73,6 +73,17 @@ public final class StateDatabase: Sendable {
                 table.add(column: "problem", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v4: a full pass's boxes, staged as they arrive") { db in
+            try db.create(table: BoxRecord.stagingTableName) { table in
+                table.column("pass", .integer).notNull()
+                table.column("id", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("oltID", .text).notNull()
+                table.column("updatedAt", .text).notNull()
+                table.column("box", .jsonText).notNull()
+                table.primaryKey(["pass", "id"])
+            }
+        }
         return migrator
     }
 

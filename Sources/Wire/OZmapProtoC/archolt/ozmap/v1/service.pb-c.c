@@ -4081,7 +4081,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_boxes_response__descri
   (ProtobufCMessageInit) archolt__ozmap__v1__sync_boxes_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_descriptors[13] =
+static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_descriptors[14] =
 {
   {
     "kind",
@@ -4239,6 +4239,18 @@ static const ProtobufCFieldDescriptor archolt__ozmap__v1__sync_report__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ozmap_requests",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Archolt__Ozmap__V1__SyncReport, ozmap_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned archolt__ozmap__v1__sync_report__field_indices_by_name[] = {
   5,   /* field[5] = boxes */
@@ -4249,6 +4261,7 @@ static const unsigned archolt__ozmap__v1__sync_report__field_indices_by_name[] =
   9,   /* field[9] = error */
   3,   /* field[3] = finished_at */
   0,   /* field[0] = kind */
+  13,   /* field[13] = ozmap_requests */
   10,   /* field[10] = phase */
   11,   /* field[11] = progress_done */
   12,   /* field[12] = progress_total */
@@ -4258,7 +4271,7 @@ static const unsigned archolt__ozmap__v1__sync_report__field_indices_by_name[] =
 static const ProtobufCIntRange archolt__ozmap__v1__sync_report__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_report__descriptor =
 {
@@ -4268,7 +4281,7 @@ const ProtobufCMessageDescriptor archolt__ozmap__v1__sync_report__descriptor =
   "Archolt__Ozmap__V1__SyncReport",
   "archolt.ozmap.v1",
   sizeof(Archolt__Ozmap__V1__SyncReport),
-  13,
+  14,
   archolt__ozmap__v1__sync_report__field_descriptors,
   archolt__ozmap__v1__sync_report__field_indices_by_name,
   1,  archolt__ozmap__v1__sync_report__number_ranges,

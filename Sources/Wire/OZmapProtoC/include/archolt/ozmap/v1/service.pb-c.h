@@ -559,10 +559,14 @@ struct  Archolt__Ozmap__V1__SyncReport
   char *phase;
   uint32_t progress_done;
   uint32_t progress_total;
+  /*
+   * OZmap requests the pass made so far (list pages, lookups and retries included).
+   */
+  uint32_t ozmap_requests;
 };
 #define ARCHOLT__OZMAP__V1__SYNC_REPORT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&archolt__ozmap__v1__sync_report__descriptor) \
-    , ARCHOLT__OZMAP__V1__SYNC_KIND__SYNC_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , ARCHOLT__OZMAP__V1__SYNC_KIND__SYNC_KIND_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Archolt__Ozmap__V1__ListBoxesRequest

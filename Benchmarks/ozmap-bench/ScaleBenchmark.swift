@@ -1,0 +1,240 @@
+// `make bench-scale NETWORK=N` (`ozmap-bench scale --boxes N`): ozmapd's initial load of an
+// N-box network against the transfer floor, its peak RSS, an incremental pass, lookups and a
+// restart (docs/PERFORMANCE.md, "A network at scale").
+import Foundation
+import FoundationNetworking
+import Logging
+import OZmapAPI
+import OZmapClient
+import OZmapDomain
+import OZmapStore
+import OZmapTestSupport
+
+enum ScaleBenchmark {
+    static let apiKey = "bench-scale-key"
+
+    struct Settings {
+        var boxes = 10_000
+        var olts = 20
+        var concurrency = 4
+        var changed = 100
+        /// Where the result line is appended (the chart's data), when given.
+        var results: String?
+
+        init(arguments: [String]) throws {
+            var rest = arguments[...]
+            while let flag = rest.popFirst() {
+                guard let value = rest.popFirst() else { throw BenchmarkFailure("\(flag) needs a value") }
+                switch flag {
+                case "--boxes": boxes = try Self.number(flag, value)
+                case "--olts": olts = try Self.number(flag, value)
+                case "--concurrency": concurrency = try Self.number(flag, value)
+                case "--changed": changed = try Self.number(flag, value)
+                case "--results": results = value
+                default: throw BenchmarkFailure("unknown option \(flag) (--boxes, --olts, --concurrency, --changed, --results)")
+                }
+            }
+        }
+
+        private static func number(_ name: String, _ value: String) throws -> Int {
+            guard let number = Int(value), number > 0 else { throw BenchmarkFailure("\(name) takes a positive whole number") }
+            return number
+        }
+    }
+
+    static func run(arguments: [String]) async throws -> Bool {
+        let settings = try Settings(arguments: arguments)
+        let directory = try makeTemporaryDirectory(prefix: "ozmap-bench-scale")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        for product in ["ozmap-sim", "ozmapd"] where !FileManager.default.isExecutableFile(atPath: binDirectory + "/" + product) {
+            throw BenchmarkFailure("no \(product) beside ozmap-bench (\(binDirectory)): swift build -c release --product \(product)")
+        }
+        print("== ozmap-bench scale: \(settings.boxes) boxes on \(settings.olts) OLTs, ozmap_concurrency \(settings.concurrency); load average \(loadAverage())")
+
+        // The simulator, in a process of its own.
+        let (simulator, apiURL, http, generation) = try await startSimulator(binDirectory: binDirectory, apiKey: apiKey, directory: directory, [
+            "--olts", "\(settings.olts)", "--boxes", "\(settings.boxes)",
+        ])
+        defer { if simulator.process.isRunning { simulator.signal(SIGTERM) } }
+        let root = http.root
+        let simulatorRSS = try residentBytes(simulator.process.processIdentifier)
+        print(String(format: "simulator ready in %.1f s, RSS %.0f MiB", seconds(generation), Double(simulatorRSS) / 1_048_576))
+
+        // ozmapd, a process of its own (its RSS is its own), timed syncs far away.
+        let socket = directory + "/ozmapd.sock"
+        let state = directory + "/state"
+        let environment = ["OZMAPD_SYNC_INTERVAL_S": "86400", "OZMAPD_OZMAP_CONCURRENCY": "\(settings.concurrency)",
+                           "OZMAPD_LOG_LEVEL": "info", "OZMAPD_OZMAP_TIMEOUT_MS": "120000"]
+        func startDaemon() throws -> ChildProcess {
+            try ChildProcess(binDirectory + "/ozmapd", ["--socket", socket, "--state-dir", state], environment: environment, directory: directory)
+        }
+        var daemon = try startDaemon()
+        var client = try await connect(socket, daemon)
+
+        // The initial load: credentials set (they start a full pass), joined until it ends.
+        try await http.clearRequestLog()
+        let loadStart = ContinuousClock.now
+        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
+        let load = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true), timeout: .seconds(7_200)).report
+        let loadTime = ContinuousClock.now - loadStart
+        guard load.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(load.error)") }
+        let pass = try await passRequests(http)
+        let peakAfterLoad = try peakResidentBytes(daemon.process.processIdentifier)
+
+        // The transfer floor: the same list requests, fetched by a plain client as many at once, same run.
+        let floor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
+
+        // An incremental pass after `changed` boxes were renamed.
+        let boxes = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
+        for box in boxes {
+            let body = try JSONSerialization.data(withJSONObject: ["name": box.name + "-R"])
+            let (status, _) = try await http.send("POST", "/__sim/boxes/\(box.id)/rename", json: body)
+            guard status == 200 || status == 204 else { throw BenchmarkFailure("rename answered \(status)") }
+        }
+        let incrementalStart = ContinuousClock.now
+        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true), timeout: .seconds(600)).report
+        let incrementalTime = ContinuousClock.now - incrementalStart
+        guard incremental.error.isEmpty, incremental.boxesUpdated == UInt32(boxes.count) else {
+            throw BenchmarkFailure("the incremental pass: \(incremental.error), \(incremental.boxesUpdated) of \(boxes.count) boxes updated")
+        }
+        let peak = try peakResidentBytes(daemon.process.processIdentifier)
+
+        // Over the socket: GetBox by name against GetStatus (a call doing no work), same run.
+        let names = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 200)).boxes.map(\.name)
+        let socketGetBox = try await timed(400) { _ = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: names[$0 % names.count])) }
+        let socketStatus = try await timed(400) { _ in _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()) }
+
+        // Restart: until ListBoxes answers rows from the cache on disk.
+        await client.close()
+        daemon.signal(SIGTERM)
+        guard try await daemon.exitStatus(timeout: .seconds(60)) == 0 else { throw BenchmarkFailure("ozmapd did not stop cleanly: \(daemon.errorOutput)") }
+        let restartStart = ContinuousClock.now
+        daemon = try startDaemon()
+        client = try await connect(socket, daemon) { client in
+            ((try? await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 1)))?.boxes.count ?? 0) > 0
+        }
+        let restart = ContinuousClock.now - restartStart
+        await client.close()
+        daemon.signal(SIGTERM)
+        _ = try await daemon.exitStatus(timeout: .seconds(60))
+
+        // Lookups in process, on the cache as ozmapd loads it from its state directory.
+        let database = try StateDatabase(stateDirectory: state)
+        let cache = BoxCache()
+        cache.replace(with: BoxCacheSnapshot(boxes: try database.loadBoxes()), loaded: true)
+        let snapshot = cache.snapshot
+        let sample = (0..<2_000).map { _ in snapshot.boxesByID.values.randomElement()! }
+        let resolver = CTOResolver(cache: cache)
+        let byName = try await timed(sample.count) { _ = snapshot.boxes(named: sample[$0].name) }
+        let cto = try await timed(sample.count) { _ = try resolver.resolve(sample[$0].name, oltID: sample[$0].oltID, oltName: "") }
+        let prefix = try await timed(sample.count) {
+            let name = CachedBox.normalize(sample[$0].name)
+            _ = snapshot.boxes(oltID: nil, query: String(name.prefix(name.count - 1)), match: .prefix)
+        }
+
+        func ms(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1000) }
+        func mib(_ bytes: Int) -> String { String(format: "%.0f", Double(bytes) / 1_048_576) }
+        func us(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1e6) }
+        let ratio = seconds(loadTime) / seconds(floor.elapsed)
+        print("""
+            initial load:   \(load.boxes) boxes in \(String(format: "%.1f", seconds(loadTime))) s (pass \(load.durationMs) ms), \
+            \(load.ozmapRequests) requests (simulator log \(pass.count))
+            transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client: \
+            \(String(format: "%.1f", seconds(floor.elapsed))) s, \(mib(floor.bytes)) MiB → load/floor ×\(String(format: "%.2f", ratio))
+            ozmapd peak RSS: \(mib(peakAfterLoad)) MiB after the load, \(mib(peak)) MiB after the incremental pass
+            incremental:    \(incremental.boxesUpdated) boxes renamed, \(ms(incrementalTime)) ms, \(incremental.ozmapRequests) requests
+            in process (p50 / p99 µs): GetBox by name \(us(byName.p50)) / \(us(byName.p99)), CTO resolution \(us(cto.p50)) / \(us(cto.p99)), \
+            ListBoxes prefix \(us(prefix.p50)) / \(us(prefix.p99))
+            over the socket (p50 µs): GetBox by name \(us(socketGetBox.p50)), GetStatus \(us(socketStatus.p50)) (×\(String(format: "%.2f", seconds(socketGetBox.p50) / seconds(socketStatus.p50))))
+            restart to the first ListBoxes rows: \(ms(restart)) ms
+            load average after: \(loadAverage())
+            """)
+        let line = [
+            "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floor.elapsed)))",
+            "ratio=\(String(format: "%.2f", ratio))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))",
+            "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
+            "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))",
+            "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",
+            "loadavg=\(loadAverage().split(separator: " ").first ?? "")",
+        ].joined(separator: " ")
+        print("scale-result " + line)
+        if let results = settings.results {
+            if !FileManager.default.fileExists(atPath: results) {
+                guard FileManager.default.createFile(atPath: results, contents: nil) else { throw BenchmarkFailure("cannot create \(results)") }
+            }
+            guard let handle = FileHandle(forWritingAtPath: results) else { throw BenchmarkFailure("cannot write \(results)") }
+            handle.seekToEndOfFile()
+            handle.write(Data((line + "\n").utf8))
+            try handle.close()
+        }
+        return true
+    }
+
+    /// Connects once ozmapd answers (and `ready` holds), with a deadline.
+    static func connect(_ socket: String, _ daemon: ChildProcess,
+                        ready: @escaping (OZmapClient) async -> Bool = { _ in true }) async throws -> OZmapClient {
+        var connected: OZmapClient?
+        try await waitUntil("ozmapd answers on \(socket)", timeout: .seconds(120)) {
+            guard daemon.process.isRunning else { throw BenchmarkFailure("ozmapd exited: \(daemon.errorOutput)") }
+            guard let client = try? await OZmapClient.connect(socketPath: socket) else { return false }
+            if await ready(client) { connected = client; return true }
+            await client.close()
+            return false
+        }
+        return connected!
+    }
+
+    /// The paths (with their queries) of the list requests the pass sent, from the simulator's log.
+    static func passRequests(_ http: SimulatorHTTP) async throws -> [String] {
+        let log = try await http.control("requests")
+        let entries = log["requests"] as? [[String: Any]] ?? []
+        return entries.compactMap { entry in
+            guard entry["method"] as? String == "GET", let path = entry["path"] as? String,
+                  path.hasSuffix("/splitters") || path.hasSuffix("/boxes") else { return nil }
+            return (entry["query"] as? String).map { path + "?" + $0 } ?? path
+        }
+    }
+
+    /// Fetches every path with `concurrency` requests in flight, reading each body and nothing more.
+    static func transferFloor(root: String, paths: [String], concurrency: Int) async throws -> (elapsed: Duration, bytes: Int) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = concurrency
+        let session = URLSession(configuration: configuration)
+        let start = ContinuousClock.now
+        let bytes = try await withThrowingTaskGroup(of: Int.self) { group in
+            for lane in 0..<concurrency {
+                group.addTask {
+                    var read = 0
+                    for index in stride(from: lane, to: paths.count, by: concurrency) {
+                        guard let url = URL(string: root + paths[index]) else { throw BenchmarkFailure("bad URL \(paths[index])") }
+                        var request = URLRequest(url: url)
+                        request.setValue(apiKey, forHTTPHeaderField: "Authorization")
+                        let (data, response) = try await session.data(for: request)
+                        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw BenchmarkFailure("the floor's GET \(paths[index]) failed") }
+                        read += data.count
+                    }
+                    return read
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return (ContinuousClock.now - start, bytes)
+    }
+
+    /// p50 and p99 of `count` runs of `body`.
+    static func timed(_ count: Int, _ body: (Int) async throws -> Void) async throws -> (p50: Duration, p99: Duration) {
+        var samples: [Duration] = []
+        samples.reserveCapacity(count)
+        for index in 0..<count {
+            let start = ContinuousClock.now
+            try await body(index)
+            samples.append(ContinuousClock.now - start)
+        }
+        return percentiles(samples)
+    }
+
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+    }
+}
