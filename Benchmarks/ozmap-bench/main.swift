@@ -1,6 +1,7 @@
 // `make bench`: what a call costs, end to end over the Unix socket, against a
 // baseline measured in the same run — the same GetStatus call through GRPCCore's
-// in-process transport (InProcessBaseline.swift), with no socket, framing or envelope.
+// in-process transport, with no socket, framing or envelope; both with the generated
+// client (TypedCalls.swift).
 // `make bench-import` (`ozmap-bench import`): ImportONUs of an existing fleet (ImportBenchmark.swift).
 // `make bench-scale NETWORK=N` (`ozmap-bench scale`): a network at scale (ScaleBenchmark.swift).
 // `make bench-codec` (`ozmap-bench codec`): message coding, old path against generated (CodecBenchmark.swift).
@@ -28,29 +29,6 @@ func measure(_ name: String, calls: Int, _ body: () async throws -> Void) async 
     let elapsed = ContinuousClock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Measurement(name: name, calls: calls, seconds: seconds)
-}
-
-/// `connections` clients, each keeping `depth` calls in flight until `perConnection` are done.
-func socketRun(_ path: String, connections: Int, depth: Int, perConnection: Int) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for _ in 0..<connections {
-            group.addTask {
-                let client = try await OZmapClient.connect(socketPath: path)
-                try await withThrowingTaskGroup(of: Void.self) { calls in
-                    for lane in 0..<depth {
-                        calls.addTask {
-                            for _ in stride(from: lane, to: perConnection, by: depth) {
-                                _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
-                            }
-                        }
-                    }
-                    try await calls.waitForAll()
-                }
-                await client.close()
-            }
-        }
-        try await group.waitForAll()
-    }
 }
 
 if CommandLine.arguments.dropFirst().first == "codec" {
@@ -100,19 +78,6 @@ results.append(try await measure("socket, 1 connection, 64 in flight", calls: ca
 results.append(try await measure("socket, 8 connections, 64 in flight", calls: calls) {
     try await socketRun(configuration.socketPath, connections: 8, depth: 64, perConnection: calls / 8)
 })
-
-/// Latencies of `count` GetStatus calls, one at a time, on a connection of their own.
-func loneCallLatencies(_ path: String, count: Int) async throws -> [Duration] {
-    let client = try await OZmapClient.connect(socketPath: path)
-    var samples: [Duration] = []
-    for _ in 0..<count {
-        let start = ContinuousClock.now
-        _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
-        samples.append(ContinuousClock.now - start)
-    }
-    await client.close()
-    return samples
-}
 
 // Fairness: one caller's latency while 64 other connections keep 128 calls each in
 // flight (the per-connection limit), against the same caller alone.
