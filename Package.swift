@@ -53,6 +53,7 @@ let package = Package(
             name: "OZmapWire",
             dependencies: [
                 "OZmapRPC", "OZmapProtoC", "CProtobufC", "ArcholtOZmapV1",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/Wire/OZmapWire"

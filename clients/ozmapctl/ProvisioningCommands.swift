@@ -190,16 +190,6 @@ func portText(_ onu: ONU) -> String {
     return "\(onu.splitterName.isEmpty ? onu.splitterId : onu.splitterName) port \(onu.port)"
 }
 
-/// ProvisionONU's, AssignCTO's and DeprovisionONU's responses: the ONU, and the operation queued for it.
-protocol ONUChangeResponse: WireMessage {
-    var onu: ONU? { get }
-    var operation: ArcholtOZmapV1.Operation? { get }
-}
-
-extension ProvisionONUResponse: ONUChangeResponse {}
-extension AssignCTOResponse: ONUChangeResponse {}
-extension DeprovisionONUResponse: ONUChangeResponse {}
-
 /// One line about the change (the response as JSON with --json).
 private func printChange(_ response: some ONUChangeResponse, _ options: ConnectionOptions) throws {
     if options.json { return try printJSON(response) }

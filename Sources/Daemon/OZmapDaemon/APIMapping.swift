@@ -37,16 +37,6 @@ extension ArcholtOZmapV1.Box {
     }
 }
 
-/// ProvisionONU's, AssignCTO's and DeprovisionONU's answers: the ONU and the operation queued for it.
-protocol ONUChangeResponse: WireMessage {
-    var onu: ArcholtOZmapV1.ONU? { get set }
-    var operation: ArcholtOZmapV1.Operation? { get set }
-}
-
-extension ProvisionONUResponse: ONUChangeResponse {}
-extension AssignCTOResponse: ONUChangeResponse {}
-extension DeprovisionONUResponse: ONUChangeResponse {}
-
 extension ONUChangeResponse {
     init(_ outcome: Provisioning.Outcome) {
         self.init()
@@ -57,12 +47,13 @@ extension ONUChangeResponse {
 
 extension ProvisionONURequest {
     /// The implantation state asked for; nil keeps the ONU's (IMPLANTATION_UNCHANGED).
-    var wantedImplanted: Bool? {
+    func wantedImplanted() throws -> Bool? {
         switch implantation {
         case .implanted: true
         case .notImplanted: false
         case .unchanged: nil
-        case .unspecified, .unrecognized: implanted
+        case .unspecified: implanted
+        case .unrecognized(let number): throw RPCError.invalidArgument(field: "implantation", "\(number) is no Implantation this ozmapd knows")
         }
     }
 }
@@ -183,11 +174,13 @@ extension ArcholtOZmapV1.ImportAction {
 }
 
 extension ImportRowRequest {
-    init(_ row: ImportRow) {
+    init(_ row: ImportRow, index: Int) throws {
         let implanted: Bool? = switch row.implanted {
         case .implanted: true
         case .notImplanted: false
-        case .unspecified, .unchanged, .unrecognized: nil
+        case .unspecified, .unchanged: nil
+        case .unrecognized(let number):
+            throw RPCError.invalidArgument(field: "rows[\(index)].implanted", "\(number) is no Implantation this ozmapd knows")
         }
         self.init(archoltOLTID: row.archoltOltId, onuID: row.onuId, serialNumber: row.serialNumber, cto: row.cto,
                   macAddress: row.macAddress, pppoeUser: row.pppoeUser, implanted: implanted)

@@ -10,7 +10,7 @@ extension IntegrationService {
         let outcome = try await provisioning.provision(ProvisionRequest(
             archoltOLTID: request.archoltOltId, onuID: request.onuId, serialNumber: request.serialNumber,
             macAddress: request.macAddress, pppoeUser: request.pppoeUser, cto: request.cto,
-            implanted: request.wantedImplanted, requireCTO: request.requireCto), deadline: deadline(context))
+            implanted: try request.wantedImplanted(), requireCTO: request.requireCto), deadline: deadline(context))
         return ProvisionONUResponse(outcome)
     }
 
@@ -41,7 +41,7 @@ extension IntegrationService {
     }
 
     func importONUs(request: ImportONUsRequest, context: ServerContext) async throws -> ImportONUsResponse {
-        ImportONUsResponse(try await provisioning.importONUs(request.rows.map(ImportRowRequest.init), dryRun: request.dryRun ?? true))
+        ImportONUsResponse(try await provisioning.importONUs(try request.rows.enumerated().map { try ImportRowRequest($0.element, index: $0.offset) }, dryRun: request.dryRun ?? true))
     }
 
     private func operationID(_ text: String, field: String) throws -> Int64 {

@@ -1,5 +1,5 @@
 public import GRPCCore
-public import OZmapRPC
+import OZmapRPC
 import Synchronization
 
 /// GRPCCore's client transport over ozmapd's framed Unix-socket protocol
@@ -100,7 +100,7 @@ public struct UnixSocketClientTransport: ClientTransport {
                     for part in Self.responseParts(reply) { responseParts.yield(part) }
                     responseParts.finish()
                 } catch let error as OZmapRPC.RPCError {
-                    responseParts.yield(.status(Self.status(error.status), Self.metadata(error.status)))
+                    responseParts.yield(.status(error.status.grpcStatus, FieldViolation.metadata(error.violations)))
                     responseParts.finish()
                 } catch {
                     responseParts.finish(throwing: GRPCCore.RPCError(code: .unavailable, message: "\(path): \(error)"))
@@ -113,33 +113,9 @@ public struct UnixSocketClientTransport: ClientTransport {
 
     static func responseParts(_ reply: OZmapRPC.ResponseEnvelope) -> [RPCResponsePart<[UInt8]>] {
         guard reply.status.isOK else {
-            return [.status(status(reply.status), metadata(reply.status))]
+            return [.status(reply.status.grpcStatus, FieldViolation.metadata(reply.status.violations))]
         }
         return [.metadata([:]), .message(reply.payload), .status(GRPCCore.Status(code: .ok, message: ""), [:])]
-    }
-
-    static func status(_ status: OZmapRPC.Status) -> GRPCCore.Status {
-        GRPCCore.Status(code: GRPCCore.Status.Code(rawValue: Int(status.code)) ?? .unknown, message: status.message)
-    }
-
-    static func metadata(_ status: OZmapRPC.Status) -> Metadata {
-        var metadata: Metadata = [:]
-        for violation in status.violations {
-            metadata.addString("\(violation.field): \(violation.description)", forKey: "field-violation")
-        }
-        return metadata
-    }
-}
-
-extension OZmapRPC.RPCError {
-    /// A call's error as ozmapd answered it: the same code and message, the
-    /// `field-violation` metadata ("field: description") as the violations.
-    public init(_ error: GRPCCore.RPCError) {
-        let violations = error.metadata[stringValues: "field-violation"].map { text -> FieldViolation in
-            guard let colon = text.range(of: ": ") else { return FieldViolation(field: text, description: "") }
-            return FieldViolation(field: String(text[..<colon.lowerBound]), description: String(text[colon.upperBound...]))
-        }
-        self.init(StatusCode(wireValue: Int32(error.code.rawValue)), error.message, violations: violations)
     }
 }
 

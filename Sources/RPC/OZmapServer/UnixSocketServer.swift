@@ -34,10 +34,17 @@ public final class UnixSocketServer: Service, Sendable {
 
     public func run() async throws {
         let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
+        // Stopped before the transport listened (a shutdown first, or an error): nobody waits for ever.
+        defer { transport.markListening(ServerNotListening()) }
         try await withGracefulShutdownHandler {
             try await server.serve()
         } onGracefulShutdown: {
             server.beginGracefulShutdown()
         }
     }
+}
+
+/// What `waitUntilListening` throws when the server stopped before it listened.
+struct ServerNotListening: Error, CustomStringConvertible {
+    var description: String { "the socket server stopped before it listened" }
 }

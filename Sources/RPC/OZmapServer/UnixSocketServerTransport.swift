@@ -64,7 +64,8 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         }
     }
 
-    private func markListening(_ error: (any Error)? = nil) {
+    /// Wakes `waitUntilListening`; a no-op once it has been woken.
+    func markListening(_ error: (any Error)? = nil) {
         let waiters = listening.withLock { waiters in
             defer { waiters = nil }
             return waiters ?? []
@@ -113,20 +114,26 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                 }
             }
             // Graceful shutdown began (or the task was cancelled): no new calls from here.
+            scheduler.abandon() // none waits when the shutdown was graceful: every accepted call has started
             if !Task.isCancelled {
                 logger.info("draining calls in flight", metadata: ["in_flight": "\(stats.snapshot.callsInFlight)"])
                 if !(await tracker.drain(within: configuration.shutdownGracePeriod)) {
                     logger.warning("calls still running after the grace period; cancelling them and closing their connections",
                                    metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
+                    group.cancelAll()
+                    // Cancelled handlers answer CANCELLED: give those answers a moment to reach the socket.
+                    _ = await tracker.drain(within: .seconds(1))
                 }
             }
             // Answered calls whose handlers ignored their deadline, and calls past the grace period.
             group.cancelAll()
-        }
-        try? await channel.close()
-        let open = connections.withLock { Array($0.values) }
-        for connection in open {
-            try? await connection.close()
+            // Closed before the group waits for its children: a handler that ignores
+            // cancellation keeps only its own task, not the connections, alive.
+            try? await channel.close()
+            let open = connections.withLock { Array($0.values) }
+            for connection in open {
+                try? await connection.close()
+            }
         }
         SocketFile.remove(path, ifIdentity: identity) // nil for an inherited socket: its file stays
         logger.info("stopped", metadata: ["socket": "\(path)"])
@@ -185,11 +192,6 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         }
     }
 
-    /// Hands a call to `listen`'s task group; false once the server takes no more.
-    private func submit(_ call: AcceptedCall) -> Bool {
-        scheduler.submit(call)
-    }
-
     private func bootstrap() -> ServerBootstrap {
         let configuration = self.configuration
         return ServerBootstrap(group: group)
@@ -214,7 +216,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                         try channel.pipeline.syncOperations.addHandler(IdleConnectionHandler(timeout: .nanoseconds(Int64(idle / .nanoseconds(1)))))
                     }
                     try channel.pipeline.syncOperations.addHandlers([
-                        CallDispatchHandler(submit: { self.submit($0) }, peer: peer,
+                        CallDispatchHandler(submit: { self.scheduler.submit($0) }, dropQueued: { self.scheduler.dropWaiting(of: $0) }, peer: peer,
                                             maximumInFlight: configuration.maximumCallsInFlightPerConnection,
                                             tracker: self.tracker, stats: self.stats),
                         ProtocolErrorHandler(logger: self.logger),

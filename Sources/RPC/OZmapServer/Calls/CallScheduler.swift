@@ -1,4 +1,5 @@
 import NIOCore
+import OZmapRPC
 import Synchronization
 
 /// Which accepted call starts next, and when. At most `limit` calls run at once across the
@@ -19,6 +20,11 @@ struct CallQueue {
 
     var isDone: Bool { closed && waiting.isEmpty }
 
+    mutating func removeAllWaiting() -> [AcceptedCall] {
+        defer { waiting.removeAll() }
+        return waiting.values.flatMap { Array($0) }
+    }
+
     mutating func append(_ call: AcceptedCall) {
         waiting[call.connection, default: []].append(call)
     }
@@ -37,6 +43,12 @@ struct CallQueue {
         running[connection, default: 0] += 1
         runningTotal += 1
         return call
+    }
+
+    /// Takes a closed connection's calls out of the queue.
+    mutating func removeWaiting(of connection: ObjectIdentifier) -> [AcceptedCall] {
+        guard let calls = waiting.removeValue(forKey: connection) else { return [] }
+        return Array(calls)
     }
 
     mutating func ended(_ connection: ObjectIdentifier) {
@@ -63,6 +75,13 @@ final class CallScheduler: Sendable {
         }
 
         var isDone: Bool { unlimited.isEmpty && queue.isDone }
+
+        /// The waiting consumer, once closed and every accepted call has started: it gets nil.
+        mutating func takeConsumerIfDone() -> CheckedContinuation<AcceptedCall?, Never>? {
+            guard isDone else { return nil }
+            defer { consumer = nil }
+            return consumer
+        }
 
         /// The waiting consumer and the call to give it, if both are there.
         mutating func handOff() -> (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall)? {
@@ -120,9 +139,42 @@ final class CallScheduler: Sendable {
     /// to it), or nil when the worker is done: a waiting method's call held no slot.
     func ended(_ call: AcceptedCall) -> AcceptedCall? {
         guard !waitingMethods.contains(call.request.method) else { return nil }
-        return state.withLock { state in
+        let (next, consumer) = state.withLock { state -> (AcceptedCall?, CheckedContinuation<AcceptedCall?, Never>?) in
             state.queue.ended(call.connection)
-            return state.queue.popNext()
+            if let next = state.queue.popNext() { return (next, nil) }
+            return (nil, state.takeConsumerIfDone())
+        }
+        consumer?.resume(returning: nil)
+        return next
+    }
+
+    /// The calls of a closed connection still waiting for a slot, out of the queue: each is
+    /// answered CANCELLED (nobody reads it; the answer ends its accounting).
+    func dropWaiting(of connection: ObjectIdentifier) {
+        let (dropped, consumer) = state.withLock { state in
+            (state.queue.removeWaiting(of: connection), state.takeConsumerIfDone())
+        }
+        consumer?.resume(returning: nil)
+        for call in dropped {
+            call.respond(ResponseEnvelope(callID: call.request.callID,
+                                          status: Status(code: .cancelled, message: "the connection closed before the call started")))
+        }
+    }
+
+    /// Closes the queue and answers every call still waiting UNAVAILABLE (the transport stopped
+    /// without a graceful shutdown: nothing will start them).
+    func abandon() {
+        let (dropped, consumer) = state.withLock { state -> ([AcceptedCall], CheckedContinuation<AcceptedCall?, Never>?) in
+            state.queue.closed = true
+            var dropped = Array(state.unlimited)
+            state.unlimited.removeAll()
+            dropped += state.queue.removeAllWaiting()
+            return (dropped, state.takeConsumerIfDone())
+        }
+        consumer?.resume(returning: nil)
+        for call in dropped {
+            call.respond(ResponseEnvelope(callID: call.request.callID,
+                                          status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance")))
         }
     }
 
@@ -130,9 +182,7 @@ final class CallScheduler: Sendable {
     func close() {
         let consumer = state.withLock { state -> CheckedContinuation<AcceptedCall?, Never>? in
             state.queue.closed = true
-            guard state.isDone else { return nil }
-            defer { state.consumer = nil }
-            return state.consumer
+            return state.takeConsumerIfDone()
         }
         consumer?.resume(returning: nil)
     }

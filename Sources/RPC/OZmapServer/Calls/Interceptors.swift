@@ -1,6 +1,7 @@
 import ArcholtOZmapV1
 import GRPCCore
 import OZmapRPC
+import OZmapWire
 
 /// The rules every call of ozmapd's service runs through, on any transport, outermost first.
 /// The error interceptor is innermost: GRPCCore turns whatever an interceptor's `next` throws
@@ -30,19 +31,8 @@ struct ErrorStatusInterceptor: ServerInterceptor {
         } catch is CancellationError {
             throw GRPCCore.RPCError(code: .cancelled, message: "the call was cancelled (server shutting down)")
         } catch {
-            throw GRPCCore.RPCError(code: .internalError, message: "internal error in \(context.descriptor.method): \(error)")
+            throw GRPCCore.RPCError(code: .internalError, message: "internal error in /\(context.descriptor.fullyQualifiedMethod): \(error)")
         }
-    }
-}
-
-extension GRPCCore.RPCError {
-    /// The same code, message and field violations (as `field-violation` metadata).
-    init(_ error: OZmapRPC.RPCError) {
-        var metadata: Metadata = [:]
-        for violation in error.violations {
-            metadata.addString("\(violation.field): \(violation.description)", forKey: "field-violation")
-        }
-        self.init(code: GRPCCore.Status.Code(rawValue: Int(error.code.rawValue)).flatMap(Code.init) ?? .unknown, message: error.message, metadata: metadata)
     }
 }
 

@@ -97,15 +97,3 @@ final class UnaryResponseWriter: ClosableRPCWriterProtocol, Sendable {
         return true
     }
 }
-
-extension OZmapRPC.Status {
-    /// GRPCCore's status on the wire: the same code numbers; `field-violation`
-    /// metadata ("field: reason") as the status's violations.
-    init(_ status: GRPCCore.Status, _ metadata: Metadata) {
-        let violations = metadata[stringValues: "field-violation"].map { text -> FieldViolation in
-            guard let colon = text.range(of: ": ") else { return FieldViolation(field: text, description: "") }
-            return FieldViolation(field: String(text[..<colon.lowerBound]), description: String(text[colon.upperBound...]))
-        }
-        self.init(code: StatusCode(wireValue: Int32(status.code.rawValue)), message: status.message, violations: violations)
-    }
-}

@@ -11,6 +11,7 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     typealias OutboundOut = ResponseEnvelope
 
     private let submit: @Sendable (AcceptedCall) -> Bool
+    private let dropQueued: @Sendable (ObjectIdentifier) -> Void
     private let peer: PeerIdentity?
     private let maximumInFlight: Int
     private let tracker: CallTracker
@@ -22,9 +23,12 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     private var active = true
     private var flushScheduled = false
 
-    /// `submit` returns false once the server takes no more calls.
-    init(submit: @escaping @Sendable (AcceptedCall) -> Bool, peer: PeerIdentity?, maximumInFlight: Int, tracker: CallTracker, stats: ServerStats) {
+    /// `submit` returns false once the server takes no more calls; `dropQueued` answers the
+    /// connection's calls still waiting for a running slot once it has closed.
+    init(submit: @escaping @Sendable (AcceptedCall) -> Bool, dropQueued: @escaping @Sendable (ObjectIdentifier) -> Void,
+         peer: PeerIdentity?, maximumInFlight: Int, tracker: CallTracker, stats: ServerStats) {
         self.submit = submit
+        self.dropQueued = dropQueued
         self.peer = peer
         self.maximumInFlight = maximumInFlight
         self.tracker = tracker
@@ -51,6 +55,7 @@ final class CallDispatchHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         active = false
         waiting.removeAll()
+        dropQueued(ObjectIdentifier(context.channel)) // nobody reads their answers: free the queue of them
         context.fireChannelInactive()
     }
 
@@ -63,17 +68,20 @@ final class CallDispatchHandler: ChannelDuplexHandler {
             context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID)), promise: nil)
             return
         }
-        inFlight += 1
-        stats.callStarted()
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let call = AcceptedCall(request: request, peer: peer, connection: ObjectIdentifier(context.channel)) { response in
             loopBound.eventLoop.execute {
                 loopBound.value.handler.finish(response, context: loopBound.value.context)
             }
         }
-        if !submit(call) {
-            finish(Self.shuttingDown(request.callID), context: context)
+        guard submit(call) else {
+            // Answered here, not through `finish`: a backlog of refusals must not recurse.
+            let tracker = self.tracker
+            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID))).whenComplete { _ in tracker.end() }
+            return
         }
+        inFlight += 1
+        stats.callStarted()
     }
 
     private static func shuttingDown(_ callID: UInt64) -> ResponseEnvelope {

@@ -1,0 +1,49 @@
+public import GRPCCore
+public import OZmapRPC
+
+// The descriptor-driven path's status and error beside GRPCCore's, until issue 12's last
+// step removes the former: the same code numbers, and field violations as `field-violation`
+// metadata ("field: description"). The one place they are converted, both ways.
+
+extension OZmapRPC.FieldViolation {
+    /// Every violation `metadata` carries.
+    public static func all(in metadata: Metadata) -> [FieldViolation] {
+        metadata[stringValues: "field-violation"].map { text in
+            guard let colon = text.range(of: ": ") else { return FieldViolation(field: text, description: "") }
+            return FieldViolation(field: String(text[..<colon.lowerBound]), description: String(text[colon.upperBound...]))
+        }
+    }
+
+    /// `violations` as metadata.
+    public static func metadata(_ violations: [FieldViolation]) -> Metadata {
+        var metadata: Metadata = [:]
+        for violation in violations {
+            metadata.addString("\(violation.field): \(violation.description)", forKey: "field-violation")
+        }
+        return metadata
+    }
+}
+
+extension OZmapRPC.Status {
+    public init(_ status: GRPCCore.Status, _ metadata: Metadata) {
+        self.init(code: StatusCode(wireValue: Int32(status.code.rawValue)), message: status.message,
+                  violations: FieldViolation.all(in: metadata))
+    }
+
+    public var grpcStatus: GRPCCore.Status {
+        GRPCCore.Status(code: GRPCCore.Status.Code(rawValue: Int(code)) ?? .unknown, message: message)
+    }
+}
+
+extension OZmapRPC.RPCError {
+    public init(_ error: GRPCCore.RPCError) {
+        self.init(StatusCode(wireValue: Int32(error.code.rawValue)), error.message, violations: FieldViolation.all(in: error.metadata))
+    }
+}
+
+extension GRPCCore.RPCError {
+    public init(_ error: OZmapRPC.RPCError) {
+        self.init(code: GRPCCore.Status.Code(rawValue: Int(error.code.rawValue)).flatMap(Code.init) ?? .unknown,
+                  message: error.message, metadata: FieldViolation.metadata(error.violations))
+    }
+}
