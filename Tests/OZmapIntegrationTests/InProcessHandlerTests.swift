@@ -61,6 +61,22 @@ import Testing
         #expect(checked > 100)
     }
 
+    /// An enum number this ozmapd does not know is refused naming the field, not taken for a
+    /// default (ProvisionONU's implantation 99; ImportONUs' second row's implanted 99).
+    @Test func unknownEnumNumbersAreRefusedByName() async throws {
+        let ozmapd = try InProcessDaemon()
+        defer { ozmapd.remove() }
+        // onu_id = "1" (field 2), implantation = 99 (field 9, varint).
+        let provision = try await ozmapd.call("ProvisionONU", payload: [0x12, 0x01, 0x31, 0x48, 99])
+        #expect(provision.status.code == StatusCode.invalidArgument.rawValue && provision.status.message.hasPrefix("implantation:"),
+                "\(provision.status.code) \(provision.status.message)")
+        // rows (field 2): an empty row, then a row with implanted = 99 (field 7, varint).
+        let rows: [UInt8] = [0x12, 0x00, 0x12, 0x02, 0x38, 99]
+        let imported = try await ozmapd.call("ImportONUs", payload: rows)
+        #expect(imported.status.code == StatusCode.invalidArgument.rawValue && imported.status.message.hasPrefix("rows[1].implanted:"),
+                "\(imported.status.code) \(imported.status.message)")
+    }
+
     /// What answers without OZmap: status, the method list, the credentials (unset), the empty
     /// cache and ONU list, the metrics.
     @Test func statusAndListsAnswerWithoutOZmap() async throws {

@@ -63,18 +63,25 @@ import Testing
         try await server.stop()
     }
 
-    /// With every running slot held by one connection's calls, a call from another connection
-    /// takes the next free slot, ahead of the first connection's queue (max_running_calls).
-    @Test func aFreeSlotGoesToTheConnectionRunningFewest() async throws {
+    /// A server running at most `maximumRunningCalls` calls, whose GetONU logs the ONU id it
+    /// was called with and waits on the gate, then answers NOT_FOUND.
+    private static func gatedGetONU(maximumRunningCalls: Int) async throws -> (TestServer, Gate, NIOLockedValueBox<[String]>) {
         let gate = Gate()
         let started = NIOLockedValueBox<[String]>([])
-        let server = try await TestServer(configure: { $0.maximumRunningCalls = 2 }) { router in
+        let server = try await TestServer(configure: { $0.maximumRunningCalls = maximumRunningCalls }) { router in
             router.register(OZmapIntegration.getONU) { request, _ in
                 started.withLockedValue { $0.append(request.onuId) }
                 await gate.wait()
                 throw RPCError(.notFound, "released")
             }
         }
+        return (server, gate, started)
+    }
+
+    /// With every running slot held by one connection's calls, a call from another connection
+    /// takes the next free slot, ahead of the first connection's queue (max_running_calls).
+    @Test func aFreeSlotGoesToTheConnectionRunningFewest() async throws {
+        let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 2)
         let codec = ProtobufCCodec.ozmap
         func call(_ id: Int, _ onu: String) throws -> RequestEnvelope {
             RequestEnvelope(callID: UInt64(id), method: OZmapIntegration.getONU.path,
@@ -125,13 +132,7 @@ import Testing
     /// A graceful shutdown with calls still waiting for a running slot starts them, answers
     /// them, and stops (it hung: the starting loop was never told the queue had emptied).
     @Test func shutdownWithCallsWaitingForASlotAnswersThemAndStops() async throws {
-        let gate = Gate()
-        let server = try await TestServer(configure: { $0.maximumRunningCalls = 1 }) { router in
-            router.register(OZmapIntegration.getONU) { _, _ in
-                await gate.wait()
-                throw RPCError(.notFound, "released")
-            }
-        }
+        let (server, gate, _) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let connection = try await server.rawConnection()
         try await connection.send((1...4).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.getONU.path) })
         try await waitUntil("one runs, three wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 4 }
@@ -145,15 +146,7 @@ import Testing
     /// A connection that closes with calls waiting for a slot takes them out of the queue:
     /// the next caller's call runs as soon as the slot frees, not after them.
     @Test func aClosedConnectionsWaitingCallsAreDropped() async throws {
-        let gate = Gate()
-        let started = NIOLockedValueBox(0)
-        let server = try await TestServer(configure: { $0.maximumRunningCalls = 1 }) { router in
-            router.register(OZmapIntegration.getONU) { _, _ in
-                started.withLockedValue { $0 += 1 }
-                await gate.wait()
-                throw RPCError(.notFound, "released")
-            }
-        }
+        let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let leaving = try await server.rawConnection()
         try await leaving.send((1...10).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.getONU.path) })
         try await waitUntil("one runs, nine wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 10 }
@@ -162,7 +155,7 @@ import Testing
         gate.open()
         let client = try await server.connect()
         #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
-        #expect(started.withLockedValue { $0 } == 1, "only the running call ran")
+        #expect(started.withLockedValue { $0.count } == 1, "only the running call ran")
         await client.close()
         try await server.stop()
     }

@@ -93,8 +93,7 @@ public struct Daemon: Sendable {
         synchronizer.afterEachPass { daemonMetrics.recordSyncPass($0) }
         daemonMetrics.observe(.init(connection: connection, cache: synchronizer.cache, database: database, drift: provisioning.drift))
         service = IntegrationService(
-            status: StatusSources(version: Self.version, socketPath: configuration.socketPath, stats: stats, connection: connection,
-                                  metrics: metrics, synchronizer: synchronizer, boxSync: boxSync, outbox: database, drift: provisioning.drift),
+            status: StatusSources(version: Self.version, socketPath: configuration.socketPath, stats: stats, metrics: metrics, boxSync: boxSync),
             connection: connection, synchronizer: synchronizer, links: links, provisioning: provisioning, provisioningStore: database,
             doctor: Doctor(sources: DoctorSources(configuration: configuration, connection: connection, synchronizer: synchronizer,
                                                   syncStore: database, outbox: database)),

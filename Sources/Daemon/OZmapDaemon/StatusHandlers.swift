@@ -4,17 +4,13 @@ import GRPCCore
 import OZmapDomain
 import OZmapRPC
 
-/// What GetStatus reports on.
+/// What GetStatus reports on beyond the service's own parts (connection, cache, outbox, drift).
 struct StatusSources: Sendable {
     var version: String
     var socketPath: String
     var stats: ServerStats
-    var connection: OZmapConnection
     var metrics: OZmapRequestMetrics
-    var synchronizer: BoxSynchronizer
     var boxSync: BoxSyncService
-    var outbox: any ProvisioningStore
-    var drift: DriftMonitor
     var startedAt = Timestamp.now()
     var started = ContinuousClock.now
 }
@@ -34,23 +30,23 @@ extension IntegrationService {
             callsServed: UInt64(snapshot.callsServed),
             callsInFlight: UInt32(clamping: snapshot.callsInFlight)
         )
-        let credentials = sources.connection.state
+        let credentials = connection.state
         status.credentialsSet = credentials != .unset
         status.credentialsState = credentials.name
         status.credentialsError = credentials.reason
         // OZmap answering 401/403 is no OZmap ozmapd can use.
         status.ozmapReachable = credentials == .ok && sources.metrics.reachable ?? false
-        status.lastSync = await sources.synchronizer.currentReport.map(ArcholtOZmapV1.SyncReport.init)
+        status.lastSync = await synchronizer.currentReport.map(ArcholtOZmapV1.SyncReport.init)
         status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
-        status.boxCount = UInt32(clamping: sources.synchronizer.cache.snapshot.count)
+        status.boxCount = UInt32(clamping: synchronizer.cache.snapshot.count)
         status.ozmapRequests = sources.metrics.counts.map {
             OZmapRequestCount(httpMethod: $0.key.method, route: $0.key.route, httpStatus: Int32($0.key.status), count: UInt64($0.count))
         }
-        if let counts = try? sources.outbox.operationCounts() {
+        if let counts = try? provisioningStore.operationCounts() {
             status.operationsPending = UInt32(clamping: counts.pending)
             status.operationsFailed = UInt32(clamping: counts.failed)
         }
-        if let drift = sources.drift.latest {
+        if let drift = provisioning.drift.latest {
             status.drift = OZmapDomain.DriftKind.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
             status.driftCheckedAt = drift.at
         }
