@@ -9,10 +9,10 @@ DEMO_DIR     ?= $(CURDIR)/demo-state
 # The C and Python clients build under .build-clients; the Python venv also runs tools/codegen.
 CLIENTS_OUT   = $(CURDIR)/.build-clients
 PY_VENV       = $(CLIENTS_OUT)/venv
-SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config
+SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config zlib1g-dev
 
 .PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec bench-scale clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
-  clients clients-c clients-python clients-python-proto clients-python-proto-check
+  clients clients-c clients-python clients-grpc clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
 # The fuzz target is built optimised: in debug it runs ten times slower.
@@ -56,7 +56,7 @@ ASAN_TEST     = ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_LOGS)/runner \
 # Installs the system packages the build needs, only when something is missing.
 deps:
 	@if ! command -v protoc-c >/dev/null 2>&1 || ! command -v protoc >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 \
-	    || ! pkg-config --exists libprotobuf-c libcurl sqlite3; then \
+	    || ! pkg-config --exists libprotobuf-c libcurl sqlite3 zlib; then \
 	  echo "== installing $(SYSTEM_PKGS)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PKGS); \
@@ -226,7 +226,7 @@ clean:
 PY_GEN_DIR    = clients/python/src/ozmap_client/proto
 PY_SOURCES    = $(shell find clients/python -name '*.py' -o -name pyproject.toml -o -name README.md)
 
-clients: clients-c clients-python
+clients: clients-c clients-python clients-grpc
 
 clients-c: deps
 	@$(MAKE) --no-print-directory -C clients/c ROOT=$(CURDIR) OUT=$(CLIENTS_OUT)/c
@@ -239,6 +239,18 @@ $(PY_VENV)/.ozmap-client-installed: $(PY_SOURCES)
 	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
 	@rm -rf $(CLIENTS_OUT)/python-src && cp -r clients/python $(CLIENTS_OUT)/python-src
 	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check $(CLIENTS_OUT)/python-src
+	@touch $@
+
+# Stock grpcio and grpcio-tools from PyPI, in a venv of their own (their protobuf is not the
+# client's): OZmapGRPCTests calls ozmapd's standard gRPC listener (grpc_socket) with them, on stubs
+# generated from proto/ at test time (docs/examples/grpc_client.py).
+GRPC_VENV     = $(CLIENTS_OUT)/grpc-venv
+
+clients-grpc: $(GRPC_VENV)/.grpcio-installed
+
+$(GRPC_VENV)/.grpcio-installed:
+	@[ -x $(GRPC_VENV)/bin/python ] || python3 -m venv $(GRPC_VENV)
+	$(GRPC_VENV)/bin/pip install --quiet --disable-pip-version-check 'grpcio>=1.60' 'grpcio-tools>=1.60'
 	@touch $@
 
 # Regenerates the committed protoc --python_out modules of clients/python from proto/.

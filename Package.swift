@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        // Standard gRPC over HTTP/2 on `grpc_socket` (GRPCSocketServer). Its smallest product with an
+        // HTTP/2 server brings swift-nio-ssl (BoringSSL) too: docs/PERFORMANCE.md, "Build cost".
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // MARK: wire contract
@@ -74,6 +77,7 @@ let package = Package(
             name: "OZmapServer",
             dependencies: [
                 "OZmapRPC", "OZmapWire", "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

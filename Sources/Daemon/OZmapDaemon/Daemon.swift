@@ -17,6 +17,8 @@ public struct Daemon: Sendable {
 
     public let configuration: DaemonConfiguration
     public let server: UnixSocketServer
+    /// Standard gRPC over HTTP/2 on `grpc_socket`, when it is set: the same service and interceptors.
+    public let grpcServer: GRPCSocketServer?
     /// The service behind the socket, to serve in process too (tests, benchmarks: GRPCCore's in-process transport).
     public let service: any RegistrableRPCService
     /// The interceptors the socket server runs every call through, for serving `service` elsewhere.
@@ -108,6 +110,11 @@ public struct Daemon: Sendable {
         let server = UnixSocketServer(configuration: serverConfiguration, services: [service], stats: stats, logger: logger,
                                       observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
         self.server = server
+        if let grpcConfiguration = try configuration.grpcServerConfiguration() {
+            grpcServer = GRPCSocketServer(configuration: grpcConfiguration, services: [service], logger: logger)
+        } else {
+            grpcServer = nil
+        }
         systemdNotify = systemd.notifySocket.map {
             SystemdNotifyService(notifier: SystemdNotifier(socket: $0), watchdogTimeout: systemd.watchdogTimeout, server: server, logger: logger)
         }
@@ -115,7 +122,7 @@ public struct Daemon: Sendable {
 
     /// Every long-running part, in start order (shutdown drains them in reverse).
     public var services: [any Service] {
-        [outbox, boxSync, server] + (metricsServer.map { [$0] } ?? []) + (systemdNotify.map { [$0] } ?? [])
+        [outbox, boxSync, server] + (grpcServer.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? []) + (systemdNotify.map { [$0] } ?? [])
     }
 
     /// Runs until SIGTERM or SIGINT (or cancellation), then shuts down gracefully.

@@ -9,6 +9,8 @@ import OZmapWire
 /// variables, command-line flags.
 public struct DaemonConfiguration: Sendable {
     public var socketPath = "/run/ozmapd/ozmapd.sock"
+    /// `grpc_socket`: where standard gRPC (HTTP/2, no TLS) is served beside the framed socket; nil (the default) serves none.
+    public var grpcSocketPath: String?
     public var stateDirectory = "/var/lib/ozmapd"
     public var socketGroup: String?
     public var socketMode: UInt32 = 0o660
@@ -68,7 +70,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// The settings, by the name used in the config file.
     public static let keys = [
-        "socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_running_calls", "max_connections",
+        "socket", "grpc_socket", "state_dir", "socket_group", "socket_mode", "max_frame_bytes", "max_calls_in_flight", "max_running_calls", "max_connections",
         "frame_timeout_ms", "idle_timeout_ms",
         "allowed_uids", "allowed_gids", "call_timeout_ms", "shutdown_grace_ms", "log_level", "log_format",
         "ozmap_api_url", "ozmap_api_key_file", "ozmap_concurrency", "ozmap_connect_timeout_ms", "ozmap_timeout_ms",
@@ -98,6 +100,12 @@ public struct DaemonConfiguration: Sendable {
         case "socket":
             guard !value.isEmpty else { throw fail("a path") }
             socketPath = value
+        case "grpc_socket":
+            // sockaddr_un's sun_path holds 107 bytes and the NUL.
+            guard value.utf8.count < 108, !value.hasSuffix("/") else {
+                throw fail("the path of a Unix socket file (at most 107 bytes; empty: off)")
+            }
+            grpcSocketPath = value.isEmpty ? nil : value
         case "state_dir":
             guard !value.isEmpty else { throw fail("a directory path") }
             stateDirectory = value
@@ -197,6 +205,21 @@ public struct DaemonConfiguration: Sendable {
         for (name, key) in [("OZMAP_API_URL", "ozmap_api_url"), ("OZMAP_API_KEY_FILE", "ozmap_api_key_file")] {
             if let value = environment[name] { try set(key, to: value, source: name) }
         }
+    }
+
+    /// The standard gRPC listener's settings, when `grpc_socket` is set: the framed socket's file
+    /// mode, group, allowlist and grace period.
+    public func grpcServerConfiguration() throws -> GRPCSocketServer.Configuration? {
+        guard let grpcSocketPath else { return nil }
+        guard grpcSocketPath != socketPath else {
+            throw Error(description: "grpc_socket must differ from socket (both are \(socketPath))")
+        }
+        var server = GRPCSocketServer.Configuration(socketPath: grpcSocketPath)
+        server.socketMode = socketMode
+        server.socketGroup = socketGroup
+        server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)
+        server.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
+        return server
     }
 
     public var serverConfiguration: ServerConfiguration {

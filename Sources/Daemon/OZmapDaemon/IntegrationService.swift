@@ -30,9 +30,9 @@ struct IntegrationService: OZmapIntegration.SimpleServiceProtocol {
         OZmapIntegration.Method.RunDoctor.self,
     ].map { (method: any WireMethod.Type) in method.path })
 
-    /// When the call must be answered: the socket call's deadline (its `timeout_ms`).
+    /// When the call must be answered: the framed socket's `timeout_ms`, gRPC's `grpc-timeout`.
     func deadline(_ context: ServerContext) -> ContinuousClock.Instant {
-        context.socketCall?.deadline ?? .now + defaultTimeout
+        context.callDeadline ?? .now + defaultTimeout
     }
 
     func getMetrics(request: GetMetricsRequest, context: ServerContext) async throws -> GetMetricsResponse {
