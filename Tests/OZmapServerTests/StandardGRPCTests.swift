@@ -57,6 +57,7 @@ import Testing
         #expect(output.contains("ok: an empty api_url is INVALID_ARGUMENT naming api_url: INVALID_ARGUMENT 'api_url:"), "\(output)")
         #expect(output.contains("ok: a control character is INVALID_ARGUMENT naming onu_id"), "\(output)")
         #expect(output.contains("ok: GetCredentials under a 500 ms deadline"), "\(output)")
+        #expect(output.contains("ok: a 5 MiB request is refused (max_frame_bytes)"), "\(output)")
         #expect(!output.contains("FAIL"), "\(output)")
 
         daemon.signal(SIGTERM)
@@ -98,7 +99,13 @@ import Testing
         #expect(configuration.grpcSocketPath == nil, "off by default")
         #expect(try configuration.grpcServerConfiguration() == nil)
         try configuration.set("grpc_socket", to: "/run/ozmapd/grpc.sock", source: "ozmapd.conf:1")
-        #expect(try configuration.grpcServerConfiguration()?.socketPath == "/run/ozmapd/grpc.sock")
+        try configuration.set("max_frame_bytes", to: "65536", source: "ozmapd.conf:3")
+        try configuration.set("idle_timeout_ms", to: "0", source: "ozmapd.conf:4")
+        try configuration.set("allowed_gids", to: "998", source: "ozmapd.conf:5")
+        let server = try #require(try configuration.grpcServerConfiguration())
+        #expect(server.socketPath == "/run/ozmapd/grpc.sock" && server.socketMode == 0o660)
+        #expect(server.maximumRequestBytes == 65536 && server.idleTimeout == nil && server.maximumCallsInFlightPerConnection == 128)
+        #expect(server.peerPolicy == PeerPolicy(allowedGIDs: [998]))
         for bad in [String(repeating: "x", count: 108), "/run/ozmapd/"] {
             #expect {
                 try configuration.set("grpc_socket", to: bad, source: "ozmapd.conf:2")

@@ -9,7 +9,8 @@ generated from proto/ by grpcio-tools:
 prints ozmapd's version and its methods. With --check it also checks what OZmapGRPCTests
 expects of the listener (each line "ok: ..." or "FAIL: ...", exit status 1 on any failure):
 a bad request is INVALID_ARGUMENT naming its field, both from a handler and from the
-request-text rule every call runs through, and a call under a deadline is answered.
+request-text rule every call runs through, a request over max_frame_bytes is refused,
+and a call under a deadline is answered.
 """
 import sys
 
@@ -56,6 +57,15 @@ def run_checks(ozmapd, methods):
             "an empty api_url is INVALID_ARGUMENT naming api_url")
     refused(ozmapd.GetONU, service_pb2.GetONURequest(onu_id="onu\x07"), "onu_id",
             "a control character is INVALID_ARGUMENT naming onu_id (the request-text rule)")
+
+    try:
+        ozmapd.GetONU(service_pb2.GetONURequest(onu_id="x" * (5 << 20)), timeout=10)
+        expect(False, "a 5 MiB request: answered")
+    except grpc.RpcError as error:
+        # The transport resets the stream as the message passes the limit: grpcio reports the
+        # reset as CANCELLED, other libraries as RESOURCE_EXHAUSTED.
+        expect(error.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED),
+               f"a 5 MiB request is refused (max_frame_bytes): {error.code().name}")
 
     credentials = ozmapd.GetCredentials(service_pb2.GetCredentialsRequest(), timeout=0.5).credentials
     expect(not credentials.api_key_set, "GetCredentials under a 500 ms deadline (grpc-timeout): no key set")

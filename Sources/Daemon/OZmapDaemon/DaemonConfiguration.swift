@@ -208,7 +208,7 @@ public struct DaemonConfiguration: Sendable {
     }
 
     /// The standard gRPC listener's settings, when `grpc_socket` is set: the framed socket's file
-    /// mode, group, allowlist and grace period.
+    /// mode, group, allowlist, grace period, and the limits HTTP/2 has a counterpart of.
     public func grpcServerConfiguration() throws -> GRPCSocketServer.Configuration? {
         guard let grpcSocketPath else { return nil }
         guard grpcSocketPath != socketPath else {
@@ -219,6 +219,9 @@ public struct DaemonConfiguration: Sendable {
         server.socketGroup = socketGroup
         server.peerPolicy = PeerPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs)
         server.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
+        server.maximumRequestBytes = maximumFrameBytes
+        server.maximumCallsInFlightPerConnection = maximumCallsInFlight
+        server.idleTimeout = idleTimeoutMs == 0 ? nil : .milliseconds(idleTimeoutMs)
         return server
     }
 

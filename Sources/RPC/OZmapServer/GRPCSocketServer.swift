@@ -17,8 +17,10 @@ import Synchronization
 /// - a call's deadline is its `grpc-timeout` header: GRPCCore cancels the handler when it
 ///   runs out, and the handlers see it as `context.callDeadline` (`CallDeadlineInterceptor`);
 ///   a call without one gets no deadline from the transport, only the handlers' default waits;
-/// - `max_running_calls`, the fair scheduler, `max_connections`, `idle_timeout_ms` and
-///   `frame_timeout_ms` are the framed transport's and do not apply here.
+/// - `max_frame_bytes`, `max_calls_in_flight` and `idle_timeout_ms` become the HTTP/2 server's
+///   largest request message, concurrent streams per connection and idle connection time;
+///   `max_running_calls` and the fair scheduler, `max_connections` and `frame_timeout_ms` are
+///   the framed transport's and do not apply here.
 public final class GRPCSocketServer: Service, Sendable {
     public struct Configuration: Sendable {
         public var socketPath: String
@@ -28,6 +30,12 @@ public final class GRPCSocketServer: Service, Sendable {
         public var peerPolicy = PeerPolicy()
         /// How long shutdown waits for calls in flight before cancelling them.
         public var shutdownGracePeriod: Duration = .seconds(10)
+        /// The framed socket's limits in HTTP/2's terms: the largest request message
+        /// (`max_frame_bytes`), the streams one connection may have open (`max_calls_in_flight`),
+        /// and how long a connection with none may stay (`idle_timeout_ms`; nil: for ever).
+        public var maximumRequestBytes = 4 << 20
+        public var maximumCallsInFlightPerConnection = 128
+        public var idleTimeout: Duration? = .seconds(900)
 
         public init(socketPath: String) {
             self.socketPath = socketPath
@@ -56,7 +64,12 @@ public final class GRPCSocketServer: Service, Sendable {
         try SocketFile.prepare(path)
         let transport = HTTP2ServerTransport.Posix(
             address: .unixDomainSocket(path: path), transportSecurity: .plaintext,
-            config: .defaults { $0.channelDebuggingCallbacks.onAcceptTCPConnection = admission() })
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = configuration.maximumRequestBytes
+                config.http2.maxConcurrentStreams = configuration.maximumCallsInFlightPerConnection
+                config.connection.maxIdleTime = configuration.idleTimeout
+                config.channelDebuggingCallbacks.onAcceptTCPConnection = admission()
+            })
         let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
