@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "OZmapAdapter",
             dependencies: [
-                "CCurl", "OZmapDomain", "OZmapRPC",
+                "CCurl", "OZmapDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +114,6 @@ let package = Package(
         .target(
             name: "OZmapDomain",
             dependencies: [
-                "OZmapRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -232,7 +231,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapDomainTests",
-            dependencies: ["OZmapDomain", "OZmapRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OZmapDomain", .product(name: "Logging", package: "swift-log")],
             path: "Tests/OZmapDomainTests"
         ),
         .testTarget(

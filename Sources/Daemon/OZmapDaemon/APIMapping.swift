@@ -1,6 +1,5 @@
 import ArcholtOZmapV1
 import OZmapDomain
-import OZmapRPC
 
 // Domain values as wire messages: the one place they are converted.
 
@@ -53,7 +52,7 @@ extension ProvisionONURequest {
         case .notImplanted: false
         case .unchanged: nil
         case .unspecified: implanted
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "implantation", "\(number) is no Implantation this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "implantation", "\(number) is no Implantation this ozmapd knows")
         }
     }
 }
@@ -81,7 +80,7 @@ extension OZmapDomain.ONUState {
     init?(_ state: ArcholtOZmapV1.ONUState) throws {
         switch state {
         case .unspecified: return nil
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no ONUState this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "state", "\(number) is no ONUState this ozmapd knows")
         case .waitingForCto: self = .waitingForCTO
         case .pending: self = .pending
         case .synced: self = .synced
@@ -114,7 +113,7 @@ extension OZmapDomain.OperationState {
     init?(_ state: ArcholtOZmapV1.OperationState) throws {
         switch state {
         case .unspecified: return nil
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no OperationState this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "state", "\(number) is no OperationState this ozmapd knows")
         case .pending: self = .pending
         case .inFlight: self = .inFlight
         case .done: self = .done
@@ -180,7 +179,7 @@ extension ImportRowRequest {
         case .notImplanted: false
         case .unspecified, .unchanged: nil
         case .unrecognized(let number):
-            throw RPCError.invalidArgument(field: "rows[\(index)].implanted", "\(number) is no Implantation this ozmapd knows")
+            throw IntegrationError.invalidInput(field: "rows[\(index)].implanted", "\(number) is no Implantation this ozmapd knows")
         }
         self.init(archoltOLTID: row.archoltOltId, onuID: row.onuId, serialNumber: row.serialNumber, cto: row.cto,
                   macAddress: row.macAddress, pppoeUser: row.pppoeUser, implanted: implanted)

@@ -182,7 +182,7 @@ extension DaemonConfiguration {
         do {
             let credentials = try OZmapCredentials(apiURL: url, apiKey: String(decoding: data, as: UTF8.self))
             return StoredCredentials(credentials: credentials, source: ozmapCredentialsSource, updatedAt: "")
-        } catch let error as OZmapRPC.RPCError {
+        } catch let error as IntegrationError {
             throw Error(description: "OZmap credentials from configuration: \(error.message)")
         }
     }

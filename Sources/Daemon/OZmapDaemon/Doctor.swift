@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import OZmapAdapter
 import OZmapDomain
-import OZmapRPC
 import OZmapStore
 
 /// What RunDoctor looks at.

@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import GRPCCore
 import OZmapDomain
-import OZmapRPC
 
 /// Credentials, OZmap OLTs, OLT links and the box cache.
 extension IntegrationService {
@@ -38,7 +37,7 @@ extension IntegrationService {
 
     private func directory() throws -> any OZmapDirectory {
         guard let directory = connection.directory else {
-            throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+            throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
         }
         return directory
     }
@@ -65,7 +64,7 @@ extension IntegrationService {
         if !request.archoltOltId.isEmpty {
             let linked = try links.require(request.archoltOltId).ozmapOLTID
             if let oltID, oltID != linked {
-                throw RPCError.invalidArgument(field: "ozmap_olt_id", "disagrees with the link of archolt_olt_id \(request.archoltOltId) (\(linked)); give one of them")
+                throw IntegrationError.invalidInput(field: "ozmap_olt_id", "disagrees with the link of archolt_olt_id \(request.archoltOltId) (\(linked)); give one of them")
             }
             oltID = linked
         }
@@ -75,7 +74,7 @@ extension IntegrationService {
         case .contains: .contains
         case .exact: .exact
         case .prefix: .prefix
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "match", "\(number) is no QueryMatch this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "match", "\(number) is no QueryMatch this ozmapd knows")
         }
         let matches = synchronizer.cache.snapshot.boxes(oltID: oltID, query: request.query, match: match)
         let page = matches.dropFirst(offset).prefix(pageSize)
@@ -90,7 +89,7 @@ extension IntegrationService {
         let resolver = CTOResolver(cache: synchronizer.cache, oltNames: oltNames)
         if !request.id.isEmpty { return ArcholtOZmapV1.Box(try resolver.box(id: request.id)) }
         guard !request.name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw RPCError.invalidArgument(field: "id", "give the box id or its name")
+            throw IntegrationError.invalidInput(field: "id", "give the box id or its name")
         }
         return ArcholtOZmapV1.Box(try resolver.resolve(request.name))
     }

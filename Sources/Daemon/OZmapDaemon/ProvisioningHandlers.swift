@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import GRPCCore
 import OZmapDomain
-import OZmapRPC
 
 /// ProvisionONU, AssignCTO, DeprovisionONU and the provisioning diagnostics.
 extension IntegrationService {
@@ -33,7 +32,7 @@ extension IntegrationService {
 
     func reconcile(request: ReconcileRequest, context: ServerContext) async throws -> ReconcileResponse {
         guard request.archoltOltId.isEmpty || request.onuId.isEmpty else {
-            throw RPCError.invalidArgument(field: "onu_id", "give archolt_olt_id or onu_id, not both")
+            throw IntegrationError.invalidInput(field: "onu_id", "give archolt_olt_id or onu_id, not both")
         }
         let scope: ReconcileScope = !request.onuId.isEmpty ? .onu(request.onuId)
             : !request.archoltOltId.isEmpty ? .olt(request.archoltOltId) : .all
@@ -45,7 +44,7 @@ extension IntegrationService {
     }
 
     private func operationID(_ text: String, field: String) throws -> Int64 {
-        guard let id = Int64(text), id > 0 else { throw RPCError.invalidArgument(field: field, "must be an operation id such as 42") }
+        guard let id = Int64(text), id > 0 else { throw IntegrationError.invalidInput(field: field, "must be an operation id such as 42") }
         return id
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OZmapRPC
 import Synchronization
 
 public enum SyncKind: String, Sendable, Codable {
@@ -202,7 +201,7 @@ public actor BoxSynchronizer {
         defer { passTally = nil }
         do {
             guard let directory = directory() else {
-                throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+                throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
             }
             try await OZmapRequestTally.$current.withValue(tally) {
                 switch kind {
@@ -218,7 +217,7 @@ public actor BoxSynchronizer {
             ])
         } catch {
             report.ozmapRequests = tally.count
-            report.error = (error as? RPCError)?.description ?? "\(error)"
+            report.error = "\(error)"
             report.boxes = cache.snapshot.count
             if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
                 report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"

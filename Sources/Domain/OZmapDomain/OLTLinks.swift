@@ -1,4 +1,3 @@
-import OZmapRPC
 
 /// An ArchOLT OLT mapped to an OZmap OLT.
 public struct OLTLink: Sendable, Hashable, Codable {
@@ -47,13 +46,13 @@ public struct OLTLinks: Sendable {
         try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
         try Validate.identifier(ozmapOLTID, field: "ozmap_olt_id")
         guard let directory = connection.directory else {
-            throw RPCError(.failedPrecondition, "no OZmap credentials: set them first (SetCredentials) so the OZmap OLT can be checked")
+            throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them first (SetCredentials) so the OZmap OLT can be checked")
         }
         let olt: OZmapOLT
         do {
             olt = try await directory.olt(id: ozmapOLTID)
-        } catch let error as RPCError where error.code == .notFound {
-            throw RPCError(.notFound, "OZmap has no OLT with id \(ozmapOLTID); ListOZmapOLTs lists them")
+        } catch let error as IntegrationError where error.kind == .ozmapNotFound {
+            throw IntegrationError(.notFound, "OZmap has no OLT with id \(ozmapOLTID); ListOZmapOLTs lists them")
         }
         let now = Timestamp.now()
         let existing = try store.link(archoltOLTID: archoltOLTID)
@@ -66,7 +65,7 @@ public struct OLTLinks: Sendable {
     public func unlink(archoltOLTID: String) throws -> OLTLink {
         try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
         guard let removed = try store.deleteLink(archoltOLTID: archoltOLTID) else {
-            throw RPCError(.notFound, "ArchOLT OLT \(archoltOLTID) is not linked")
+            throw IntegrationError(.notFound, "ArchOLT OLT \(archoltOLTID) is not linked")
         }
         return removed
     }
@@ -96,7 +95,7 @@ public struct OLTLinks: Sendable {
     /// The link of an ArchOLT OLT, or FAILED_PRECONDITION naming it.
     public func require(_ archoltOLTID: String) throws -> OLTLink {
         guard let link = try store.link(archoltOLTID: archoltOLTID) else {
-            throw RPCError(.failedPrecondition, "ArchOLT OLT \(archoltOLTID) is not linked to an OZmap OLT (LinkOLT)")
+            throw IntegrationError(.conflict, "ArchOLT OLT \(archoltOLTID) is not linked to an OZmap OLT (LinkOLT)")
         }
         return link
     }
@@ -106,10 +105,23 @@ public struct OLTLinks: Sendable {
 public enum Validate {
     /// A non-empty id of printable characters, at most 128 of them.
     public static func identifier(_ value: String, field: String) throws {
-        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
-        guard value.count <= 128 else { throw RPCError.invalidArgument(field: field, "is longer than 128 characters") }
+        guard !value.isEmpty else { throw IntegrationError.invalidInput(field: field, "is required") }
+        guard value.count <= 128 else { throw IntegrationError.invalidInput(field: field, "is longer than 128 characters") }
         guard !value.unicodeScalars.contains(where: \.isControlCharacter) else {
-            throw RPCError.invalidArgument(field: field, "contains control characters")
+            throw IntegrationError.invalidInput(field: field, "contains control characters")
+        }
+    }
+}
+
+extension Unicode.Scalar {
+    /// What no value the integration stores may hold: C0/C1 controls, DEL, and the invisible
+    /// format and separator characters (bidi overrides, zero-width, U+2028/9) that can disguise
+    /// text in a log or a UI. The wire contract's request-text rule (OZmapRPC.RequestText) refuses
+    /// the same set at the edge; this keeps the domain safe on its own.
+    var isControlCharacter: Bool {
+        switch properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
         }
     }
 }

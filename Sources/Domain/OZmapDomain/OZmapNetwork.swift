@@ -1,5 +1,4 @@
 import Synchronization
-import OZmapRPC
 
 /// An OLT as OZmap documents it.
 public struct OZmapOLT: Sendable, Hashable, Codable {
@@ -71,7 +70,7 @@ public struct OZmapBoxInfo: Sendable, Hashable, Codable {
 }
 
 /// What the box cache needs from OZmap; the libcurl adapter implements it.
-/// Failures are `RPCError`s (UNAUTHENTICATED, UNAVAILABLE, ...) with messages
+/// Failures are `IntegrationError`s (OZmap unreachable, key rejected, ...) with messages
 /// that never contain the API key.
 public protocol OZmapDirectory: Sendable {
     /// Succeeds when OZmap accepts the key (`GET authenticated`).

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OZmapRPC
 import ServiceLifecycle
 import Synchronization
 
@@ -86,7 +85,7 @@ public final class OutboxWorker: Service, Sendable {
             return current
         }
         await wakeUps.wait(registration, until: deadline)
-        guard let latest = try store.operation(id: id) else { throw RPCError(.internal, "operation \(id) vanished from the outbox") }
+        guard let latest = try store.operation(id: id) else { throw IntegrationError(.internalFailure, "operation \(id) vanished from the outbox") }
         return latest
     }
 
@@ -203,7 +202,7 @@ public final class OutboxWorker: Service, Sendable {
             let now = Timestamp.now()
             operation.mutationsSent += writes.withLock { $0 }
             let failure = error as? OZmapCallError
-                ?? OZmapCallError(error: RPCError(.unavailable, "\(error)"), httpStatus: 0)
+                ?? OZmapCallError(error: IntegrationError(.internalFailure, "\(error)"), httpStatus: 0)
             operation.lastError = failure.error.description
             operation.lastHTTPStatus = failure.httpStatus
             operation.ctoFull = failure.ctoFull ? true : nil

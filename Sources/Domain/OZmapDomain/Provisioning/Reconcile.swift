@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OZmapRPC
 import Synchronization
 
 /// How OZmap differs from what ozmapd holds (docs/INTEGRATION.md, "Drift").
@@ -270,7 +269,7 @@ extension Provisioning {
                     removal.onlyLinkedClient = true
                     return (onu, removal)
                 }
-                guard let current else { throw RPCError(.internal, "ONU \(onuID) left the store during the reconcile") }
+                guard let current else { throw IntegrationError(.internalFailure, "ONU \(onuID) left the store during the reconcile") }
                 // Changed meanwhile (deprovisioned, queued): that change wins.
                 guard current.state != .deprovisioned, current.state != .pending, cache.snapshot.boxesByID[current.ctoBoxID] != nil,
                       let box = placedBox(current) else { return (current, nil) }
@@ -300,7 +299,7 @@ extension Provisioning {
     /// The OZmap reads of reconcile and import need credentials OZmap accepts.
     func requireOZmap() throws -> any OZmapProvisioner {
         guard let ozmap = ozmap() else {
-            throw RPCError(.failedPrecondition, worker.pausedReason ?? "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+            throw IntegrationError(.credentialsMissing, worker.pausedReason ?? "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
         }
         return ozmap
     }
