@@ -104,7 +104,7 @@ import Testing
     /// which must find the OZmap OLT, says credentials come first; unknown ids are NOT_FOUND.
     @Test func oltLinksAndUnknownIdsWithoutOZmap() async throws {
         let ozmapd = try InProcessDaemon { database in
-            try database.saveLink(OZmapDomain.OLTLink(archoltOLTID: "olt-a", ozmapOLTID: "5f5e10000001000000000007", ozmapOLTName: "OLT-FLN-01",
+            try database.saveLink(LinkedOLT(archoltOLTID: "olt-a", ozmapOLTID: "5f5e10000001000000000007", ozmapOLTName: "OLT-FLN-01",
                                                       requireCTOOnActivation: true, createdAt: "2026-01-02T03:04:05.000Z",
                                                       updatedAt: "2026-01-02T03:04:05.000Z"))
         }

@@ -19,15 +19,15 @@ extension IntegrationService {
     func linkOLT(request: LinkOLTRequest, context: ServerContext) async throws -> LinkOLTResponse {
         let (link, created) = try await links.link(archoltOLTID: request.archoltOltId, ozmapOLTID: request.ozmapOltId,
                                                    requireCTO: request.requireCtoOnActivation)
-        return LinkOLTResponse(link: ArcholtOZmapV1.OLTLink(link), created: created)
+        return LinkOLTResponse(link: OLTLink(link), created: created)
     }
 
     func unlinkOLT(request: UnlinkOLTRequest, context: ServerContext) async throws -> UnlinkOLTResponse {
-        UnlinkOLTResponse(removed: ArcholtOZmapV1.OLTLink(try links.unlink(archoltOLTID: request.archoltOltId)))
+        UnlinkOLTResponse(removed: OLTLink(try links.unlink(archoltOLTID: request.archoltOltId)))
     }
 
     func listOLTLinks(request: ListOLTLinksRequest, context: ServerContext) async throws -> ListOLTLinksResponse {
-        ListOLTLinksResponse(links: try links.all().map(ArcholtOZmapV1.OLTLink.init))
+        ListOLTLinksResponse(links: try links.all().map(OLTLink.init))
     }
 
     private func credentials() -> Credentials {
@@ -47,16 +47,16 @@ extension IntegrationService {
         var linked: [String: String] = [:]
         for link in try links.all() { linked[link.ozmapOLTID] = link.archoltOLTID }
         return ListOZmapOLTsResponse(olts: olts.map {
-            ArcholtOZmapV1.OZmapOLT(id: $0.id, name: $0.name, project: $0.project, ip: $0.ip, implanted: $0.implanted,
+            OZmapOLT(id: $0.id, name: $0.name, project: $0.project, ip: $0.ip, implanted: $0.implanted,
                               archoltOltId: linked[$0.id] ?? "")
         })
     }
 
     func syncBoxes(request: SyncBoxesRequest, context: ServerContext) async throws -> SyncBoxesResponse {
         _ = try directory()
-        let kind: OZmapDomain.SyncKind = request.full ? .full : .incremental
+        let kind: SyncPassKind = request.full ? .full : .incremental
         let (report, started) = request.wait ? await synchronizer.run(kind) : await synchronizer.start(kind)
-        return SyncBoxesResponse(report: ArcholtOZmapV1.SyncReport(report), started: started)
+        return SyncBoxesResponse(report: SyncReport(report), started: started)
     }
 
     func listBoxes(request: ListBoxesRequest, context: ServerContext) async throws -> ListBoxesResponse {

@@ -51,7 +51,7 @@ extension IntegrationService {
     func listONUs(request: ListONUsRequest, context: ServerContext) async throws -> ListONUsResponse {
         let size = try Paging.size(request.pageSize)
         let filter = ONUFilter(archoltOLTID: request.archoltOltId.isEmpty ? nil : request.archoltOltId,
-                               state: try OZmapDomain.ONUState(request.state), ctoBoxID: request.ctoBoxId.isEmpty ? nil : request.ctoBoxId)
+                               state: try ONUSyncState(request.state), ctoBoxID: request.ctoBoxId.isEmpty ? nil : request.ctoBoxId)
         let after = try Paging.key(request.pageToken)
         let onus = try provisioningStore.listONUs(filter, afterID: after, limit: size + 1)
         let page = onus.prefix(size)
@@ -63,7 +63,7 @@ extension IntegrationService {
         let size = try Paging.size(request.pageSize)
         let after = try Paging.key(request.pageToken).map { try operationID($0, field: "page_token") }
         let operations = try provisioningStore.listOperations(onuID: request.onuId.isEmpty ? nil : request.onuId,
-                                                  state: try OZmapDomain.OperationState(request.state), afterID: after, limit: size + 1)
+                                                  state: try OutboxOperationState(request.state), afterID: after, limit: size + 1)
         let page = operations.prefix(size)
         let next = operations.count > size ? Paging.token(after: "\(page.last!.id)") : ""
         return ListOperationsResponse(operations: page.map(ArcholtOZmapV1.Operation.init), nextPageToken: next)
@@ -76,6 +76,6 @@ extension IntegrationService {
         let entries = try provisioningStore.listAudit(onuID: request.onuId.isEmpty ? nil : request.onuId, afterSeq: after, limit: size + 1)
         let page = entries.prefix(size)
         let next = entries.count > size ? Paging.token(after: "\(page.last!.seq)") : ""
-        return ListAuditLogResponse(entries: page.map(ArcholtOZmapV1.AuditEntry.init), nextPageToken: next)
+        return ListAuditLogResponse(entries: page.map(AuditEntry.init), nextPageToken: next)
     }
 }

@@ -1,6 +1,6 @@
 
 /// An ArchOLT OLT mapped to an OZmap OLT.
-public struct OLTLink: Sendable, Hashable, Codable {
+public struct LinkedOLT: Sendable, Hashable, Codable {
     public var archoltOLTID: String
     public var ozmapOLTID: String
     public var ozmapOLTName: String
@@ -24,11 +24,11 @@ public struct OLTLink: Sendable, Hashable, Codable {
 }
 
 public protocol OLTLinkStore: Sendable {
-    func allLinks() throws -> [OLTLink]
-    func link(archoltOLTID: String) throws -> OLTLink?
-    func saveLink(_ link: OLTLink) throws
+    func allLinks() throws -> [LinkedOLT]
+    func link(archoltOLTID: String) throws -> LinkedOLT?
+    func saveLink(_ link: LinkedOLT) throws
     /// Removes and returns the link; nil when there was none.
-    func deleteLink(archoltOLTID: String) throws -> OLTLink?
+    func deleteLink(archoltOLTID: String) throws -> LinkedOLT?
 }
 
 /// Links between ArchOLT OLTs and OZmap OLTs.
@@ -42,13 +42,13 @@ public struct OLTLinks: Sendable {
     }
 
     /// Links (or re-links) an OLT; the OZmap OLT must exist in OZmap.
-    public func link(archoltOLTID: String, ozmapOLTID: String, requireCTO: Bool) async throws -> (link: OLTLink, created: Bool) {
+    public func link(archoltOLTID: String, ozmapOLTID: String, requireCTO: Bool) async throws -> (link: LinkedOLT, created: Bool) {
         try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
         try Validate.identifier(ozmapOLTID, field: "ozmap_olt_id")
         guard let directory = connection.directory else {
             throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them first (SetCredentials) so the OZmap OLT can be checked")
         }
-        let olt: OZmapOLT
+        let olt: OZmapOLTInfo
         do {
             olt = try await directory.olt(id: ozmapOLTID)
         } catch let error as IntegrationError where error.kind == .ozmapNotFound {
@@ -56,13 +56,13 @@ public struct OLTLinks: Sendable {
         }
         let now = Timestamp.now()
         let existing = try store.link(archoltOLTID: archoltOLTID)
-        let link = OLTLink(archoltOLTID: archoltOLTID, ozmapOLTID: olt.id, ozmapOLTName: olt.name,
+        let link = LinkedOLT(archoltOLTID: archoltOLTID, ozmapOLTID: olt.id, ozmapOLTName: olt.name,
                            requireCTOOnActivation: requireCTO, createdAt: existing?.createdAt ?? now, updatedAt: now)
         try store.saveLink(link)
         return (link, existing == nil)
     }
 
-    public func unlink(archoltOLTID: String) throws -> OLTLink {
+    public func unlink(archoltOLTID: String) throws -> LinkedOLT {
         try Validate.identifier(archoltOLTID, field: "archolt_olt_id")
         guard let removed = try store.deleteLink(archoltOLTID: archoltOLTID) else {
             throw IntegrationError(.notFound, "ArchOLT OLT \(archoltOLTID) is not linked")
@@ -70,7 +70,7 @@ public struct OLTLinks: Sendable {
         return removed
     }
 
-    public func all() throws -> [OLTLink] {
+    public func all() throws -> [LinkedOLT] {
         try store.allLinks()
     }
 
@@ -78,9 +78,9 @@ public struct OLTLinks: Sendable {
     /// among `olts` (the new tenant's), and clears the flag of those whose OLT is. Returns the
     /// links flagged now.
     @discardableResult
-    public func recheck(against olts: [OZmapOLT], tenant: String) throws -> [OLTLink] {
+    public func recheck(against olts: [OZmapOLTInfo], tenant: String) throws -> [LinkedOLT] {
         let known = Set(olts.map(\.id))
-        var flagged: [OLTLink] = []
+        var flagged: [LinkedOLT] = []
         for var link in try store.allLinks() {
             let problem = known.contains(link.ozmapOLTID) ? "" :
                 "OZmap OLT \(link.ozmapOLTID) (\(link.ozmapOLTName)) is not in the OZmap at \(tenant) the credentials now point at: link this OLT again (LinkOLT) or unlink it"
@@ -93,7 +93,7 @@ public struct OLTLinks: Sendable {
     }
 
     /// The link of an ArchOLT OLT, or FAILED_PRECONDITION naming it.
-    public func require(_ archoltOLTID: String) throws -> OLTLink {
+    public func require(_ archoltOLTID: String) throws -> LinkedOLT {
         guard let link = try store.link(archoltOLTID: archoltOLTID) else {
             throw IntegrationError(.conflict, "ArchOLT OLT \(archoltOLTID) is not linked to an OZmap OLT (LinkOLT)")
         }

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// An OLT as OZmap documents it.
-public struct OZmapOLT: Sendable, Hashable, Codable {
+public struct OZmapOLTInfo: Sendable, Hashable, Codable {
     public var id: String
     public var name: String
     public var project: String
@@ -75,8 +75,8 @@ public struct OZmapBoxInfo: Sendable, Hashable, Codable {
 public protocol OZmapDirectory: Sendable {
     /// Succeeds when OZmap accepts the key (`GET authenticated`).
     func verifyCredentials() async throws
-    func olts() async throws -> [OZmapOLT]
-    func olt(id: String) async throws -> OZmapOLT
+    func olts() async throws -> [OZmapOLTInfo]
+    func olt(id: String) async throws -> OZmapOLTInfo
     /// How many requests it sends at once at most: independent fetches beyond it only queue.
     var requestConcurrency: Int { get }
     /// Every splitter traced to an OLT, a page at a time as OZmap answers (pages in any order),

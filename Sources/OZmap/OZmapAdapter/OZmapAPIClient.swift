@@ -55,11 +55,11 @@ public struct OZmapAPIClient: OZmapDirectory {
         }
     }
 
-    public func olts() async throws -> [OZmapOLT] {
+    public func olts() async throws -> [OZmapOLTInfo] {
         try await list("olts").map(OZmapJSON.olt)
     }
 
-    public func olt(id: String) async throws -> OZmapOLT {
+    public func olt(id: String) async throws -> OZmapOLTInfo {
         OZmapJSON.olt(try OZmapJSON.object(try await get("olts/\(Self.escape(id))", route: "olts/{id}")))
     }
 

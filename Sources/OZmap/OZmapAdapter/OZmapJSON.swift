@@ -63,8 +63,8 @@ enum OZmapJSON {
         }
     }
 
-    static func olt(_ object: [String: Any]) -> OZmapOLT {
-        OZmapOLT(id: id(object) ?? "", name: string(object["name"]) ?? string(object["label"]) ?? "",
+    static func olt(_ object: [String: Any]) -> OZmapOLTInfo {
+        OZmapOLTInfo(id: id(object) ?? "", name: string(object["name"]) ?? string(object["label"]) ?? "",
                  project: reference(object["project"]) ?? "", ip: string(object["ip"]) ?? "",
                  implanted: bool(object["implanted"]))
     }

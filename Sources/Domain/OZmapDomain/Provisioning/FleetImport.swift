@@ -23,7 +23,7 @@ public struct ImportRowRequest: Sendable, Hashable {
 }
 
 /// What an import apply does for a row.
-public enum ImportAction: String, Sendable, Hashable, CaseIterable {
+public enum ImportRowAction: String, Sendable, Hashable, CaseIterable {
     /// Found in OZmap (by code or serial) at that CTO: ozmapd takes it on, writing the fields that differ.
     case adopt
     /// Found without a property: one is made for it at the CTO.
@@ -44,7 +44,7 @@ public struct ImportRowOutcome: Sendable, Hashable {
     /// 1-based position in the batch.
     public var row: Int
     public var onuID: String
-    public var action: ImportAction
+    public var action: ImportRowAction
     public var detail: String
     public var error: String
     public var ctoBoxID: String
@@ -60,8 +60,8 @@ public struct ImportReport: Sendable {
     public var ozmapRequests: Int
 
     /// Every action with its count, 0 included.
-    public var counts: [(action: ImportAction, count: Int)] {
-        ImportAction.allCases.map { action in (action, rows.filter { $0.action == action }.count) }
+    public var counts: [(action: ImportRowAction, count: Int)] {
+        ImportRowAction.allCases.map { action in (action, rows.filter { $0.action == action }.count) }
     }
 
     public var errors: Int { rows.filter { $0.action == .error }.count }

@@ -12,7 +12,7 @@ struct OperationApplier: Sendable {
     /// Re-reads these boxes' splitters into the box cache, so their free ports count
     /// ozmapd's own writes at once; answers the boxes as read (absent when unreadable).
     let refreshBoxes: @Sendable ([String]) async -> [String: CachedBox]
-    let audit: @Sendable (AuditEntry) -> Void
+    let audit: @Sendable (AuditRecord) -> Void
     /// Called before each write is sent, so the operation is known to have touched OZmap.
     let willWrite: @Sendable () -> Void
 
@@ -324,8 +324,8 @@ struct OperationApplier: Sendable {
                             _ call: () async throws -> T) async throws -> T {
         willWrite()
         let started = ContinuousClock.now
-        func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditEntry {
-            AuditEntry(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,
+        func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditRecord {
+            AuditRecord(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,
                        httpStatus: httpStatus, durationMs: Int((ContinuousClock.now - started) / .milliseconds(1)),
                        result: result, error: error, detail: detail)
         }

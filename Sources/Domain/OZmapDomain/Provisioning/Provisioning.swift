@@ -251,7 +251,7 @@ public struct Provisioning: Sendable {
     /// By id or by name as people type it (docs/INTEGRATION.md, "CTO names"). A CTO the cache
     /// shows full is still tried: the ERP's client for this ONU may hold one of its ports (then it
     /// is adopted); otherwise OZmap refuses the create and the answer is "no free customer port".
-    private func resolve(_ cto: String, link: OLTLink, onuID: String) throws -> CachedBox {
+    private func resolve(_ cto: String, link: LinkedOLT, onuID: String) throws -> CachedBox {
         try CTOResolver(cache: cache).resolve(cto, oltID: link.ozmapOLTID, oltName: link.ozmapOLTName)
     }
 

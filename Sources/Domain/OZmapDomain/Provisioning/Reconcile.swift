@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 
 /// How OZmap differs from what ozmapd holds (docs/INTEGRATION.md, "Drift").
-public enum DriftKind: String, Sendable, Hashable, CaseIterable, Codable {
+public enum DriftCategory: String, Sendable, Hashable, CaseIterable, Codable {
     /// No client with the ONU's code or serial.
     case missingInOZmap = "missing-in-ozmap"
     /// The client is at another box than the ONU's CTO, or has no property.
@@ -20,7 +20,7 @@ public enum DriftKind: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// One difference between ozmapd and OZmap.
 public struct Drift: Sendable, Hashable {
-    public var kind: DriftKind
+    public var kind: DriftCategory
     public var onuID: String
     public var clientID: String
     public var propertyID: String
@@ -50,14 +50,14 @@ public struct ReconcileReport: Sendable {
     public var checkedAt: String
 
     /// Every kind with its count, 0 included.
-    public var counts: [(kind: DriftKind, count: Int)] {
-        DriftKind.allCases.map { kind in (kind, drifts.filter { $0.kind == kind }.count) }
+    public var counts: [(kind: DriftCategory, count: Int)] {
+        DriftCategory.allCases.map { kind in (kind, drifts.filter { $0.kind == kind }.count) }
     }
 }
 
 /// The counts of the last reconcile dry-run over every ONU, for GetStatus and the logs.
 public final class DriftMonitor: Sendable {
-    private let last = Mutex<(counts: [DriftKind: Int], at: String)?>(nil)
+    private let last = Mutex<(counts: [DriftCategory: Int], at: String)?>(nil)
     private let running = Atomic<Bool>(false)
 
     public init() {}
@@ -65,7 +65,7 @@ public final class DriftMonitor: Sendable {
     func begin() -> Bool { running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
     func end() { running.store(false, ordering: .releasing) }
 
-    public var latest: (counts: [DriftKind: Int], at: String)? { last.withLock { $0 } }
+    public var latest: (counts: [DriftCategory: Int], at: String)? { last.withLock { $0 } }
 
     /// Records a report's counts; true when they differ from the previous ones.
     func record(_ report: ReconcileReport) -> Bool {
@@ -183,7 +183,7 @@ extension Provisioning {
     static func differences(of onu: ONURecord, in snapshot: OZmapClientSnapshot, boxName: String) -> [Drift] {
         let match = snapshot.match(onuID: onu.onuID, serialNumber: onu.serialNumber, box: onu.ctoBoxID, linked: onu.linked)
         let cto = "CTO \(boxName)"
-        func row(_ kind: DriftKind, client: String = "", property: String = "", fields: [String] = [], holds: String, ozmap: String,
+        func row(_ kind: DriftCategory, client: String = "", property: String = "", fields: [String] = [], holds: String, ozmap: String,
                  action: String) -> Drift {
             Drift(kind: kind, onuID: onu.onuID, clientID: client, propertyID: property, fields: fields, ozmapdHolds: holds,
                   ozmapHolds: ozmap, action: action)
