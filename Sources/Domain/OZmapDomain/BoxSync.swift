@@ -188,7 +188,7 @@ public actor BoxSynchronizer {
         let kind: SyncPassKind = state.watermark == nil ? .full : requested
         progress = SyncPassReport(kind: kind, startedAt: Timestamp.now())
         refreshedDuringPass = [:]
-        let task = Task { await self.pass(kind) }
+        let task = Task(executorPreference: BlockingWorkExecutor.shared) { await self.pass(kind) }
         running = task
         return task
     }

@@ -90,6 +90,11 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     public func run() async throws {
+        // The loop reads the outbox from SQLite: off the cooperative pool.
+        await withTaskExecutorPreference(BlockingWorkExecutor.shared) { await self.loop() }
+    }
+
+    private func loop() async {
         postponeInterruptedAttempts()
         await withTaskCancellationOrGracefulShutdownHandler {
             while true {
@@ -146,7 +151,7 @@ public final class OutboxWorker: Service, Sendable {
         guard !due.isEmpty, let provisioner = provisioner() else { return }
         for operation in due {
             running.withLock { running in
-                running[operation.onuID] = Task {
+                running[operation.onuID] = Task(executorPreference: BlockingWorkExecutor.shared) {
                     await self.attempt(operation, provisioner)
                     self.running.withLock { _ = $0.removeValue(forKey: operation.onuID) }
                     self.wakeUps.wake(.loop)
