@@ -94,7 +94,7 @@ import Testing
                 _ = try await client.rpc.provisionONU(request)
                 return nil
             } catch let error as GRPCCore.RPCError {
-                return error.code == .invalidArgument ? error.violations.first?.field : "\(error.code)"
+                return error.code == .invalidArgument ? error.violations.first?.field : StatusCode(wireValue: Int32(error.code.rawValue)).name
             } catch {
                 return nil
             }
