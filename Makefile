@@ -117,7 +117,7 @@ build: deps
 # The tiers (README, "Tests"):
 #   make check  the inner loop: codec, framing, wire mirrors, domain logic with in-memory
 #               fakes, the simulator, the import file reader, ozmapd's handlers and field
-#               validation through its in-process dispatcher — in process, no socket or daemon.
+#               validation through GRPCCore's in-process transport — in process, no socket or daemon.
 #   make test   the whole plain suite: real sockets, real processes, libcurl to ozmap-sim.
 #   .ci/run     make test, then the bounded fuzz run, the suite under AddressSanitizer and
 #               make test-package.

@@ -7,7 +7,6 @@
 // `make bench-codec` (`ozmap-bench codec`): message coding, old path against generated (CodecBenchmark.swift).
 import Foundation
 import Logging
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -56,7 +55,7 @@ try await daemon.server.waitUntilListening()
 
 let codec = ProtobufCCodec.ozmap
 let calls = 20_000
-let request = RequestEnvelope(callID: 1, method: OZmapIntegration.getStatus.path)
+let request = RequestEnvelope(callID: 1, method: OZmapIntegration.Method.GetStatus.path)
 
 // Warm up both paths.
 try await socketRun(configuration.socketPath, connections: 1, depth: 16, perConnection: 2000)

@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import OZmapAPI
 import OZmapDomain
 import OZmapRPC
 import OZmapStore
