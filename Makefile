@@ -11,7 +11,7 @@ CLIENTS_OUT   = $(CURDIR)/.build-clients
 PY_VENV       = $(CLIENTS_OUT)/venv
 SYSTEM_PKGS   = libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcurl4-openssl-dev libsqlite3-dev pkg-config zlib1g-dev
 
-.PHONY: deps proto proto-check codegen-python build check test soak demo bench bench-import bench-codec bench-scale clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
+.PHONY: deps proto proto-check proto-check-c proto-check-swift proto-check-test codegen-python build check test soak demo bench bench-import bench-codec bench-scale clean fuzz-build fuzz fuzz-check fuzz-corpus test-asan \
   clients clients-c clients-python clients-grpc clients-python-proto clients-python-proto-check
 
 # Fuzzing and AddressSanitizer (docs/FUZZING.md), each in its own scratch path.
@@ -85,13 +85,17 @@ proto: deps codegen-python
 	@$(MAKE) --no-print-directory clients-python-proto
 
 # Fails when the committed generated code is not what proto/ and the generators make.
-proto-check: deps clients-python-proto-check codegen-python
+proto-check: deps proto-check-c proto-check-swift clients-python-proto-check
+
+proto-check-c: deps
 	@tmp=$$(mktemp -d) && protoc-c --proto_path=$(PROTO_DIR) --c_out=$$tmp $(PROTO_FILES) \
 	  && fail=0; for f in $$tmp/archolt/ozmap/v1/*; do \
 	    name=$$(basename $$f); case $$name in *.h) dest=$(GEN_DIR)/include/archolt/ozmap/v1/$$name;; *) dest=$(GEN_DIR)/archolt/ozmap/v1/$$name;; esac; \
 	    if ! cmp -s $$f $$dest; then echo "stale generated file: $$dest (run 'make proto' and commit)"; fail=1; fi; \
 	  done; rm -rf $$tmp; \
 	  [ $$fail = 0 ] && echo "== protoc-c output is current"
+
+proto-check-swift: deps codegen-python
 	@tmp=$$(mktemp -d) && mkdir $$tmp/src $$tmp/tests \
 	  && $(CODEGEN) --ozmapd-swift_out=$$tmp/src $(PROTO_FILES) && $(CODEGEN) --ozmapd-swift_out=samples:$$tmp/tests $(PROTO_FILES) \
 	  && if diff -r $$tmp/src $(SWIFT_GEN_DIR) >/dev/null && diff -r $$tmp/tests $(SWIFT_SAMPLES_DIR) >/dev/null; then \
@@ -113,7 +117,7 @@ build: deps
 # The tiers (README, "Tests"):
 #   make check  the inner loop: codec, framing, wire mirrors, domain logic with in-memory
 #               fakes, the simulator, the import file reader, ozmapd's handlers and field
-#               validation through its in-process dispatcher — in process, no socket or daemon.
+#               validation through GRPCCore's in-process transport — in process, no socket or daemon.
 #   make test   the whole plain suite: real sockets, real processes, libcurl to ozmap-sim.
 #   .ci/run     make test, then the bounded fuzz run, the suite under AddressSanitizer and
 #               make test-package.
@@ -132,7 +136,11 @@ MEMORY_SUITES = MemoryTests SyncMemoryTests
 # 64,000 calls load the machine and would disturb the latency and timeout tests running
 # beside them (beside the flood, a client library's move answered "pending" after its
 # 10 s). The latency comparisons then run alone, one at a time.
-test: deps proto-check clients
+# A proto field edited without `make proto` fails proto-check (scripts/proto-check-test.sh).
+proto-check-test: deps codegen-python
+	@MAKE="$(MAKE)" sh scripts/proto-check-test.sh
+
+test: deps proto-check proto-check-test clients
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(addprefix --skip ,$(MEMORY_SUITES)) --skip $(FLOOD_TEST) $(LATENCY_SKIP) $(TEST_WIDTH)
 	OZMAPD_BIN_DIR="$(BIN)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build $(addprefix --filter ,$(MEMORY_SUITES)) --filter $(FLOOD_TEST) --no-parallel
@@ -184,9 +192,15 @@ soak: deps
 	  --filter 'FaultScenarioTests|CrashTests|StateDirectoryFaultTests' 2>&1 | tee soak.log | grep -E 'figures|✘|passed after|failed after'; \
 	  grep -q 'Test run with .* passed after' soak.log
 
+# What a call costs (docs/PERFORMANCE.md, "RPC cost"): the release ozmapd as a child process
+# and a C client (Benchmarks/framebench), against a C framed-echo floor measured in the same run.
 bench: deps
+	mkdir -p .build-bench
+	$(CC) -O2 -Wall -Wextra -o .build-bench/framebench Benchmarks/framebench/framebench.c
+	$(SWIFT) build -c release --product ozmapd
 	$(SWIFT) build -c release --product ozmap-bench
-	$$($(SWIFT) build -c release --show-bin-path)/ozmap-bench
+	python3 scripts/bench-rpc.py .build-bench/framebench $$($(SWIFT) build -c release --show-bin-path)/ozmapd \
+	  $$($(SWIFT) build -c release --show-bin-path)/ozmap-bench $(BENCH_RPC_ARGS)
 
 # Coding a message: the descriptor-driven ProtoValue + Codable path against the generated
 # code (docs/PERFORMANCE.md, "Message coding"). BENCH_CODEC_ROUNDS changes the rounds.

@@ -67,12 +67,6 @@ let package = Package(
             name: "OZmapRPC",
             path: "Sources/RPC/OZmapRPC"
         ),
-        // The OZmapIntegration messages as Swift types, and typed handles on its methods.
-        .target(
-            name: "OZmapAPI",
-            dependencies: ["OZmapRPC"],
-            path: "Sources/RPC/OZmapAPI"
-        ),
         .target(
             name: "OZmapServer",
             dependencies: [
@@ -106,7 +100,7 @@ let package = Package(
         .target(
             name: "OZmapAdapter",
             dependencies: [
-                "CCurl", "OZmapDomain", "OZmapRPC",
+                "CCurl", "OZmapDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +112,6 @@ let package = Package(
         .target(
             name: "OZmapDomain",
             dependencies: [
-                "OZmapRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -155,7 +148,7 @@ let package = Package(
         .target(
             name: "OZmapDaemon",
             dependencies: [
-                "OZmapRPC", "OZmapAPI", "OZmapWire", "OZmapServer", "OZmapDomain", "OZmapStore", "OZmapAdapter",
+                "OZmapRPC", "OZmapWire", "OZmapServer", "OZmapDomain", "OZmapStore", "OZmapAdapter",
                 "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -197,7 +190,7 @@ let package = Package(
         .executableTarget(
             name: "ozmap-bench",
             dependencies: [
-                "OZmapDaemon", "OZmapClient", "OZmapAPI", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
+                "OZmapDaemon", "OZmapClient", "OZmapRPC", "OZmapWire", "OZmapTestSupport",
                 "OZmapDomain", "OZmapStore",
                 "ArcholtOZmapV1", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -213,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "ozmap-fuzz",
             dependencies: [
-                "OZmapWire", "OZmapRPC", "OZmapAPI", "OZmapProtoC", "CProtobufC", "CLibFuzzer", "ArcholtOZmapV1",
+                "OZmapWire", "OZmapRPC", "OZmapProtoC", "CProtobufC", "CLibFuzzer", "ArcholtOZmapV1",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -236,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapDomainTests",
-            dependencies: ["OZmapDomain", "OZmapRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OZmapDomain", .product(name: "Logging", package: "swift-log")],
             path: "Tests/OZmapDomainTests"
         ),
         .testTarget(
@@ -249,7 +242,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapIntegrationTests",
-            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
+            dependencies: ["OZmapDaemon", "OZmapClient", "OZmapRPC", "OZmapSimulator", "OZmapTestSupport", "OZmapStore", "OZmapDomain",
                            "OZmapAdapter", "OZmapWire", "ArcholtOZmapV1",
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -265,7 +258,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OZmapServerTests",
-            dependencies: ["OZmapDaemon", "OZmapAPI", "OZmapClient", "OZmapServer", "OZmapTestSupport", "OZmapRPC", "OZmapWire",
+            dependencies: ["OZmapDaemon", "OZmapClient", "OZmapServer", "OZmapTestSupport", "OZmapRPC", "OZmapWire",
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),

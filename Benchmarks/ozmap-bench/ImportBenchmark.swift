@@ -14,7 +14,6 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -155,8 +154,8 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 /// Requests ozmapd has made to OZmap so far (GetStatus): all, and those that write.
-func ozmapRequestTotals(_ client: OZmapClient) async throws -> (all: UInt64, writes: UInt64, byRoute: [String: UInt64]) {
-    let counts = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).ozmapRequests
+func ozmapRequestTotals(_ client: OZmapIntegrationConnection) async throws -> (all: UInt64, writes: UInt64, byRoute: [String: UInt64]) {
+    let counts = try await client.rpc.getStatus(GetStatusRequest()).ozmapRequests
     let byRoute = counts.reduce(into: [String: UInt64]()) { $0["\($1.httpMethod) \($1.route)", default: 0] += $1.count }
     return (counts.reduce(0) { $0 + $1.count }, counts.filter { $0.httpMethod != "GET" }.reduce(0) { $0 + $1.count }, byRoute)
 }
@@ -168,10 +167,10 @@ func perRowByRoute(_ before: [String: UInt64], _ after: [String: UInt64], rows: 
 }
 
 /// Polls GetStatus (every 100 ms, no blind sleep) until the outbox has nothing pending; returns operations failed.
-func waitForDrain(_ client: OZmapClient, deadline: Duration) async throws -> UInt32 {
+func waitForDrain(_ client: OZmapIntegrationConnection, deadline: Duration) async throws -> UInt32 {
     let end = ContinuousClock.now + deadline
     while true {
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         if status.operationsPending == 0 { return status.operationsFailed }
         guard ContinuousClock.now < end else {
             throw BenchmarkFailure("the outbox did not drain within \(deadline): \(status.operationsPending) pending")
@@ -256,21 +255,21 @@ enum ImportBenchmark {
         let services = ServiceGroup(services: daemon.services, logger: logger)
         let running = Task { try await services.run() }
         try await daemon.server.waitUntilListening()
-        let client = try await OZmapClient.connect(socketPath: configuration.socketPath)
+        let client = try await OZmapIntegrationConnection.connect(socketPath: configuration.socketPath)
 
         // Box load: credentials set, the initial full sync.
-        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
+        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
         let loadStart = ContinuousClock.now
-        let load = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true), timeout: .seconds(3_600))
+        let load = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(3_600))).report
         let boxLoad = ContinuousClock.now - loadStart
-        guard load.report.error.isEmpty else { throw BenchmarkFailure("the box load failed: \(load.report.error)") }
+        guard let load, load.error.isEmpty else { throw BenchmarkFailure("the box load failed: \(load?.error ?? "no report")") }
 
         // Each OZmap OLT linked to an ArchOLT OLT.
-        let olts = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }
+        let olts = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }
         var archoltOLT: [String: String] = [:]
         for (index, olt) in olts.enumerated() {
             let name = String(format: "olt-%02d", index + 1)
-            _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: name, ozmapOltId: olt.id, requireCtoOnActivation: false))
+            _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: name, ozmapOltId: olt.id, requireCtoOnActivation: false))
             archoltOLT[olt.id] = name
         }
 
@@ -278,7 +277,7 @@ enum ImportBenchmark {
         var boxes: [Box] = []
         var request = ListBoxesRequest(pageSize: 1000)
         repeat {
-            let page = try await client.call(OZmapIntegration.listBoxes, request)
+            let page = try await client.rpc.listBoxes(request)
             boxes += page.boxes
             request.pageToken = page.nextPageToken
         } while !request.pageToken.isEmpty
@@ -332,8 +331,8 @@ enum ImportBenchmark {
             let start = ContinuousClock.now
             var responses: [ImportONUsResponse] = []
             for batch in batches {
-                responses.append(try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: dryRun, rows: batch),
-                                                       timeout: .seconds(600)))
+                responses.append(try await client.rpc.importONUs(ImportONUsRequest(dryRun: dryRun, rows: batch),
+                                                       options: .timeout(.seconds(600))))
             }
             return (responses, ContinuousClock.now - start)
         }
@@ -384,9 +383,9 @@ enum ImportBenchmark {
         let provisionStart = ContinuousClock.now
         var provisionNotDone = 0
         for onu in provisioned {
-            let answer = try await client.call(OZmapIntegration.provisionONU, ProvisionONURequest(
+            let answer = try await client.rpc.provisionONU(ProvisionONURequest(
                 archoltOltId: archoltOLT[onu.box.ozmapOltId]!, onuId: onu.id, serialNumber: onu.serial, macAddress: "",
-                pppoeUser: "user-\(onu.id)", cto: onu.box.name, implanted: true), timeout: .seconds(120))
+                pppoeUser: "user-\(onu.id)", cto: onu.box.name, implanted: true), options: .timeout(.seconds(120)))
             if answer.operation.map({ $0.state != .done }) ?? true { provisionNotDone += 1 }
         }
         let failedAfterProvision = try await waitForDrain(client, deadline: .seconds(1_800))
@@ -394,10 +393,10 @@ enum ImportBenchmark {
         let afterProvision = try await ozmapRequestTotals(client)
 
         let importStart = ContinuousClock.now
-        let baselineImport = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: imported.map { onu in
+        let baselineImport = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: imported.map { onu in
             ImportRow(archoltOltId: archoltOLT[onu.box.ozmapOltId]!, onuId: onu.id, serialNumber: onu.serial, cto: onu.box.name,
                       pppoeUser: "user-\(onu.id)", implanted: .implanted)
-        }), timeout: .seconds(600))
+        }), options: .timeout(.seconds(600)))
         let importCallTime = ContinuousClock.now - importStart
         let failedAfterBaselineImport = try await waitForDrain(client, deadline: .seconds(1_800))
         let importTime = ContinuousClock.now - importStart
@@ -423,9 +422,9 @@ enum ImportBenchmark {
         let ratio = { (value: Duration, base: Duration) in seconds(value) / max(seconds(base), 1e-9) }
 
         print("ozmapd import benchmark — ImportONUs, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print("[figures] network: \(settings.olts) OZmap OLTs each linked to an ArchOLT OLT, \(load.report.boxes) boxes in the cache, "
+        print("[figures] network: \(settings.olts) OZmap OLTs each linked to an ArchOLT OLT, \(load.boxes) boxes in the cache, "
               + "simulator counts \(countsText(simulatorCounts)) (generated in \(String(format: "%.1f", seconds(generation))) s)")
-        print("[figures] box load (initial full sync): \(load.report.boxes) boxes in \(String(format: "%.1f", seconds(boxLoad))) s")
+        print("[figures] box load (initial full sync): \(load.boxes) boxes in \(String(format: "%.1f", seconds(boxLoad))) s")
         print("[figures] fleet already in OZmap: \(settings.byCode.count) under the ONU's code, \(settings.bySerial.count) under the ERP's code "
               + "with the ONU's serial (\(settings.moves) of them at another box); filed over HTTP in \(String(format: "%.1f", seconds(seeding))) s")
         print("[figures] dry-run actions: \(actionText(dryActions)) (designed: \(expectedActions)); writes to OZmap during the dry-run: \(dryWrites)")
@@ -501,6 +500,7 @@ extension ImportAction {
         case .update: "update"
         case .nothing: "nothing"
         case .error: "error"
+        case .unrecognized(let number): "\(number)"
         }
     }
 }

@@ -4,7 +4,6 @@
 import Foundation
 import FoundationNetworking
 import Logging
-import OZmapAPI
 import OZmapClient
 import OZmapDomain
 import OZmapStore
@@ -75,8 +74,10 @@ enum ScaleBenchmark {
         // The initial load: credentials set (they start a full pass), joined until it ends.
         try await http.clearRequestLog()
         let loadStart = ContinuousClock.now
-        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
-        let load = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true), timeout: .seconds(7_200)).report
+        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
+        guard let load = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(7_200))).report else {
+            throw BenchmarkFailure("SyncBoxes answered no report")
+        }
         let loadTime = ContinuousClock.now - loadStart
         guard load.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(load.error)") }
         let pass = try await passRequests(http)
@@ -86,14 +87,16 @@ enum ScaleBenchmark {
         let floor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
 
         // An incremental pass after `changed` boxes were renamed.
-        let boxes = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
+        let boxes = try await client.rpc.listBoxes(ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
         for box in boxes {
             let body = try JSONSerialization.data(withJSONObject: ["name": box.name + "-R"])
             let (status, _) = try await http.send("POST", "/__sim/boxes/\(box.id)/rename", json: body)
             guard status == 200 || status == 204 else { throw BenchmarkFailure("rename answered \(status)") }
         }
         let incrementalStart = ContinuousClock.now
-        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true), timeout: .seconds(600)).report
+        guard let incremental = try await client.rpc.syncBoxes(SyncBoxesRequest(full: false, wait: true), options: .timeout(.seconds(600))).report else {
+            throw BenchmarkFailure("SyncBoxes answered no report")
+        }
         let incrementalTime = ContinuousClock.now - incrementalStart
         guard incremental.error.isEmpty, incremental.boxesUpdated == UInt32(boxes.count) else {
             throw BenchmarkFailure("the incremental pass: \(incremental.error), \(incremental.boxesUpdated) of \(boxes.count) boxes updated")
@@ -101,9 +104,9 @@ enum ScaleBenchmark {
         let peak = try peakResidentBytes(daemon.process.processIdentifier)
 
         // Over the socket: GetBox by name against GetStatus (a call doing no work), same run.
-        let names = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 200)).boxes.map(\.name)
-        let socketGetBox = try await timed(400) { _ = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: names[$0 % names.count])) }
-        let socketStatus = try await timed(400) { _ in _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()) }
+        let names = try await client.rpc.listBoxes(ListBoxesRequest(pageSize: 200)).boxes.map(\.name)
+        let socketGetBox = try await timed(400) { _ = try await client.rpc.getBox(GetBoxRequest(name: names[$0 % names.count])) }
+        let socketStatus = try await timed(400) { _ in _ = try await client.rpc.getStatus(GetStatusRequest()) }
 
         // Restart: until ListBoxes answers rows from the cache on disk.
         await client.close()
@@ -112,7 +115,7 @@ enum ScaleBenchmark {
         let restartStart = ContinuousClock.now
         daemon = try startDaemon()
         client = try await connect(socket, daemon) { client in
-            ((try? await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 1)))?.boxes.count ?? 0) > 0
+            ((try? await client.rpc.listBoxes(ListBoxesRequest(pageSize: 1)))?.boxes.count ?? 0) > 0
         }
         let restart = ContinuousClock.now - restartStart
         await client.close()
@@ -173,11 +176,11 @@ enum ScaleBenchmark {
 
     /// Connects once ozmapd answers (and `ready` holds), with a deadline.
     static func connect(_ socket: String, _ daemon: ChildProcess,
-                        ready: @escaping (OZmapClient) async -> Bool = { _ in true }) async throws -> OZmapClient {
-        var connected: OZmapClient?
+                        ready: @escaping (OZmapIntegrationConnection) async -> Bool = { _ in true }) async throws -> OZmapIntegrationConnection {
+        var connected: OZmapIntegrationConnection?
         try await waitUntil("ozmapd answers on \(socket)", timeout: .seconds(120)) {
             guard daemon.process.isRunning else { throw BenchmarkFailure("ozmapd exited: \(daemon.errorOutput)") }
-            guard let client = try? await OZmapClient.connect(socketPath: socket) else { return false }
+            guard let client = try? await OZmapIntegrationConnection.connect(socketPath: socket) else { return false }
             if await ready(client) { connected = client; return true }
             await client.close()
             return false

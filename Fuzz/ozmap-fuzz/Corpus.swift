@@ -1,5 +1,5 @@
 import Foundation
-import OZmapAPI
+import ArcholtOZmapV1
 import OZmapRPC
 import OZmapWire
 
@@ -25,54 +25,53 @@ func writeCorpus(to directory: String) -> Int32 {
 }
 
 func corpusSeeds() throws -> [(String, [UInt8])] {
-    let service = OZmapIntegration.serviceName
-    func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request, id: UInt64 = 1) throws -> [UInt8] {
-        let type = codec.service.methods.first { $0.name == method.name }!.requestType
-        return try envelope(id: id, path: method.path, payload: codec.encode(request, as: type))
+    let service = OZmapIntegration.descriptor.fullyQualifiedService
+    func call<Method: WireMethod>(_ method: Method.Type, _ request: Method.Input, id: UInt64 = 1) throws -> [UInt8] {
+        try envelope(id: id, path: Method.path, payload: request.serializedBytes())
     }
     func envelope(id: UInt64 = 1, path: String, payload: [UInt8] = []) throws -> [UInt8] {
         try frame(codec.encode(RequestEnvelope(callID: id, method: path, timeoutMs: 5000, payload: payload), as: RequestEnvelope.messageType))
     }
-    let getONU = OZmapIntegration.getONU.path
-    let listONUs = OZmapIntegration.listONUs.path
+    let getONU = OZmapIntegration.Method.GetONU.path
+    let listONUs = OZmapIntegration.Method.ListONUs.path
 
     var seeds: [(String, [UInt8])] = [
-        ("valid-GetStatus", try call(OZmapIntegration.getStatus, GetStatusRequest())),
-        ("valid-ListMethods", try call(OZmapIntegration.listMethods, ListMethodsRequest())),
-        ("valid-SetCredentials", try call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: "https://ozmap.example/api/v2", apiKey: "k-123"))),
-        ("valid-GetCredentials", try call(OZmapIntegration.getCredentials, GetCredentialsRequest())),
-        ("valid-ListOZmapOLTs", try call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest())),
-        ("valid-LinkOLT", try call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-1", ozmapOltId: "5f1e", requireCtoOnActivation: true))),
-        ("valid-UnlinkOLT", try call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: "olt-1"))),
-        ("valid-ListOLTLinks", try call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest())),
-        ("valid-SyncBoxes", try call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))),
-        ("valid-ListBoxes", try call(OZmapIntegration.listBoxes, ListBoxesRequest(archoltOltId: "olt-1", query: "cto-01", pageSize: 50, pageToken: "p2", match: .prefix))),
-        ("valid-GetBox", try call(OZmapIntegration.getBox, GetBoxRequest(name: "CTO-01-001"))),
-        ("valid-ProvisionONU", try call(OZmapIntegration.provisionONU, ProvisionONURequest(
+        ("valid-GetStatus", try call(OZmapIntegration.Method.GetStatus.self, GetStatusRequest())),
+        ("valid-ListMethods", try call(OZmapIntegration.Method.ListMethods.self, ListMethodsRequest())),
+        ("valid-SetCredentials", try call(OZmapIntegration.Method.SetCredentials.self, SetCredentialsRequest(apiUrl: "https://ozmap.example/api/v2", apiKey: "k-123"))),
+        ("valid-GetCredentials", try call(OZmapIntegration.Method.GetCredentials.self, GetCredentialsRequest())),
+        ("valid-ListOZmapOLTs", try call(OZmapIntegration.Method.ListOZmapOLTs.self, ListOZmapOLTsRequest())),
+        ("valid-LinkOLT", try call(OZmapIntegration.Method.LinkOLT.self, LinkOLTRequest(archoltOltId: "olt-1", ozmapOltId: "5f1e", requireCtoOnActivation: true))),
+        ("valid-UnlinkOLT", try call(OZmapIntegration.Method.UnlinkOLT.self, UnlinkOLTRequest(archoltOltId: "olt-1"))),
+        ("valid-ListOLTLinks", try call(OZmapIntegration.Method.ListOLTLinks.self, ListOLTLinksRequest())),
+        ("valid-SyncBoxes", try call(OZmapIntegration.Method.SyncBoxes.self, SyncBoxesRequest(full: true, wait: true))),
+        ("valid-ListBoxes", try call(OZmapIntegration.Method.ListBoxes.self, ListBoxesRequest(archoltOltId: "olt-1", query: "cto-01", pageSize: 50, pageToken: "p2", match: .prefix))),
+        ("valid-GetBox", try call(OZmapIntegration.Method.GetBox.self, GetBoxRequest(name: "CTO-01-001"))),
+        ("valid-ProvisionONU", try call(OZmapIntegration.Method.ProvisionONU.self, ProvisionONURequest(
             archoltOltId: "olt-1", onuId: "1001", serialNumber: "ZTEG12345678", macAddress: "00:11:22:33:44:55",
             pppoeUser: "alice", cto: "CTO-01-001", implanted: true, requireCto: true))),
-        ("valid-AssignCTO", try call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "1001", cto: "CTO-01-002"))),
-        ("valid-DeprovisionONU", try call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "1001"))),
-        ("valid-GetONU", try call(OZmapIntegration.getONU, GetONURequest(onuId: "1001"))),
-        ("valid-ListONUs", try call(OZmapIntegration.listONUs, ListONUsRequest(archoltOltId: "olt-1", state: .pending, pageSize: 10))),
-        ("valid-ListOperations", try call(OZmapIntegration.listOperations, ListOperationsRequest(onuId: "1001", state: .failed, pageToken: "t"))),
-        ("valid-RetryOperation", try call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: "op-7"))),
-        ("valid-ListAuditLog", try call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "1001", afterSeq: 42, pageSize: 5))),
-        ("valid-Reconcile", try call(OZmapIntegration.reconcile, ReconcileRequest(dryRun: false, archoltOltId: "olt-1"))),
-        ("valid-ImportONUs", try call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: true, rows: [
+        ("valid-AssignCTO", try call(OZmapIntegration.Method.AssignCTO.self, AssignCTORequest(onuId: "1001", cto: "CTO-01-002"))),
+        ("valid-DeprovisionONU", try call(OZmapIntegration.Method.DeprovisionONU.self, DeprovisionONURequest(onuId: "1001"))),
+        ("valid-GetONU", try call(OZmapIntegration.Method.GetONU.self, GetONURequest(onuId: "1001"))),
+        ("valid-ListONUs", try call(OZmapIntegration.Method.ListONUs.self, ListONUsRequest(archoltOltId: "olt-1", state: .pending, pageSize: 10))),
+        ("valid-ListOperations", try call(OZmapIntegration.Method.ListOperations.self, ListOperationsRequest(onuId: "1001", state: .failed, pageToken: "t"))),
+        ("valid-RetryOperation", try call(OZmapIntegration.Method.RetryOperation.self, RetryOperationRequest(operationId: "op-7"))),
+        ("valid-ListAuditLog", try call(OZmapIntegration.Method.ListAuditLog.self, ListAuditLogRequest(onuId: "1001", afterSeq: 42, pageSize: 5))),
+        ("valid-Reconcile", try call(OZmapIntegration.Method.Reconcile.self, ReconcileRequest(dryRun: false, archoltOltId: "olt-1"))),
+        ("valid-ImportONUs", try call(OZmapIntegration.Method.ImportONUs.self, ImportONUsRequest(dryRun: true, rows: [
             ImportRow(archoltOltId: "olt-1", onuId: "1001", serialNumber: "ZTEG12345678", cto: "CTO-01-001",
                       macAddress: "00:11:22:33:44:55", pppoeUser: "alice", implanted: .implanted),
             ImportRow(archoltOltId: "olt-1", onuId: "1002", serialNumber: "ZTEG12345679", cto: "CTO-01-002"),
         ]))),
-        ("valid-GetMetrics", try call(OZmapIntegration.getMetrics, GetMetricsRequest())),
-        ("valid-RunDoctor", try call(OZmapIntegration.runDoctor, RunDoctorRequest())),
+        ("valid-GetMetrics", try call(OZmapIntegration.Method.GetMetrics.self, GetMetricsRequest())),
+        ("valid-RunDoctor", try call(OZmapIntegration.Method.RunDoctor.self, RunDoctorRequest())),
     ]
-    let status = try call(OZmapIntegration.getStatus, GetStatusRequest())
+    let status = try call(OZmapIntegration.Method.GetStatus.self, GetStatusRequest())
     let provision = seeds.first { $0.0 == "valid-ProvisionONU" }!.1
     seeds += [
         // Framing.
-        ("pipelined-three-calls", status + (try call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest(), id: 2))
-            + (try call(OZmapIntegration.getONU, GetONURequest(onuId: "nope"), id: 3))),
+        ("pipelined-three-calls", status + (try call(OZmapIntegration.Method.ListOLTLinks.self, ListOLTLinksRequest(), id: 2))
+            + (try call(OZmapIntegration.Method.GetONU.self, GetONURequest(onuId: "nope"), id: 3))),
         ("zero-length-frame", [0, 0, 0, 0]),
         ("zero-length-then-call", [0, 0, 0, 0] + status),
         ("truncated-header", Array(status.prefix(2))),
@@ -121,7 +120,7 @@ func exactlyMaximumFrame() throws -> [UInt8] {
     var padding = fuzzMaximumFrameLength - 100
     while true {
         let payload = lengthDelimited(15, Array(repeating: 0x61, count: padding))
-        let body = try codec.encode(RequestEnvelope(callID: 9, method: OZmapIntegration.getStatus.path, payload: payload),
+        let body = try codec.encode(RequestEnvelope(callID: 9, method: OZmapIntegration.Method.GetStatus.path, payload: payload),
                                     as: RequestEnvelope.messageType)
         if body.count == fuzzMaximumFrameLength { return frame(body) }
         padding += fuzzMaximumFrameLength - body.count

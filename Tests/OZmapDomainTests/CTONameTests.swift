@@ -1,6 +1,5 @@
 import Logging
 import OZmapDomain
-import OZmapRPC
 import Testing
 
 /// A cached box on an OLT, with `free` of `total` customer ports.
@@ -24,16 +23,16 @@ func loadedCache(_ boxes: [CachedBox]) -> BoxCache {
     return cache
 }
 
-/// The RPCError `body` throws; fails the test when it throws none.
-func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #_sourceLocation) -> RPCError? {
+/// The IntegrationError `body` throws; fails the test when it throws none.
+func integrationError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #_sourceLocation) -> IntegrationError? {
     do {
         let box = try body()
         Issue.record("expected an error, got box \(box.id) (\(box.name))", sourceLocation: sourceLocation)
         return nil
-    } catch let error as RPCError {
+    } catch let error as IntegrationError {
         return error
     } catch {
-        Issue.record("expected an RPCError, got \(error)", sourceLocation: sourceLocation)
+        Issue.record("expected an IntegrationError, got \(error)", sourceLocation: sourceLocation)
         return nil
     }
 }
@@ -192,14 +191,14 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
         #expect(try resolver.resolve("cto 01", oltID: "olt-a", oltName: "A").id == "x2")
         #expect(try resolver.resolve("cto-1", oltID: "olt-a", oltName: "A").id == "x1")
         // Neither spelling exactly: numbers by value leave two boxes.
-        let error = try #require(rpcError { try resolver.resolve("cto 001", oltID: "olt-a", oltName: "A") })
-        #expect(error.code == .failedPrecondition)
+        let error = try #require(integrationError { try resolver.resolve("cto 001", oltID: "olt-a", oltName: "A") })
+        #expect(error.kind == .conflict)
         #expect(error.message.contains("x1") && error.message.contains("x2") && error.message.contains("give the box id"))
     }
 
     @Test func ambiguityListsEveryCandidate() throws {
-        let error = try #require(rpcError { try resolver().resolve("praça 7", oltID: "olt-a", oltName: "OLT Centro") })
-        #expect(error.code == .failedPrecondition)
+        let error = try #require(integrationError { try resolver().resolve("praça 7", oltID: "olt-a", oltName: "OLT Centro") })
+        #expect(error.kind == .conflict)
         for part in ["2 boxes of OZmap OLT OLT Centro (olt-a)", "Praça 7 (id d1, project centro, slot slot-1 PON pon-3, 2 of 8 ports free)",
                      "PRACA-7 (id d2, project norte, slot slot-1 PON pon-4, 0 of 8 ports free)", "give the box id"] {
             #expect(error.message.contains(part), "\(error.message) lacks \(part)")
@@ -208,52 +207,52 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
     }
 
     @Test func notFoundSuggestsTheNearestNamesOfThatOLT() throws {
-        let error = try #require(rpcError { try resolver().resolve("CTO-01-07", oltID: "olt-a", oltName: "OLT Centro") })
-        #expect(error.code == .notFound)
+        let error = try #require(integrationError { try resolver().resolve("CTO-01-07", oltID: "olt-a", oltName: "OLT Centro") })
+        #expect(error.kind == .notFound)
         #expect(error.message.contains("OZmap OLT OLT Centro (olt-a)"))
         #expect(error.message.contains("did you mean: CTO-01-001, CTO-01-002, CTO-01-003, CTO-01-004, CTO-01-005;"), "\(error.message)")
         #expect(!error.message.contains("CTO-02-001"), "boxes of other OLTs are not suggested")
 
-        let typo = try #require(rpcError { try resolver().resolve("CTO-01-10O", oltID: "olt-a", oltName: "OLT Centro") })
+        let typo = try #require(integrationError { try resolver().resolve("CTO-01-10O", oltID: "olt-a", oltName: "OLT Centro") })
         #expect(typo.message.contains("did you mean: CTO-01-100,"), "\(typo.message)")
     }
 
     @Test func notFoundSaysWhichOtherOLTHasTheName() throws {
-        let error = try #require(rpcError { try resolver().resolve("cto 02 001", oltID: "olt-a", oltName: "OLT Centro") })
-        #expect(error.code == .notFound)
+        let error = try #require(integrationError { try resolver().resolve("cto 02 001", oltID: "olt-a", oltName: "OLT Centro") })
+        #expect(error.kind == .notFound)
         #expect(error.message.contains("CTO-02-001 (id c1) is on OZmap OLT OLT Norte (olt-b)"), "\(error.message)")
-        let byID = try #require(rpcError { try resolver().resolve("c1", oltID: "olt-a", oltName: "OLT Centro") })
-        #expect(byID.code == .notFound && byID.message.contains("is on OZmap OLT OLT Norte (olt-b), not on OZmap OLT OLT Centro (olt-a)"))
-        let loose = try #require(rpcError { try resolver().resolve("cto-2-1", oltID: "olt-a", oltName: "OLT Centro") })
+        let byID = try #require(integrationError { try resolver().resolve("c1", oltID: "olt-a", oltName: "OLT Centro") })
+        #expect(byID.kind == .notFound && byID.message.contains("is on OZmap OLT OLT Norte (olt-b), not on OZmap OLT OLT Centro (olt-a)"))
+        let loose = try #require(integrationError { try resolver().resolve("cto-2-1", oltID: "olt-a", oltName: "OLT Centro") })
         #expect(loose.message.contains("CTO-02-001 (id c1) is on OZmap OLT OLT Norte (olt-b)"), "\(loose.message)")
     }
 
     @Test func anyOLT() throws {
         #expect(try resolver().resolve("cto-2-1").id == "c1")
-        let error = try #require(rpcError { try resolver().resolve("cto 01 001") })
-        #expect(error.code == .failedPrecondition && error.message.contains("OZmap OLT OLT Norte (olt-b)"))
-        let missing = try #require(rpcError { try resolver().resolve("nope") })
-        #expect(missing.code == .notFound && missing.message.contains("did you mean"))
+        let error = try #require(integrationError { try resolver().resolve("cto 01 001") })
+        #expect(error.kind == .conflict && error.message.contains("OZmap OLT OLT Norte (olt-b)"))
+        let missing = try #require(integrationError { try resolver().resolve("nope") })
+        #expect(missing.kind == .notFound && missing.message.contains("did you mean"))
     }
 
     @Test func whileTheCacheWasNeverLoaded() throws {
         let cache = BoxCache()
         let resolver = CTOResolver(cache: cache)
-        let idle = try #require(rpcError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
-        #expect(idle.code == .unavailable && idle.message.contains("no full sync"), "\(idle.message)")
+        let idle = try #require(integrationError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
+        #expect(idle.kind == .notReady && idle.message.contains("no full sync"), "\(idle.message)")
         cache.loadStarted()
-        let finding = try #require(rpcError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
-        #expect(finding.code == .unavailable && finding.message.contains("box cache still loading (finding"), "\(finding.message)")
+        let finding = try #require(integrationError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
+        #expect(finding.kind == .notReady && finding.message.contains("box cache still loading (finding"), "\(finding.message)")
         cache.loadProgressed(done: 300, total: 1200)
-        let loading = try #require(rpcError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
-        #expect(loading.code == .unavailable && loading.message.contains("box cache still loading (300 of 1200 boxes)"), "\(loading.message)")
-        let byID = try #require(rpcError { try resolver.box(id: "b1") })
-        #expect(byID.code == .unavailable)
+        let loading = try #require(integrationError { try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
+        #expect(loading.kind == .notReady && loading.message.contains("box cache still loading (300 of 1200 boxes)"), "\(loading.message)")
+        let byID = try #require(integrationError { try resolver.box(id: "b1") })
+        #expect(byID.kind == .notReady)
         cache.replace(with: BoxCacheSnapshot(boxes: boxes), loaded: true)
         cache.loadEnded()
         #expect(try resolver.resolve("CTO-01-001", oltID: "olt-a", oltName: "A").id == "b1")
-        let missing = try #require(rpcError { try resolver.resolve("CTO-09", oltID: "olt-a", oltName: "A") })
-        #expect(missing.code == .notFound)
+        let missing = try #require(integrationError { try resolver.resolve("CTO-09", oltID: "olt-a", oltName: "A") })
+        #expect(missing.kind == .notFound)
         // An incremental pass's progress, once loaded, changes nothing.
         cache.loadProgressed(done: 1, total: 2)
         #expect(cache.loadProgress == nil)
@@ -277,8 +276,8 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
         let cache = loadedCache(boxes)
         cache.reset()
         #expect(!cache.loaded && cache.snapshot.count == 0)
-        let error = try #require(rpcError { try CTOResolver(cache: cache).resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
-        #expect(error.code == .unavailable)
+        let error = try #require(integrationError { try CTOResolver(cache: cache).resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
+        #expect(error.kind == .notReady)
     }
 
     @Test func boxesFromDiskCountAsLoadedOnlyAfterAFinishedFullPass() throws {
@@ -291,8 +290,8 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
         let fresh = BoxCache()
         _ = try BoxSynchronizer(cache: fresh, store: MemoryBoxStore(boxes: [], state: SyncState()), logger: Logger(label: "test")) { nil }
         #expect(!fresh.loaded)
-        let error = try #require(rpcError { try CTOResolver(cache: fresh).resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
-        #expect(error.code == .unavailable)
+        let error = try #require(integrationError { try CTOResolver(cache: fresh).resolve("CTO-01-001", oltID: "olt-a", oltName: "A") })
+        #expect(error.kind == .notReady)
     }
 
     @Test func didYouMeanOverTwoHundredThousandBoxes() throws {
@@ -311,7 +310,7 @@ func rpcError(_ body: () throws -> CachedBox, sourceLocation: SourceLocation = #
         }
         let lookups = ContinuousClock.now - started
         let scan = ContinuousClock.now
-        let error = try #require(rpcError { try resolver.resolve("CTO-7-12x", oltID: "olt-a", oltName: "A") })
+        let error = try #require(integrationError { try resolver.resolve("CTO-7-12x", oltID: "olt-a", oltName: "A") })
         let scanTime = ContinuousClock.now - scan
         #expect(error.message.contains("did you mean: CTO-7-12,"), "\(error.message)")
         let upsert = ContinuousClock.now

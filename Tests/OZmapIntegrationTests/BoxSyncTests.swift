@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -29,11 +28,11 @@ import Testing
             #expect(box.portsFree == expected.freePorts && box.portsTotal == expected.totalPorts)
         }
 
-        let query = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(query: "cto-01", pageSize: 1000))
+        let query = try await client.rpc.listBoxes(ListBoxesRequest(query: "cto-01", pageSize: 1000))
         #expect(query.total > 0)
         #expect(query.boxes.allSatisfy { $0.name.lowercased().contains("cto-01") })
 
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.credentialsSet && status.ozmapReachable)
         #expect(status.boxCount == UInt32(truth.count))
         #expect(status.lastSync?.kind == .full && status.lastSync?.error == "")
@@ -84,7 +83,7 @@ import Testing
         var request = ListBoxesRequest(pageSize: 777)
         var pages = 0
         repeat {
-            let page = try await client.call(OZmapIntegration.listBoxes, request)
+            let page = try await client.rpc.listBoxes(request)
             #expect(page.total == UInt32(truth.count))
             for box in page.boxes { #expect(seen.insert(box.id).inserted, "box \(box.id) listed twice") }
             request.pageToken = page.nextPageToken
@@ -101,7 +100,7 @@ import Testing
         try await rig.startDaemon()
         let client = try await rig.client()
         _ = try await rig.connect(client)
-        let olts = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts
+        let olts = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts
         #expect(olts.count == 2)
         let boxes = try await rig.allBoxes(client)
         let renamed = boxes[0], moved = boxes[1], deleted = boxes[2]
@@ -112,23 +111,23 @@ import Testing
         try rig.simulator.deleteBox(id: deleted.id)
         rig.simulator.clearRequestLog()
 
-        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true)).report
+        let incremental = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: false, wait: true)).report)
         #expect(incremental.kind == .incremental && incremental.error.isEmpty, "\(incremental.error)")
         #expect(rig.simulator.requestLog().contains { $0.queryParameters["filter"]?.contains(#""operator":">=""#) == true })
         // The report counts the pass's requests: splitters and boxes changed (2), the 3 boxes' chunk (2).
         let passRequests = rig.simulator.requestLog().filter { $0.path.hasSuffix("/boxes") || $0.path.hasSuffix("/splitters") }
         #expect(incremental.ozmapRequests == UInt32(passRequests.count) && incremental.ozmapRequests == 4,
                 "\(incremental.ozmapRequests) requests reported, \(passRequests.count) in the simulator's log")
-        let byName = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: "cto-renomeada-acao"))
+        let byName = try await client.rpc.getBox(GetBoxRequest(name: "cto-renomeada-acao"))
         #expect(byName.id == renamed.id, "names match case- and accent-insensitively")
-        let movedNow = try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: moved.id))
+        let movedNow = try await client.rpc.getBox(GetBoxRequest(id: moved.id))
         #expect(movedNow.ozmapOltId == otherOLT.id)
         let onOther = try await rig.allBoxes(client, ListBoxesRequest(ozmapOltId: otherOLT.id, pageSize: 1000))
         #expect(onOther.contains { $0.id == moved.id })
 
-        let full = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report
+        let full = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report)
         #expect(full.kind == .full && full.boxesRemoved >= 1)
-        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: deleted.id)) }
+        await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.getBox(GetBoxRequest(id: deleted.id)) }
         #expect(try await rig.allBoxes(client).count == connectedBoxes(rig.simulator).count)
         await client.close()
         try await rig.tearDown()
@@ -142,8 +141,8 @@ import Testing
         // Every OZmap request takes 1.5 s, so a pass lasts seconds: two requests sent together overlap.
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 1500))
         rig.simulator.clearRequestLog()
-        async let first = client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
-        async let second = client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        async let first = client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
+        async let second = client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
         let (one, other) = try await (first, second)
         #expect(one.started != other.started, "one request started the pass, the other joined it")
         #expect(one.report == other.report)
@@ -159,23 +158,23 @@ import Testing
         try await rig.startDaemon()
         let client = try await rig.client()
         _ = try await rig.connect(client)
-        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
-        let created = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
-        #expect(created.created && created.link.ozmapOltName == olt.name)
-        let updated = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: true))
-        #expect(!updated.created && updated.link.requireCtoOnActivation && updated.link.createdAt == created.link.createdAt)
-        #expect(try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.first { $0.id == olt.id }?.archoltOltId == "olt-a")
+        let olt = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts[0]
+        let created = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        #expect(created.created && created.link?.ozmapOltName == olt.name)
+        let updated = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: true))
+        #expect(!updated.created && updated.link?.requireCtoOnActivation == true && updated.link?.createdAt == created.link?.createdAt)
+        #expect(try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.first { $0.id == olt.id }?.archoltOltId == "olt-a")
         let byLink = try await rig.allBoxes(client, ListBoxesRequest(archoltOltId: "olt-a", pageSize: 1000))
         #expect(!byLink.isEmpty && byLink.allSatisfy { $0.ozmapOltId == olt.id })
         do {
-            _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: "5f5e1000000100000000ffff", requireCtoOnActivation: false))
+            _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: "5f5e1000000100000000ffff", requireCtoOnActivation: false))
             Issue.record("linked to an OLT OZmap does not have")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .notFound)
         }
-        _ = try await client.call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: "olt-a"))
-        #expect(try await client.call(OZmapIntegration.listOLTLinks, ListOLTLinksRequest()).links.isEmpty)
-        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.unlinkOLT, UnlinkOLTRequest(archoltOltId: "olt-a")) }
+        _ = try await client.rpc.unlinkOLT(UnlinkOLTRequest(archoltOltId: "olt-a"))
+        #expect(try await client.rpc.listOLTLinks(ListOLTLinksRequest()).links.isEmpty)
+        await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.unlinkOLT(UnlinkOLTRequest(archoltOltId: "olt-a")) }
         await client.close()
         try await rig.tearDown()
     }
@@ -184,39 +183,39 @@ import Testing
         let rig = try await TestRig(boxes: 10)
         try await rig.startDaemon()
         let client = try await rig.client()
-        func code<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request) async -> (StatusCode, String) {
+        func code<Response>(_ call: () async throws -> Response) async -> (GRPCCore.RPCError.Code?, String) {
             do {
-                _ = try await client.call(method, request)
-                return (.ok, "")
-            } catch let error as RPCError {
+                _ = try await call()
+                return (nil, "")
+            } catch let error as GRPCCore.RPCError {
                 return (error.code, error.violations.first?.field ?? error.message)
             } catch {
                 return (.unknown, "\(error)")
             }
         }
         // Before credentials: everything that needs OZmap says so.
-        #expect(await code(OZmapIntegration.syncBoxes, SyncBoxesRequest()).0 == .failedPrecondition)
-        #expect(await code(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).0 == .failedPrecondition)
-        #expect(await code(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "a", ozmapOltId: "b", requireCtoOnActivation: false)).0 == .failedPrecondition)
+        #expect(await code { try await client.rpc.syncBoxes(SyncBoxesRequest()) }.0 == .failedPrecondition)
+        #expect(await code { try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()) }.0 == .failedPrecondition)
+        #expect(await code { try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "a", ozmapOltId: "b", requireCtoOnActivation: false)) }.0 == .failedPrecondition)
         // An OZmap nobody answers for: UNAVAILABLE, and nothing saved.
-        let nowhere = await code(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: "http://127.0.0.1:1/api/v2", apiKey: simulatorKey))
+        let nowhere = await code { try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: "http://127.0.0.1:1/api/v2", apiKey: simulatorKey)) }
         #expect(nowhere.0 == .unavailable)
-        #expect(try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials.apiKeySet == false)
+        #expect(try await client.rpc.getCredentials(GetCredentialsRequest()).credentials?.apiKeySet == false)
 
         _ = try await rig.connect(client)
-        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
-        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
-        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(archoltOltId: "olt-unknown")).0 == .failedPrecondition)
-        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(archoltOltId: "olt-a", ozmapOltId: "other")) == (.invalidArgument, "ozmap_olt_id"))
-        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 5000)) == (.invalidArgument, "page_size"))
-        #expect(await code(OZmapIntegration.listBoxes, ListBoxesRequest(pageToken: "forged")) == (.invalidArgument, "page_token"))
-        #expect(await code(OZmapIntegration.getBox, GetBoxRequest()) == (.invalidArgument, "id"))
-        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(id: "5f5e1000000100000000ffff")).0 == .notFound)
-        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(name: "CTO-NOWHERE")).0 == .notFound)
+        let olt = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts[0]
+        _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        #expect(await code { try await client.rpc.listBoxes(ListBoxesRequest(archoltOltId: "olt-unknown")) }.0 == .failedPrecondition)
+        #expect(await code { try await client.rpc.listBoxes(ListBoxesRequest(archoltOltId: "olt-a", ozmapOltId: "other")) } == (.invalidArgument, "ozmap_olt_id"))
+        #expect(await code { try await client.rpc.listBoxes(ListBoxesRequest(pageSize: 5000)) } == (.invalidArgument, "page_size"))
+        #expect(await code { try await client.rpc.listBoxes(ListBoxesRequest(pageToken: "forged")) } == (.invalidArgument, "page_token"))
+        #expect(await code { try await client.rpc.getBox(GetBoxRequest()) } == (.invalidArgument, "id"))
+        #expect(await code { try await client.rpc.getBox(GetBoxRequest(id: "5f5e1000000100000000ffff")) }.0 == .notFound)
+        #expect(await code { try await client.rpc.getBox(GetBoxRequest(name: "CTO-NOWHERE")) }.0 == .notFound)
         try rig.simulator.addBox(name: "CTO-TWIN", toOLT: olt.id)
         try rig.simulator.addBox(name: "cto-twin", toOLT: olt.id)
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
-        #expect(await code(OZmapIntegration.getBox, GetBoxRequest(name: "Cto-Twin")).0 == .failedPrecondition)
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
+        #expect(await code { try await client.rpc.getBox(GetBoxRequest(name: "Cto-Twin")) }.0 == .failedPrecondition)
         await client.close()
         try await rig.tearDown()
     }
@@ -229,10 +228,10 @@ import Testing
         let before = try await rig.allBoxes(client)
 
         rig.simulator.setFaults(SimulatorFaults(down: true))
-        let failed = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report
-        #expect(failed.error.hasPrefix("UNAVAILABLE"), "\(failed.error)")
+        let failed = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report)
+        #expect(failed.error.hasPrefix("OZmap answered 503"), "\(failed.error)")
         #expect(try await rig.allBoxes(client) == before, "the old cache is kept")
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(!status.ozmapReachable)
         #expect(status.lastSync?.error == failed.error)
         #expect(status.ozmapRequests.contains { $0.httpStatus == 503 })
@@ -253,7 +252,7 @@ import Testing
         try await rig.startDaemon()
         client = try await rig.client()
         #expect(try await rig.allBoxes(client) == before)
-        let credentials = try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials
+        let credentials = try #require(try await client.rpc.getCredentials(GetCredentialsRequest()).credentials)
         #expect(credentials.apiKeySet && credentials.apiUrl == rig.simulator.baseURL)
         #expect(try StateDatabase(stateDirectory: rig.stateDirectory).integrityCheck() == "ok")
         await client.close()
@@ -265,14 +264,14 @@ import Testing
         try await rig.startDaemon()
         let client = try await rig.client()
         do {
-            _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: "not-the-key"))
+            _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: "not-the-key"))
             Issue.record("a wrong key was accepted")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .unauthenticated)
             #expect(error.message.contains("rejected the API key"))
             #expect(!error.message.contains("not-the-key"))
         }
-        #expect(try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials.apiKeySet == false)
+        #expect(try await client.rpc.getCredentials(GetCredentialsRequest()).credentials?.apiKeySet == false)
 
         let invalid: [(SetCredentialsRequest, String)] = [
             (SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: "Bearer \(simulatorKey)"), "api_key"),
@@ -282,9 +281,9 @@ import Testing
         ]
         for (request, field) in invalid {
             do {
-                _ = try await client.call(OZmapIntegration.setCredentials, request)
+                _ = try await client.rpc.setCredentials(request)
                 Issue.record("accepted \(request.apiUrl)")
-            } catch let error as RPCError {
+            } catch let error as GRPCCore.RPCError {
                 #expect(error.code == .invalidArgument)
                 #expect(error.violations.first?.field == field)
             }
@@ -305,12 +304,12 @@ import Testing
         rig.simulator.clearRequestLog()
         // The first two list requests fail with 429 and Retry-After: 1; the pass still succeeds.
         rig.simulator.setFaults(.forcedStatus(429, retryAfterSeconds: 1, routes: [FaultRoute("GET splitters")]))
-        let running = Task { try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report }
+        let running = Task { try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report }
         try await waitUntil("two throttled attempts") {
             rig.simulator.requestLog().filter { $0.status == 429 }.count >= 2
         }
         rig.simulator.setFaults(.none)
-        let report = try await running.value
+        let report = try #require(try await running.value)
         #expect(report.error.isEmpty, "\(report.error)")
         let attempts = rig.simulator.requestLog().filter {
             $0.path.hasSuffix("/splitters") && $0.queryParameters["filter"]?.contains("exists") == true
@@ -329,22 +328,22 @@ import Testing
         let client = try await rig.client()
         _ = try await rig.connect(client)
         rig.simulator.setFaults(SimulatorFaults(down: true))
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
         rig.simulator.setFaults(.none)
-        _ = try? await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey + "x"))
+        _ = try? await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey + "x"))
         // A provisioning round trip, with a failure in the middle, also logs and audits.
-        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts[0]
-        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        let olt = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts[0]
+        _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
         let box = try await rig.allBoxes(client, ListBoxesRequest(ozmapOltId: olt.id, pageSize: 1000)).first { $0.portsFree > 0 }!
         rig.simulator.setFaults(.forcedStatus(500, routes: [FaultRoute("POST properties")]))
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("key-1", cto: box.id))
+        _ = try await client.rpc.provisionONU(provision("key-1", cto: box.id))
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
-        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "key-1"))
+        _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "key-1"))
 
         var replies: [String] = []
         for method in ["GetStatus", "GetCredentials", "ListBoxes", "ListOZmapOLTs", "ListMethods", "ListAuditLog", "ListOperations", "ListONUs"] {
-            let response = try await client.call(path: "/archolt.ozmap.v1.OZmapIntegration/\(method)", payload: [])
+            let response = try await client.connection.call(path: "/archolt.ozmap.v1.OZmapIntegration/\(method)", payload: [])
             replies.append(response.status.message + String(decoding: response.payload, as: UTF8.self))
         }
         #expect(!rig.logs.all.isEmpty)

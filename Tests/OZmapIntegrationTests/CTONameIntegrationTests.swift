@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -8,13 +7,13 @@ import Testing
 
 /// CTO names as people type them, through ozmapd's socket: ListBoxes queries and GetBox by name.
 @Suite(.timeLimit(.minutes(5))) struct CTONameIntegrationTests {
-    /// The RPCError of a GetBox by name; nil (and a recorded issue) when it finds a box.
-    func getBoxError(_ client: OZmapClient, name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RPCError? {
+    /// The GRPCCore.RPCError of a GetBox by name; nil (and a recorded issue) when it finds a box.
+    func getBoxError(_ client: OZmapIntegrationConnection, name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> GRPCCore.RPCError? {
         do {
-            let box = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: name))
+            let box = try await client.rpc.getBox(GetBoxRequest(name: name))
             Issue.record("GetBox '\(name)' found \(box.name) (\(box.id))", sourceLocation: sourceLocation)
             return nil
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             return error
         }
     }
@@ -30,8 +29,8 @@ import Testing
 
         // A slow first pass: while it runs, the answer says how far it got.
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 250))
-        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
-        var loading: RPCError?
+        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+        var loading: GRPCCore.RPCError?
         try await waitUntil("GetBox answers with the first pass's progress") {
             let error = try await getBoxError(client, name: "CTO-01-001")
             #expect(error?.code == .unavailable, "\(String(describing: error))")
@@ -40,7 +39,7 @@ import Testing
         }
         print("while loading: \(loading?.message ?? "")")
         rig.simulator.setFaults(.none)
-        let report = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true), timeout: .seconds(60)).report
+        let report = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(60))).report)
         #expect(report.error.isEmpty, "\(report.error)")
 
         let truth = connectedBoxes(rig.simulator)
@@ -54,7 +53,7 @@ import Testing
             let listed = try await rig.allBoxes(client, ListBoxesRequest(query: query, pageSize: 1000))
             #expect(Set(listed.map(\.id)) == expected, "query '\(query)'")
         }
-        let prefixed = try await client.call(OZmapIntegration.listBoxes, ListBoxesRequest(query: "cto_01_00", pageSize: 1000, match: .prefix))
+        let prefixed = try await client.rpc.listBoxes(ListBoxesRequest(query: "cto_01_00", pageSize: 1000, match: .prefix))
         #expect(prefixed.total == UInt32(expected.count))
 
         // GetBox by name: separators, case, and numbers by value.
@@ -64,7 +63,7 @@ import Testing
                          target.name.replacingOccurrences(of: "-", with: "_"),
                          "cto \(Int(parts[1])!) \(Int(parts[2])!)", "CTO-\(Int(parts[1])!)-\(Int(parts[2])!)"]
         for spelling in spellings {
-            let found = try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: spelling))
+            let found = try await client.rpc.getBox(GetBoxRequest(name: spelling))
             #expect(found.id == target.id, "'\(spelling)' found \(found.name)")
         }
 
@@ -77,14 +76,14 @@ import Testing
         let other = try #require(boxes.first { $0.id != target.id && $0.ozmapOltId == target.ozmapOltId })
         let respelled = target.name.replacingOccurrences(of: "-", with: " ").lowercased()
         try rig.simulator.renameBox(id: other.id, to: respelled)
-        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true)).report
+        let incremental = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: false, wait: true)).report)
         #expect(incremental.error.isEmpty, "\(incremental.error)")
         let ambiguous = try #require(try await getBoxError(client, name: target.name))
         #expect(ambiguous.code == .failedPrecondition)
         for part in ["2 boxes match", "\(target.name) (id \(target.id), project ", "\(respelled) (id \(other.id), project ", "give the box id"] {
             #expect(ambiguous.message.contains(part), "\(ambiguous.message) lacks \(part)")
         }
-        #expect(try await client.call(OZmapIntegration.getBox, GetBoxRequest(name: other.id)).name == respelled)
+        #expect(try await client.rpc.getBox(GetBoxRequest(name: other.id)).name == respelled)
 
         // After a restart the boxes on disk count as loaded: NOT_FOUND at once, never UNAVAILABLE.
         await client.close()
@@ -94,7 +93,7 @@ import Testing
         let again = try await rig.client()
         let afterRestart = try #require(try await getBoxError(again, name: "no such box"))
         #expect(afterRestart.code == .notFound, "\(afterRestart)")
-        let byID = try await again.call(OZmapIntegration.getBox, GetBoxRequest(id: target.id))
+        let byID = try await again.rpc.getBox(GetBoxRequest(id: target.id))
         #expect(byID.name == target.name)
         rig.simulator.setFaults(.none)
         await again.close()

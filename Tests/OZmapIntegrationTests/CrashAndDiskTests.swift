@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -9,16 +8,16 @@ import Testing
 
 extension TestRig {
     /// ozmapd as its own process on the rig's socket and state directory, so it can be killed.
-    func spawnDaemon(_ environment: [String: String] = [:]) async throws -> (daemon: ChildProcess, client: OZmapClient) {
+    func spawnDaemon(_ environment: [String: String] = [:]) async throws -> (daemon: ChildProcess, client: OZmapIntegrationConnection) {
         let daemon = try ChildProcess(binary("ozmapd"), ["--socket", socketPath, "--state-dir", stateDirectory], environment: [
             "OZMAPD_SYNC_INTERVAL_S": "86400", "OZMAPD_OUTBOX_BACKOFF_BASE_MS": "20", "OZMAPD_OUTBOX_BACKOFF_CAP_MS": "300",
             "OZMAPD_OZMAP_TIMEOUT_MS": "3000", "OZMAPD_OZMAP_CONNECT_TIMEOUT_MS": "2000", "OZMAPD_LOG_LEVEL": "warning",
         ].merging(environment) { $1 }, directory: directory)
-        var connected: OZmapClient?
+        var connected: OZmapIntegrationConnection?
         try await waitUntil("ozmapd answers on \(socketPath)", timeout: .seconds(30)) {
             guard daemon.process.isRunning else { throw TimedOut(description: "ozmapd exited: \(daemon.errorOutput)") }
-            guard let client = try? await OZmapClient.connect(socketPath: socketPath) else { return false }
-            if (try? await client.call(OZmapIntegration.getStatus, GetStatusRequest())) != nil { connected = client; return true }
+            guard let client = try? await OZmapIntegrationConnection.connect(socketPath: socketPath) else { return false }
+            if (try? await client.rpc.getStatus(GetStatusRequest())) != nil { connected = client; return true }
             await client.close()
             return false
         }
@@ -48,7 +47,7 @@ extension TestRig {
             let traffic = Task { await runner.run(workload, client: burstClient, concurrency: 8) }
             let killAt = Int.random(in: 1...workload.count, using: &random)
             try await waitUntil("\(killAt) calls are sent", timeout: .seconds(60)) { runner.sent >= killAt || traffic.isCancelled }
-            if try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsPending > 0 { figures.killedWithPending += 1 }
+            if try await client.rpc.getStatus(GetStatusRequest()).operationsPending > 0 { figures.killedWithPending += 1 }
             daemon.signal(SIGKILL)
             _ = try await daemon.exitStatus()
             await traffic.value
@@ -103,7 +102,7 @@ extension CrashTests {
         for attempt in 0..<5 where !proven {
             let onu = "inflight-\(attempt)"
             let serial = "ZTEGK111000\(attempt)"
-            _ = try? await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id, serial: serial), timeout: .milliseconds(200))
+            _ = try? await client.rpc.provisionONU(provision(onu, cto: box.id, serial: serial), options: .timeout(.milliseconds(200)))
             // Killed while OZmap holds the create (received, not yet applied).
             try await waitUntil("OZmap received the create of \(onu)") {
                 rig.simulator.heldRequests().contains { $0.method == "POST" && $0.body.contains("\"\(onu)\"") }
@@ -140,43 +139,43 @@ struct StateDirectoryFaultTests {
         let (daemon, client) = try await rig.spawnDaemon()
         let olt = try await rig.prepareForProvisioning(client)
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("disk-0", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("disk-0", cto: boxes[0].id))
 
         let filler = rig.stateDirectory + "/filler"
         fillUp(filler)
         var acknowledged: [String] = ["disk-0"]
-        var refusals: [RPCError] = []
+        var refusals: [GRPCCore.RPCError] = []
         var refused: [String] = []
         // The WAL may still have room for a few changes; sooner or later a write needs a new block.
         for index in 1...300 where refusals.count < 3 {
             let onu = "disk-\(index)"
             do {
-                _ = try await client.call(OZmapIntegration.provisionONU, provision(onu, cto: boxes[index % boxes.count].id))
+                _ = try await client.rpc.provisionONU(provision(onu, cto: boxes[index % boxes.count].id))
                 acknowledged.append(onu)
-            } catch let error as RPCError {
+            } catch let error as GRPCCore.RPCError {
                 refusals.append(error)
                 refused.append(onu)
             }
         }
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         try FileManager.default.removeItem(atPath: filler)
         report("full state directory", ["acknowledged": acknowledged.count, "refused": refused.count,
                                         "first_refusal": "\"\(refusals.first.map { "\($0.code): \($0.message)" } ?? "none")\""])
         #expect(!refusals.isEmpty, "a full disk was noticed")
         for refusal in refusals {
-            #expect([.unavailable, .internal].contains(refusal.code))
+            #expect([.unavailable, .internalError].contains(refusal.code))
             #expect(refusal.message.contains("state directory") || refusal.message.contains("full"), "\(refusal.message)")
         }
         #expect(status.version.isEmpty == false, "GetStatus answers while the disk is full")
 
         // Space again: the same daemon takes changes, applies every acknowledged one and none of the refused.
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("disk-after", cto: boxes[1].id))
+        _ = try await client.rpc.provisionONU(provision("disk-after", cto: boxes[1].id))
         acknowledged.append("disk-after")
         try await rig.outboxDrained(client)
         for onu in acknowledged { #expect(rig.ozmapClients(code: onu).clients == 1, "\(onu) acknowledged and applied") }
         for onu in refused {
             #expect(rig.ozmapClients(code: onu).clients == 0, "\(onu) refused and not applied")
-            await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: onu)) }
+            await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.getONU(GetONURequest(onuId: onu)) }
         }
         #expect(daemon.process.isRunning)
         daemon.signal(SIGTERM)
@@ -245,13 +244,13 @@ extension CrashTests {
             try await erp.fileClient(code: index < 10 ? "k-\(index)" : "ERP-\(index)", name: "Cliente \(index)", serial: serial(index),
                                      at: ctos[index].id, project: ctos[index].project)
         }
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
         let rows = (0..<count).map {
             ImportRow(archoltOltId: "olt-a", onuId: "k-\($0)", serialNumber: serial($0), cto: ctos[$0].id)
         }
         // Creates take a while, so the kill finds the outbox part-way through.
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 40, routes: [FaultRoute("POST properties")]))
-        let first = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        let first = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: rows))
         #expect(first.errors == 0, "\(first.results.filter { $0.action == .error }.prefix(3))")
         try await waitUntil("the outbox is part-way") { rig.propertyCreates() >= 20 }
         daemon.signal(SIGKILL)
@@ -261,7 +260,7 @@ extension CrashTests {
         rig.simulator.setFaults(.none)
 
         (daemon, client) = try await rig.spawnDaemon()
-        let again = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        let again = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: rows))
         #expect(again.errors == 0)
         try await rig.outboxDrained(client)
         let snapshot = rig.simulator.snapshot()

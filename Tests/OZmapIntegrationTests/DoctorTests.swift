@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -155,7 +154,7 @@ import Testing
     /// RunDoctor in process, by check name.
     private func runDoctor(_ rig: TestRig) async throws -> [String: DoctorCheck] {
         let client = try await rig.client()
-        let response = try await client.call(OZmapIntegration.runDoctor, RunDoctorRequest(), timeout: .seconds(30))
+        let response = try await client.rpc.runDoctor(RunDoctorRequest(), options: .timeout(.seconds(30)))
         await client.close()
         return Dictionary(response.checks.map { ($0.name, $0) }) { first, _ in first }
     }

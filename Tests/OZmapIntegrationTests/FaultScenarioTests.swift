@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -51,7 +50,7 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
                 return gap > 0.25 && gap < 1.95
             }.count
         }
-        let failed = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsFailed
+        let failed = try await client.rpc.getStatus(GetStatusRequest()).operationsFailed
         report("outage", ["operations": total, "acknowledged": runner.acknowledged, "refused": runner.refused.count,
                           "lost": tally.lost, "duplicated": tally.duplicated, "orphans": tally.orphans,
                           "ozmap_requests": log.count, "answered_429": throttled.count, "sent_during_retry_after": early,
@@ -114,16 +113,16 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
                 for index in 0..<40 {
                     group.addTask {
                         let started = ContinuousClock.now
-                        let response = try await client.call(OZmapIntegration.provisionONU,
-                                                             provision("slow-\(index)", cto: boxes[index % boxes.count].id), timeout: timeout)
-                        return (response.onu.state, ContinuousClock.now - started)
+                        let response = try await client.rpc.provisionONU(
+                                                             provision("slow-\(index)", cto: boxes[index % boxes.count].id), options: .timeout(timeout))
+                        return (response.onu?.state ?? .unspecified, ContinuousClock.now - started)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
         }
         try await waitUntil("the provisions are queued", timeout: .seconds(10)) {
-            try await probe.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsPending >= 40
+            try await probe.rpc.getStatus(GetStatusRequest()).operationsPending >= 40
         }
         let busy = try await statusLatencies(probe, calls: 400)
         let outcomes = try await calls.value
@@ -147,11 +146,11 @@ let soakFactor = max(1, Int(ProcessInfo.processInfo.environment["OZMAPD_SOAK"] ?
 }
 
 /// Sequential GetStatus round trips; p50 and p99.
-func statusLatencies(_ client: OZmapClient, calls: Int) async throws -> (p50: Duration, p99: Duration) {
+func statusLatencies(_ client: OZmapIntegrationConnection, calls: Int) async throws -> (p50: Duration, p99: Duration) {
     var samples: [Duration] = []
     for _ in 0..<calls {
         let started = ContinuousClock.now
-        _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        _ = try await client.rpc.getStatus(GetStatusRequest())
         samples.append(ContinuousClock.now - started)
     }
     return percentiles(samples)

@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapWire
@@ -26,7 +25,7 @@ import Testing
         for method in codec.service.methods {
             for field in try codec.stringFields(of: method.requestType) {
                 for (what, value) in Self.hostileValues {
-                    let response = try await client.call(path: method.path, payload: Self.stringField(field.number, value))
+                    let response = try await client.connection.call(path: method.path, payload: Self.stringField(field.number, value))
                     checked += 1
                     #expect(response.status.code == StatusCode.invalidArgument.rawValue, "\(method.name).\(field.name) with \(what): \(response.status.code)")
                     #expect(response.status.message.hasPrefix(field.name + ":"), "\(method.name).\(field.name) with \(what): \(response.status.message)")
@@ -37,9 +36,9 @@ import Testing
         print("[figures] field validation: \(checked) hostile requests over \(codec.service.methods.count) methods, all INVALID_ARGUMENT")
         #expect(checked > 100)
         #expect(rig.simulator.requestLog().isEmpty, "nothing reached OZmap")
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.operationsPending == 0 && status.operationsFailed == 0)
-        #expect(try await client.call(OZmapIntegration.listONUs, ListONUsRequest()).onus.isEmpty, "nothing was stored")
+        #expect(try await client.rpc.listONUs(ListONUsRequest()).onus.isEmpty, "nothing was stored")
         await client.close()
         try await rig.tearDown()
     }
@@ -53,7 +52,7 @@ import Testing
         for (name, json, field) in cases {
             let method = try #require(codec.service.methods.first { $0.name == name })
             let payload = try codec.encode(try ProtoJSON.parse(json), as: method.requestType)
-            let response = try await client.call(path: method.path, payload: payload)
+            let response = try await client.connection.call(path: method.path, payload: payload)
             #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field + ":"),
                     "\(name) \(json): \(response.status.code) \(response.status.message)")
         }

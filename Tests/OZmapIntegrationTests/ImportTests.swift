@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -32,7 +31,7 @@ struct ImportTests {
         let elsewhere = try await erp.fileClient(code: "i-move", name: "Davi", serial: "ZTEGI0000004", at: boxes[1].id, project: boxes[1].project)
         let full = boxes[3]
         try await erp.fill(box: full.id, project: full.project, prefix: "fill")
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
         let rows = [
             row("i-code", serial: "ZTEGI0000001", cto: boxes[0].name),
             row("i-serial", serial: "ZTEGI0000002", cto: boxes[0].name),
@@ -46,7 +45,7 @@ struct ImportTests {
             row("i-full", serial: "ZTEGI0000008", cto: full.id),
         ]
         rig.simulator.clearRequestLog()
-        let dry = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(rows: rows))
+        let dry = try await client.rpc.importONUs(ImportONUsRequest(rows: rows))
         #expect(dry.dryRun && writes(rig).isEmpty, "a dry run writes nothing")
         #expect(dry.results.map(\.action) == [.adopt, .adopt, .attach, .move, .create, .error, .error, .error, .error, .error])
         #expect(dry.results.map(\.row) == Array(1...10))
@@ -58,9 +57,9 @@ struct ImportTests {
         #expect(dry.results[8].error.contains("row 1"), "\(dry.results[8].error)")
         #expect(dry.results[9].error.contains("no free customer port"), "\(dry.results[9].error)")
         #expect(dry.errors == 5 && dry.counts.first { $0.action == .adopt }?.count == 2)
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsPending == 0)
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).operationsPending == 0)
 
-        let applied = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        let applied = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: rows))
         #expect(applied.results.prefix(5).allSatisfy { !$0.operationId.isEmpty })
         try await rig.outboxDrained(client)
         let snapshot = rig.simulator.snapshot()
@@ -74,11 +73,11 @@ struct ImportTests {
         }
         #expect(!writes(rig).contains { $0.method == "DELETE" }, "nothing deleted")
         for onu in ["i-olt", "i-cto", "i-serialbad", "i-full"] {
-            await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: onu)) }
+            await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.getONU(GetONURequest(onuId: onu)) }
         }
 
         rig.simulator.clearRequestLog()
-        let again = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        let again = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: rows))
         #expect(again.results.prefix(5).map(\.action) == Array(repeating: .nothing, count: 5), "\(again.results.prefix(5).map(\.detail))")
         #expect(again.results.allSatisfy { $0.operationId.isEmpty })
         try await rig.outboxDrained(client)
@@ -94,13 +93,13 @@ struct ImportTests {
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 2)
         let small = try #require(boxes.min { $0.portsFree < $1.portsFree })
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("p-gone", cto: boxes[0].id))
-        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "p-gone"))
+        _ = try await client.rpc.provisionONU(provision("p-gone", cto: boxes[0].id))
+        _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "p-gone"))
         let fits = Int(small.portsFree)
         var rows = (0...fits).map { row("p-\($0)", serial: "ZTEGP\(String(format: "%07d", $0))", cto: small.id) }
         rows.append(row("p-twin", serial: "ZTEGP0000000", cto: boxes[0].id))
         rows.append(row("p-gone", serial: "ZTEGP0000099", cto: boxes[0].id))
-        let plan = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(rows: rows))
+        let plan = try await client.rpc.importONUs(ImportONUsRequest(rows: rows))
         #expect(plan.results.prefix(fits).allSatisfy { $0.action == .create })
         #expect(plan.results[fits].action == .error && plan.results[fits].error.contains("earlier rows"), "\(plan.results[fits].error)")
         #expect(plan.results[fits + 1].action == .error && plan.results[fits + 1].error.contains("row 1"), "\(plan.results[fits + 1].error)")
@@ -115,14 +114,14 @@ struct ImportTests {
         let rig = try await TestRig(boxes: 30, olts: 2, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
-        let second = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.first { $0.id != olt.id }!
-        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: second.id, requireCtoOnActivation: false))
+        let second = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.first { $0.id != olt.id }!
+        _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-b", ozmapOltId: second.id, requireCtoOnActivation: false))
         let otherBox = try await rig.boxesWithRoom(on: second, client: client)[0]
         let filed = try await ERP(rig.simulator).fileClient(code: "ERP-77", name: "Rita", serial: "ztegl0000001", at: boxes[0].id,
                                                             project: boxes[0].project)
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("l-2", cto: boxes[1].id))
+        _ = try await client.rpc.provisionONU(provision("l-2", cto: boxes[1].id))
         let rows = [row("l-1", serial: "ZTEGL0000001", cto: boxes[0].id), row("l-2", serial: "ZTEGL0000002", cto: otherBox.id, olt: "olt-b")]
-        let applied = try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(dryRun: false, rows: rows))
+        let applied = try await client.rpc.importONUs(ImportONUsRequest(dryRun: false, rows: rows))
         #expect(applied.results.map(\.action) == [.adopt, .error])
         #expect(applied.results[0].ozmapClientId == filed.client)
         #expect(applied.results[1].error.contains("olt-a"), "\(applied.results[1].error)")
@@ -155,8 +154,8 @@ struct ImportTests {
         let (client, _) = try await rig.provisioningReady()
         let many = (0...1_000).map { row("b-\($0)", serial: "ZTEGB\(String(format: "%07d", $0))", cto: "x") }
         for rows in [many, []] {
-            await #expect { try await client.call(OZmapIntegration.importONUs, ImportONUsRequest(rows: rows)) } throws: { error in
-                (error as? RPCError)?.code == .invalidArgument && (error as? RPCError)?.message.contains("rows") == true
+            await #expect { try await client.rpc.importONUs(ImportONUsRequest(rows: rows)) } throws: { error in
+                (error as? GRPCCore.RPCError)?.code == .invalidArgument && (error as? GRPCCore.RPCError)?.message.contains("rows") == true
             }
         }
         await client.close()

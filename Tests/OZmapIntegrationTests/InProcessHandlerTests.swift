@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import GRPCInProcessTransport
 import Logging
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapDomain
@@ -32,7 +31,7 @@ import Testing
             #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field + ":"),
                     "\(name) \(json): \(StatusCode(wireValue: response.status.code).name) \(response.status.message)")
         }
-        #expect(try await ozmapd.call(OZmapIntegration.listONUs, json: "{}").onus.isEmpty, "nothing was stored")
+        #expect(try await ozmapd.rpc.listONUs(ListONUsRequest()).onus.isEmpty, "nothing was stored")
     }
 
     /// Text no field may hold (not UTF-8, control characters, a bidi override) is refused before
@@ -82,21 +81,21 @@ import Testing
     @Test func statusAndListsAnswerWithoutOZmap() async throws {
         let ozmapd = try InProcessDaemon()
         defer { ozmapd.remove() }
-        let status = try await ozmapd.call(OZmapIntegration.getStatus, json: "{}")
+        let status = try await ozmapd.rpc.getStatus(GetStatusRequest())
         #expect(status.version == Daemon.version)
         #expect(status.socketPath == ozmapd.daemon.configuration.socketPath)
         #expect(!status.credentialsSet && status.credentialsState == "unset", "\(status.credentialsState)")
         #expect(status.boxCount == 0 && status.operationsPending == 0)
 
-        let methods = try await ozmapd.call(OZmapIntegration.listMethods, json: "{}").methods
+        let methods = try await ozmapd.rpc.listMethods(ListMethodsRequest()).methods
         #expect(Set(methods.map(\.name)) == Set(ozmapd.codec.service.methods.map(\.name)))
         #expect(methods.filter { !$0.implemented }.isEmpty, "not implemented: \(methods.filter { !$0.implemented }.map(\.name))")
 
-        let credentials = try await ozmapd.call(OZmapIntegration.getCredentials, json: "{}").credentials
+        let credentials = try #require(try await ozmapd.rpc.getCredentials(GetCredentialsRequest()).credentials)
         #expect(credentials.apiUrl.isEmpty && !credentials.apiKeySet)
-        #expect(try await ozmapd.call(OZmapIntegration.listBoxes, json: "{}").boxes.isEmpty)
-        #expect(try await ozmapd.call(OZmapIntegration.listONUs, json: #"{"archolt_olt_id": "olt-a"}"#).onus.isEmpty)
-        let metrics = try await ozmapd.call(OZmapIntegration.getMetrics, json: "{}").prometheusText
+        #expect(try await ozmapd.rpc.listBoxes(ListBoxesRequest()).boxes.isEmpty)
+        #expect(try await ozmapd.rpc.listONUs(ListONUsRequest(archoltOltId: "olt-a")).onus.isEmpty)
+        let metrics = try await ozmapd.rpc.getMetrics(GetMetricsRequest()).prometheusText
         #expect(metrics.contains("ozmapd_build_info{version=\"\(Daemon.version)\"} 1"), "\(metrics.prefix(400))")
     }
 
@@ -104,12 +103,12 @@ import Testing
     /// which must find the OZmap OLT, says credentials come first; unknown ids are NOT_FOUND.
     @Test func oltLinksAndUnknownIdsWithoutOZmap() async throws {
         let ozmapd = try InProcessDaemon { database in
-            try database.saveLink(OZmapDomain.OLTLink(archoltOLTID: "olt-a", ozmapOLTID: "5f5e10000001000000000007", ozmapOLTName: "OLT-FLN-01",
+            try database.saveLink(LinkedOLT(archoltOLTID: "olt-a", ozmapOLTID: "5f5e10000001000000000007", ozmapOLTName: "OLT-FLN-01",
                                                       requireCTOOnActivation: true, createdAt: "2026-01-02T03:04:05.000Z",
                                                       updatedAt: "2026-01-02T03:04:05.000Z"))
         }
         defer { ozmapd.remove() }
-        let links = try await ozmapd.call(OZmapIntegration.listOLTLinks, json: "{}").links
+        let links = try await ozmapd.rpc.listOLTLinks(ListOLTLinksRequest()).links
         #expect(links.map(\.archoltOltId) == ["olt-a"])
         #expect(links.first?.ozmapOltName == "OLT-FLN-01" && links.first?.requireCtoOnActivation == true)
 
@@ -117,9 +116,9 @@ import Testing
         #expect(link.status.code == StatusCode.failedPrecondition.rawValue && link.status.message.contains("SetCredentials"),
                 "\(link.status.code) \(link.status.message)")
 
-        let removed = try await ozmapd.call(OZmapIntegration.unlinkOLT, json: #"{"archolt_olt_id": "olt-a"}"#).removed
+        let removed = try #require(try await ozmapd.rpc.unlinkOLT(UnlinkOLTRequest(archoltOltId: "olt-a")).removed)
         #expect(removed.archoltOltId == "olt-a" && removed.ozmapOltId == "5f5e10000001000000000007")
-        #expect(try await ozmapd.call(OZmapIntegration.listOLTLinks, json: "{}").links.isEmpty)
+        #expect(try await ozmapd.rpc.listOLTLinks(ListOLTLinksRequest()).links.isEmpty)
 
         for (name, json, mentions) in [("UnlinkOLT", #"{"archolt_olt_id": "olt-a"}"#, "olt-a"),
                                        ("GetONU", #"{"onu_id": "onu-404"}"#, "onu-404"),
@@ -189,13 +188,6 @@ private struct InProcessDaemon {
         }
     }
 
-    /// One call that must succeed: its response, decoded.
-    func call<Request, Response>(_ method: RPCMethod<Request, Response>, json: String) async throws -> Response {
-        let response = try await call(method.name, json: json)
-        guard response.status.code == StatusCode.ok.rawValue else {
-            throw RPCError(StatusCode(wireValue: response.status.code), "\(method.name): \(response.status.message)")
-        }
-        let descriptor = try #require(codec.service.methods.first { $0.name == method.name })
-        return try codec.decode(Response.self, from: response.payload, as: descriptor.responseType)
-    }
+    /// The generated client: calls that must succeed, on typed messages.
+    var rpc: OZmapIntegration.Client<InProcessTransport.Client> { OZmapIntegration.Client(wrapping: client) }
 }

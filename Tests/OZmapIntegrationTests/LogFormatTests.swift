@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -55,10 +54,10 @@ import Testing
             "OZMAPD_LOG_FORMAT": "json", "OZMAPD_LOG_LEVEL": "trace",
             "OZMAP_API_URL": rig.simulator.baseURL, "OZMAP_API_KEY_FILE": keyFile,
         ], directory: rig.directory)
-        var client: OZmapClient?
+        var client: OZmapIntegrationConnection?
         try await waitUntil("ozmapd listens", timeout: .seconds(20)) {
             guard daemon.process.isRunning else { throw TimedOut(description: "ozmapd exited: \(daemon.errorOutput)") }
-            client = try? await OZmapClient.connect(socketPath: rig.socketPath)
+            client = try? await OZmapIntegrationConnection.connect(socketPath: rig.socketPath)
             return client != nil
         }
         _ = try await rig.connect(try #require(client))

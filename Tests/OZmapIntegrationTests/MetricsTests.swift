@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapAdapter
 import OZmapClient
 import OZmapDaemon
@@ -19,14 +18,14 @@ import Testing
         #expect(report.error.isEmpty, "\(report.error)")
         // The reconcile check after the full pass runs in a task of its own: its drift series follow it.
         try await waitUntil("the drift check after the full pass has run", timeout: .seconds(20)) {
-            try await !client.call(OZmapIntegration.getStatus, GetStatusRequest()).driftCheckedAt.isEmpty
+            try await !client.rpc.getStatus(GetStatusRequest()).driftCheckedAt.isEmpty
         }
-        let statusCallsBefore = try PrometheusText(try await client.call(OZmapIntegration.getMetrics, GetMetricsRequest()).prometheusText)
+        let statusCallsBefore = try PrometheusText(try await client.rpc.getMetrics(GetMetricsRequest()).prometheusText)
             .value("ozmapd_rpc_calls_total", ["method": "GetStatus", "code": "OK"]) ?? 0
-        for _ in 0..<3 { _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()) }
-        await #expect(throws: RPCError.self) { _ = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "no-such-onu")) }
+        for _ in 0..<3 { _ = try await client.rpc.getStatus(GetStatusRequest()) }
+        await #expect(throws: GRPCCore.RPCError.self) { _ = try await client.rpc.getONU(GetONURequest(onuId: "no-such-onu")) }
 
-        let first = try PrometheusText(try await client.call(OZmapIntegration.getMetrics, GetMetricsRequest()).prometheusText)
+        let first = try PrometheusText(try await client.rpc.getMetrics(GetMetricsRequest()).prometheusText)
         // RPC calls by method and status code, with their latency.
         #expect(first.value("ozmapd_rpc_calls_total", ["method": "GetStatus", "code": "OK"]) == statusCallsBefore + 3)
         #expect(first.value("ozmapd_rpc_calls_total", ["method": "SyncBoxes", "code": "OK"]) == 1)
@@ -45,7 +44,7 @@ import Testing
         // SetCredentials starts a full pass, and SyncBoxes joins it or runs one more.
         #expect((1...2).contains(first.value("ozmapd_sync_passes_total", ["kind": "full", "outcome": "ok"]) ?? 0))
         #expect((first.value("ozmapd_sync_last_duration_seconds", [:]) ?? -1) >= 0)
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.boxCount > 0)
         #expect(first.value("ozmapd_box_cache_boxes", [:]) == Double(status.boxCount))
         #expect(first.value("ozmapd_outbox_operations", ["state": "pending"]) == 0)
@@ -61,10 +60,10 @@ import Testing
         for family in first.types.keys { #expect(first.help[family]?.isEmpty == false, "\(family) has a HELP line") }
 
         // The counts grow with the calls.
-        for _ in 0..<5 { _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()) }
-        let incremental = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true)).report
+        for _ in 0..<5 { _ = try await client.rpc.getStatus(GetStatusRequest()) }
+        let incremental = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: false, wait: true)).report)
         #expect(incremental.kind == .incremental && incremental.error.isEmpty, "\(incremental)")
-        let second = try PrometheusText(try await client.call(OZmapIntegration.getMetrics, GetMetricsRequest()).prometheusText)
+        let second = try PrometheusText(try await client.rpc.getMetrics(GetMetricsRequest()).prometheusText)
         #expect(second.value("ozmapd_rpc_calls_total", ["method": "GetStatus", "code": "OK"]) == statusCallsBefore + 9)
         #expect(second.value("ozmapd_rpc_calls_total", ["method": "GetMetrics", "code": "OK"]) == 2,
                 "the call being answered is counted when it ends")
@@ -105,12 +104,12 @@ import Testing
         let (client, olt) = try await rig.provisioningReady { $0.outboxWaitMs = 200 }
         let box = try #require(try await rig.boxesWithRoom(on: olt, client: client).first)
         func metrics() async throws -> PrometheusText {
-            try PrometheusText(try await client.call(OZmapIntegration.getMetrics, GetMetricsRequest()).prometheusText)
+            try PrometheusText(try await client.rpc.getMetrics(GetMetricsRequest()).prometheusText)
         }
 
         rig.simulator.setFaults(.forcedStatus(503))
-        let queued = try await client.call(OZmapIntegration.provisionONU, provision("8101", cto: box.name))
-        #expect(queued.onu.state == .pending)
+        let queued = try await client.rpc.provisionONU(provision("8101", cto: box.name))
+        #expect(queued.onu?.state == .pending)
         try await waitUntil("the pending operation has an age", timeout: .seconds(20)) {
             let text = try await metrics()
             return text.value("ozmapd_outbox_operations", ["state": "pending"]) == 1

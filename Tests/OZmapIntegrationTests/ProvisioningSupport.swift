@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -9,22 +8,22 @@ import OZmapTestSupport
 extension TestRig {
     /// Credentials set, boxes loaded, ArchOLT OLT "olt-a" linked to the first OZmap OLT.
     func provisioningReady(requireCTO: Bool = false, configure: (inout DaemonConfiguration) -> Void = { _ in })
-        async throws -> (client: OZmapClient, olt: OZmapAPI.OZmapOLT) {
+        async throws -> (client: OZmapIntegrationConnection, olt: OZmapOLT) {
         try await startDaemon(configure: configure)
         let client = try await self.client()
         return (client, try await prepareForProvisioning(client, requireCTO: requireCTO))
     }
 
     /// Credentials set, boxes loaded and "olt-a" linked, through a running daemon; returns the OZmap OLT.
-    func prepareForProvisioning(_ client: OZmapClient, requireCTO: Bool = false) async throws -> OZmapAPI.OZmapOLT {
+    func prepareForProvisioning(_ client: OZmapIntegrationConnection, requireCTO: Bool = false) async throws -> OZmapOLT {
         _ = try await connect(client)
-        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
-        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: requireCTO))
+        let olt = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
+        _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: requireCTO))
         return olt
     }
 
     /// Boxes of an OZmap OLT with at least `free` free ports, by name.
-    func boxesWithRoom(on olt: OZmapAPI.OZmapOLT, client: OZmapClient, free: UInt32 = 2) async throws -> [Box] {
+    func boxesWithRoom(on olt: OZmapOLT, client: OZmapIntegrationConnection, free: UInt32 = 2) async throws -> [Box] {
         try await allBoxes(client, ListBoxesRequest(ozmapOltId: olt.id, pageSize: 1000)).filter { $0.portsFree >= free }
     }
 
@@ -36,9 +35,9 @@ extension TestRig {
     }
 
     /// Waits until the outbox has nothing left to do.
-    func outboxDrained(_ client: OZmapClient, timeout: Duration = .seconds(60)) async throws {
+    func outboxDrained(_ client: OZmapIntegrationConnection, timeout: Duration = .seconds(60)) async throws {
         try await waitUntil("the outbox drains", timeout: timeout) {
-            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsPending == 0
+            try await client.rpc.getStatus(GetStatusRequest()).operationsPending == 0
         }
     }
 

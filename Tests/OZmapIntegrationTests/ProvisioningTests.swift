@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -17,22 +16,22 @@ import Testing
         // Refused before anything is written.
         rig.simulator.clearRequestLog()
         do {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("1001"))
+            _ = try await client.rpc.provisionONU(provision("1001"))
             Issue.record("provisioned without the required CTO")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .failedPrecondition)
             #expect(error.message.contains("OLT olt-a requires a CTO at activation"))
         }
-        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "1001")) }
-        #expect(try await client.call(OZmapIntegration.listOperations, ListOperationsRequest()).operations.isEmpty)
+        await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.getONU(GetONURequest(onuId: "1001")) }
+        #expect(try await client.rpc.listOperations(ListOperationsRequest()).operations.isEmpty)
         #expect(rig.simulator.requestLog().isEmpty)
 
         // Provision with a CTO, by name: the client and its property are created in one POST.
-        let created = try await client.call(OZmapIntegration.provisionONU, provision("1001", cto: first.name.lowercased(), serial: "zteg0000a001"))
-        #expect(created.onu.state == .synced)
-        #expect(created.onu.serialNumber == "ZTEG0000A001")
+        let created = try await client.rpc.provisionONU(provision("1001", cto: first.name.lowercased(), serial: "zteg0000a001"))
+        #expect(created.onu?.state == .synced)
+        #expect(created.onu?.serialNumber == "ZTEG0000A001")
         #expect(created.operation?.state == .done)
-        #expect(!created.onu.ozmapClientId.isEmpty && !created.onu.ozmapPropertyId.isEmpty)
+        #expect(created.onu?.ozmapClientId.isEmpty == false && created.onu?.ozmapPropertyId.isEmpty == false)
         let snapshot = rig.simulator.snapshot()
         let ozmapClient = try #require(snapshot.clients(code: "1001").first)
         #expect(ozmapClient.name == "ZTEG0000A001" && ozmapClient.serialNumber == "ZTEG0000A001" && ozmapClient.implanted)
@@ -40,27 +39,27 @@ import Testing
         #expect(rig.propertyCreates() == 1)
 
         // Move to another CTO, by id: the property is re-homed, client and property ids kept.
-        let moved = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "1001", cto: second.id))
-        #expect(moved.onu.state == .synced && moved.onu.ctoBoxId == second.id)
-        #expect(moved.onu.ozmapClientId == created.onu.ozmapClientId && moved.onu.ozmapPropertyId == created.onu.ozmapPropertyId)
-        #expect(moved.onu.port > 0 && !moved.onu.splitterName.isEmpty)
+        let moved = try await client.rpc.assignCTO(AssignCTORequest(onuId: "1001", cto: second.id))
+        #expect(moved.onu?.state == .synced && moved.onu?.ctoBoxId == second.id)
+        #expect(moved.onu?.ozmapClientId == created.onu?.ozmapClientId && moved.onu?.ozmapPropertyId == created.onu?.ozmapPropertyId)
+        #expect(moved.onu?.port ?? 0 > 0 && moved.onu?.splitterName.isEmpty == false)
         #expect(rig.ozmapClients(code: "1001").clients == 1)
         #expect(rig.ozmapClients(code: "1001").boxes == [second.id])
 
         // Assigning the same CTO again changes nothing.
-        let same = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "1001", cto: second.name))
-        #expect(same.operation == nil && same.onu.state == .synced)
+        let same = try await client.rpc.assignCTO(AssignCTORequest(onuId: "1001", cto: second.name))
+        #expect(same.operation == nil && same.onu?.state == .synced)
 
         // Deprovision, twice.
-        let gone = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "1001"))
-        #expect(gone.onu.state == .deprovisioned)
+        let gone = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "1001"))
+        #expect(gone.onu?.state == .deprovisioned)
         #expect(rig.ozmapClients(code: "1001").clients == 0)
         #expect(rig.ozmapClients(code: "1001").boxes.isEmpty)
-        let again = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "1001"))
-        #expect(again.onu.state == .deprovisioned && again.operation?.state == .done)
+        let again = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "1001"))
+        #expect(again.onu?.state == .deprovisioned && again.operation?.state == .done)
 
         // Every mutation is in the audit log, without the key.
-        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "1001")).entries
+        let audit = try await client.rpc.listAuditLog(ListAuditLogRequest(onuId: "1001")).entries
         #expect(audit.map { "\($0.httpMethod) \($0.route) \($0.httpStatus)" } == [
             "POST properties 201", "PATCH properties/{id} 204", "DELETE properties/{id} 204",
         ])
@@ -72,15 +71,15 @@ import Testing
     @Test func withoutARequiredCTOTheONUWaitsForAssignCTO() async throws {
         let rig = try await TestRig(boxes: 20)
         let (client, olt) = try await rig.provisioningReady(requireCTO: false)
-        let waiting = try await client.call(OZmapIntegration.provisionONU, provision("2001"))
-        #expect(waiting.onu.state == .waitingForCto && waiting.operation == nil)
+        let waiting = try await client.rpc.provisionONU(provision("2001"))
+        #expect(waiting.onu?.state == .waitingForCto && waiting.operation == nil)
         // The request's own require_cto is honoured too.
         var strict = provision("2002")
         strict.requireCto = true
-        await #expect(throws: RPCError.self) { try await client.call(OZmapIntegration.provisionONU, strict) }
+        await #expect(throws: GRPCCore.RPCError.self) { try await client.rpc.provisionONU(strict) }
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
-        let placed = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "2001", cto: box.id))
-        #expect(placed.onu.state == .synced && rig.ozmapClients(code: "2001").boxes == [box.id])
+        let placed = try await client.rpc.assignCTO(AssignCTORequest(onuId: "2001", cto: box.id))
+        #expect(placed.onu?.state == .synced && rig.ozmapClients(code: "2001").boxes == [box.id])
         await client.close()
         try await rig.tearDown()
     }
@@ -92,10 +91,10 @@ import Testing
         rig.simulator.clearRequestLog()
         func field(of request: ProvisionONURequest) async -> String? {
             do {
-                _ = try await client.call(OZmapIntegration.provisionONU, request)
+                _ = try await client.rpc.provisionONU(request)
                 return nil
-            } catch let error as RPCError {
-                return error.code == .invalidArgument ? error.violations.first?.field : "\(error.code)"
+            } catch let error as GRPCCore.RPCError {
+                return error.code == .invalidArgument ? error.violations.first?.field : StatusCode(wireValue: Int32(error.code.rawValue)).name
             } catch {
                 return nil
             }
@@ -125,34 +124,34 @@ import Testing
         let rig = try await TestRig(boxes: 20)
         try await rig.startDaemon()
         let client = try await rig.client()
-        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
         // The initial load ends first: a sync asked for while it runs joins it, and it may have
         // listed the splitters before the twins exist.
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
-        let olt = try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
+        let olt = try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.sorted { $0.name < $1.name }[0]
         let twin1 = try rig.simulator.addBox(name: "CTO-GEMEA", toOLT: olt.id)
         let twin2 = try rig.simulator.addBox(name: "cto-gêmea", toOLT: olt.id)
-        let sync = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
-        #expect(sync.started && sync.report.boxes == 22, "a pass of its own sees the twins: \(sync.report)")
-        _ = try await client.call(OZmapIntegration.linkOLT, LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
+        let sync = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
+        #expect(sync.started && sync.report?.boxes == 22, "a pass of its own sees the twins: \(sync.report)")
+        _ = try await client.rpc.linkOLT(LinkOLTRequest(archoltOltId: "olt-a", ozmapOltId: olt.id, requireCtoOnActivation: false))
         do {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("4001", cto: "Cto-Gemea"))
+            _ = try await client.rpc.provisionONU(provision("4001", cto: "Cto-Gemea"))
             Issue.record("an ambiguous CTO name was accepted")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .failedPrecondition)
             #expect(error.message.contains(twin1) && error.message.contains(twin2))
         }
         // Fill one box, let the cache see it, and the next ONU is refused there.
-        let box = try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: twin1))
+        let box = try await client.rpc.getBox(GetBoxRequest(id: twin1))
         for index in 0..<Int(box.portsFree) {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("fill-\(index)", cto: twin1))
+            _ = try await client.rpc.provisionONU(provision("fill-\(index)", cto: twin1))
         }
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: false, wait: true))
-        #expect(try await client.call(OZmapIntegration.getBox, GetBoxRequest(id: twin1)).portsFree == 0)
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: false, wait: true))
+        #expect(try await client.rpc.getBox(GetBoxRequest(id: twin1)).portsFree == 0)
         do {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("4002", cto: twin1))
+            _ = try await client.rpc.provisionONU(provision("4002", cto: twin1))
             Issue.record("a full box was accepted")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .failedPrecondition && error.message.contains("no free customer port"))
         }
         await client.close()
@@ -164,20 +163,20 @@ import Testing
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client)
         // Clients 5001 and 5002 exist in OZmap at the first box; then ozmapd starts from a blank state directory.
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("5001", cto: boxes[0].id))
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("5002", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("5001", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("5002", cto: boxes[0].id))
         await client.close()
         try await rig.stopDaemon()
         try FileManager.default.removeItem(atPath: rig.stateDirectory)
         let fresh = try await rig.provisioningReady()
         rig.simulator.clearRequestLog()
-        let same = try await fresh.client.call(OZmapIntegration.provisionONU, provision("5001", cto: boxes[0].id))
-        #expect(same.onu.state == .synced)
+        let same = try await fresh.client.rpc.provisionONU(provision("5001", cto: boxes[0].id))
+        #expect(same.onu?.state == .synced)
         #expect(rig.propertyCreates() == 0, "already at this box: nothing to create")
         #expect(rig.ozmapClients(code: "5001").clients == 1)
         // Already there at another box: moved, not duplicated.
-        let elsewhere = try await fresh.client.call(OZmapIntegration.provisionONU, provision("5002", cto: boxes[1].id))
-        #expect(elsewhere.onu.state == .synced)
+        let elsewhere = try await fresh.client.rpc.provisionONU(provision("5002", cto: boxes[1].id))
+        #expect(elsewhere.onu?.state == .synced)
         #expect(rig.ozmapClients(code: "5002").clients == 1 && rig.ozmapClients(code: "5002").boxes == [boxes[1].id])
         await fresh.client.close()
         try await rig.tearDown()
@@ -192,16 +191,16 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 group.addTask {
-                    let response = try await client.call(OZmapIntegration.provisionONU,
+                    let response = try await client.rpc.provisionONU(
                                                          provision("down-\(index)", cto: boxes[index % boxes.count].id))
-                    #expect(response.onu.state == .pending)
+                    #expect(response.onu?.state == .pending)
                     // Queued, or being attempted at the moment the call's wait ended: not applied.
                     #expect(response.operation?.state == .pending || response.operation?.state == .inFlight)
                 }
             }
             try await group.waitForAll()
         }
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.operationsPending == UInt32(count))
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
@@ -213,7 +212,7 @@ import Testing
         var request = ListONUsRequest(state: .synced, pageSize: 64)
         var seen = Set<String>()
         repeat {
-            let page = try await client.call(OZmapIntegration.listONUs, request)
+            let page = try await client.rpc.listONUs(request)
             for onu in page.onus { #expect(seen.insert(onu.onuId).inserted) }
             request.pageToken = page.nextPageToken
         } while !request.pageToken.isEmpty
@@ -221,7 +220,7 @@ import Testing
         // Each ONU's create is in the audit log: one POST answered "ok", or, when the POST outlived
         // ozmapd's 3 s timeout (seen under ASan), one whose outcome was unknown ("retry"), after which
         // the next attempt found the client instead of posting again. Never two successful POSTs.
-        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(pageSize: 1000)).entries
+        let audit = try await client.rpc.listAuditLog(ListAuditLogRequest(pageSize: 1000)).entries
         let posts = Dictionary(grouping: audit.filter { $0.httpMethod == "POST" }, by: \.onuId)
         for index in 0..<count {
             let results = posts["down-\(index)", default: []].map(\.result)
@@ -238,11 +237,11 @@ import Testing
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
         rig.simulator.clearRequestLog()
         rig.simulator.setFaults(SimulatorFaults(dropReplyRate: 1, routes: [FaultRoute("POST properties")]))
-        let response = try await client.call(OZmapIntegration.provisionONU, provision("6001", cto: box.id))
-        #expect(response.onu.state == .pending, "the outcome is unknown: pending, not failed")
+        let response = try await client.rpc.provisionONU(provision("6001", cto: box.id))
+        #expect(response.onu?.state == .pending, "the outcome is unknown: pending, not failed")
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
-        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "6001")).state == .synced)
+        #expect(try await client.rpc.getONU(GetONURequest(onuId: "6001")).state == .synced)
         #expect(rig.ozmapClients(code: "6001").clients == 1)
         #expect(rig.propertyCreates() == 1, "the retry looked the client up and found it")
         let lookups = rig.simulator.requestLog().filter { $0.path.contains("/properties/client/6001") }
@@ -257,7 +256,7 @@ import Testing
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
         rig.simulator.setFaults(SimulatorFaults(down: true))
         for index in 0..<20 {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("restart-\(index)", cto: boxes[index % boxes.count].id))
+            _ = try await client.rpc.provisionONU(provision("restart-\(index)", cto: boxes[index % boxes.count].id))
         }
         await client.close()
         try await rig.stopDaemon()
@@ -277,20 +276,20 @@ import Testing
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client)
         rig.simulator.setFaults(SimulatorFaults(down: true))
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("7001", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("7001", cto: boxes[0].id))
         try await waitUntil("the create was tried") {
-            try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(onuId: "7001")).operations.first?.attempts ?? 0 > 0
+            try await client.rpc.listOperations(ListOperationsRequest(onuId: "7001")).operations.first?.attempts ?? 0 > 0
         }
-        _ = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "7001", cto: boxes[1].id))
-        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "7001"))
-        let operations = try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(onuId: "7001")).operations
+        _ = try await client.rpc.assignCTO(AssignCTORequest(onuId: "7001", cto: boxes[1].id))
+        _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "7001"))
+        let operations = try await client.rpc.listOperations(ListOperationsRequest(onuId: "7001")).operations
         #expect(operations.map(\.kind) == [.createClient, .createClient, .deleteClient])
         // Tried while OZmap was down, the first create never sent a write: both creates are superseded.
         #expect(operations[0].state == .collapsed && operations[1].state == .collapsed)
         rig.simulator.clearRequestLog()
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
-        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "7001")).state == .deprovisioned)
+        #expect(try await client.rpc.getONU(GetONURequest(onuId: "7001")).state == .deprovisioned)
         #expect(rig.ozmapClients(code: "7001").clients == 0)
         #expect(rig.propertyCreates() == 0, "nothing was created only to be deleted")
         await client.close()
@@ -303,10 +302,10 @@ import Testing
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
         // The POST is applied but its reply lost: the create may have reached OZmap.
         rig.simulator.setFaults(SimulatorFaults(dropReplyRate: 1, routes: [FaultRoute("POST properties")]))
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("7101", cto: box.id))
+        _ = try await client.rpc.provisionONU(provision("7101", cto: box.id))
         rig.simulator.setFaults(SimulatorFaults(down: true))
-        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "7101"))
-        let operations = try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(onuId: "7101")).operations
+        _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "7101"))
+        let operations = try await client.rpc.listOperations(ListOperationsRequest(onuId: "7101")).operations
         #expect(operations.first?.state != .collapsed)
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
@@ -319,17 +318,17 @@ import Testing
         let rig = try await TestRig(boxes: 60)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = Array(try await rig.boxesWithRoom(on: olt, client: client).prefix(10))
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("8001", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("8001", cto: boxes[0].id))
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 50))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for box in boxes.dropFirst() {
-                group.addTask { _ = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: "8001", cto: box.id)) }
+                group.addTask { _ = try await client.rpc.assignCTO(AssignCTORequest(onuId: "8001", cto: box.id)) }
             }
             try await group.waitForAll()
         }
         try await rig.outboxDrained(client)
         rig.simulator.setFaults(.none)
-        let onu = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "8001"))
+        let onu = try await client.rpc.getONU(GetONURequest(onuId: "8001"))
         #expect(onu.state == .synced)
         let placed = rig.ozmapClients(code: "8001")
         #expect(placed.clients == 1)
@@ -344,8 +343,8 @@ import Testing
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
         rig.simulator.clearRequestLog()
         rig.simulator.setFaults(.forcedStatus(429, retryAfterSeconds: 2, routes: [FaultRoute("POST properties")]))
-        let response = try await client.call(OZmapIntegration.provisionONU, provision("9101", cto: box.id))
-        #expect(response.onu.state == .pending)
+        let response = try await client.rpc.provisionONU(provision("9101", cto: box.id))
+        #expect(response.onu?.state == .pending)
         rig.simulator.setFaults(.none)
         try await rig.outboxDrained(client)
         let posts = rig.simulator.requestLog().filter { $0.method == "POST" && $0.path.hasSuffix("/properties") }
@@ -353,7 +352,7 @@ import Testing
         if posts.count == 2 {
             #expect(posts[1].receivedAt.timeIntervalSince(posts[0].receivedAt) >= 1.95, "no request before Retry-After expired")
         }
-        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(onuId: "9101")).entries
+        let audit = try await client.rpc.listAuditLog(ListAuditLogRequest(onuId: "9101")).entries
         #expect(audit.map(\.result) == ["retry", "ok"])
         await client.close()
         try await rig.tearDown()
@@ -365,21 +364,21 @@ import Testing
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
         rig.simulator.setFaults(.forcedStatus(400, routes: [FaultRoute("POST properties")]))
         do {
-            _ = try await client.call(OZmapIntegration.provisionONU, provision("9001", cto: box.id))
+            _ = try await client.rpc.provisionONU(provision("9001", cto: box.id))
             Issue.record("a refused create was reported as a success")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .failedPrecondition)
             #expect(error.message.contains("OZmap answered 400"))
         }
-        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "9001")).state == .failed)
-        let failed = try #require(try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(state: .failed)).operations.first)
-        let whileFailed = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        #expect(try await client.rpc.getONU(GetONURequest(onuId: "9001")).state == .failed)
+        let failed = try #require(try await client.rpc.listOperations(ListOperationsRequest(state: .failed)).operations.first)
+        let whileFailed = try await client.rpc.getStatus(GetStatusRequest())
         #expect(whileFailed.operationsFailed == 1 && whileFailed.operationsPending == 0)
         rig.simulator.setFaults(.none)
-        _ = try await client.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: failed.id))
+        _ = try await client.rpc.retryOperation(RetryOperationRequest(operationId: failed.id))
         try await rig.outboxDrained(client)
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).operationsFailed == 0)
-        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "9001")).state == .synced)
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).operationsFailed == 0)
+        #expect(try await client.rpc.getONU(GetONURequest(onuId: "9001")).state == .synced)
         #expect(rig.ozmapClients(code: "9001").clients == 1)
         await client.close()
         try await rig.tearDown()

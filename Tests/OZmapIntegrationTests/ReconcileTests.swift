@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -12,8 +11,8 @@ import Testing
 /// ozmapd did not create (docs/INTEGRATION.md, "Drift").
 @Suite(.timeLimit(.minutes(5)))
 struct ReconcileTests {
-    private func reconcile(_ client: OZmapClient, apply: Bool = false, olt: String = "", onu: String = "") async throws -> ReconcileResponse {
-        try await client.call(OZmapIntegration.reconcile, ReconcileRequest(dryRun: apply ? false : nil, archoltOltId: olt, onuId: onu))
+    private func reconcile(_ client: OZmapIntegrationConnection, apply: Bool = false, olt: String = "", onu: String = "") async throws -> ReconcileResponse {
+        try await client.rpc.reconcile(ReconcileRequest(dryRun: apply ? false : nil, archoltOltId: olt, onuId: onu))
     }
 
     private func count(_ response: ReconcileResponse, _ kind: DriftKind) -> UInt32 {
@@ -30,21 +29,21 @@ struct ReconcileTests {
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
         let erp = ERP(rig.simulator)
-        var placed: [String: ONUChangeResponse] = [:]
+        var placed: [String: ProvisionONUResponse] = [:]
         for onu in ["d-missing", "d-moved", "d-data", "d-orphan", "d-dup", "d-same"] {
-            placed[onu] = try await client.call(OZmapIntegration.provisionONU, provision(onu, cto: boxes[0].id))
-            #expect(placed[onu]?.onu.state == .synced)
+            placed[onu] = try await client.rpc.provisionONU(provision(onu, cto: boxes[0].id))
+            #expect(placed[onu]?.onu?.state == .synced)
         }
         let clean = try await reconcile(client)
         #expect(clean.rows.isEmpty, "nothing drifted yet: \(clean.rows)")
         #expect(clean.onusChecked == 6)
 
         // People at work in OZmap.
-        try await erp.request("DELETE", "properties/\(placed["d-missing"]!.onu.ozmapPropertyId)")
-        try await erp.request("PATCH", "properties/\(placed["d-moved"]!.onu.ozmapPropertyId)", ["box": boxes[1].id, "auto_connect": true])
-        try await erp.request("PATCH", "ftth-clients/\(placed["d-data"]!.onu.ozmapClientId)",
+        try await erp.request("DELETE", "properties/\(placed["d-missing"]!.onu?.ozmapPropertyId ?? "")")
+        try await erp.request("PATCH", "properties/\(placed["d-moved"]!.onu?.ozmapPropertyId ?? "")", ["box": boxes[1].id, "auto_connect": true])
+        try await erp.request("PATCH", "ftth-clients/\(placed["d-data"]!.onu?.ozmapClientId ?? "")",
                               ["onu": ["serial_number": "RETYPED0001", "mac_address": "aa:bb:cc:00:11:22", "user_PPPoE": "user-d-data"], "implanted": false])
-        try await erp.request("DELETE", "ftth-clients/\(placed["d-orphan"]!.onu.ozmapClientId)")
+        try await erp.request("DELETE", "ftth-clients/\(placed["d-orphan"]!.onu?.ozmapClientId ?? "")")
         // A second client for d-dup, marked as ozmapd's (a create whose answer was lost), and one the ERP filed under the same code.
         let extra = try await erp.request("POST", "properties", [
             "project": boxes[2].project, "box": boxes[2].id, "auto_connect": true, "external_id": "ozmapd:onu:d-dup",
@@ -52,8 +51,8 @@ struct ReconcileTests {
                        "onu": ["serial_number": "ZTEGDUP00001", "mac_address": "", "user_PPPoE": ""]] as [String: Any],
         ])
         // A client ozmapd made for an ONU ArchOLT deprovisioned (the lost reply of an old create).
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("d-ghost", cto: boxes[2].id))
-        _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "d-ghost"))
+        _ = try await client.rpc.provisionONU(provision("d-ghost", cto: boxes[2].id))
+        _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "d-ghost"))
         let ghost = try await erp.request("POST", "properties", [
             "project": boxes[2].project, "box": boxes[2].id, "auto_connect": true, "external_id": "ozmapd:onu:d-ghost",
             "client": ["code": "d-ghost", "name": "ghost", "implanted": true, "status": 0, "external_id": "ozmapd:onu:d-ghost",
@@ -74,7 +73,7 @@ struct ReconcileTests {
         #expect(rows(.dataDiffers).map(\.onuId) == ["d-data"])
         #expect(Set(rows(.dataDiffers).first?.fields ?? []) == ["onu.serial_number", "implanted"], "\(rows(.dataDiffers))")
         #expect(rows(.propertyWithoutClient).map(\.onuId) == ["d-orphan"])
-        #expect(rows(.propertyWithoutClient).first?.ozmapPropertyId == placed["d-orphan"]!.onu.ozmapPropertyId)
+        #expect(rows(.propertyWithoutClient).first?.ozmapPropertyId == placed["d-orphan"]!.onu?.ozmapPropertyId)
         #expect(rows(.duplicate).map(\.onuId) == ["d-dup"])
         #expect(rows(.duplicate).first?.action.contains(extra["client"] as? String ?? "?") == true)
         #expect(rows(.unknownToOzmapd).map(\.onuId) == ["d-ghost"])
@@ -99,10 +98,10 @@ struct ReconcileTests {
             #expect(rig.ozmapClients(code: onu).boxes == [boxes[0].id], "\(onu): at its CTO")
         }
         #expect(snapshot.clients(code: "d-ghost").map(\.id) == [erpUnderGhostCode.client], "only the marked client went")
-        #expect(snapshot.properties.first { $0.id == placed["d-orphan"]!.onu.ozmapPropertyId } == nil, "the empty property went")
-        let moved = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "d-moved"))
-        #expect(moved.ozmapClientId == placed["d-moved"]!.onu.ozmapClientId, "moved back with its ids")
-        #expect(snapshot.clients(code: "d-data").first?.serialNumber == placed["d-data"]!.onu.serialNumber)
+        #expect(snapshot.properties.first { $0.id == placed["d-orphan"]!.onu?.ozmapPropertyId } == nil, "the empty property went")
+        let moved = try await client.rpc.getONU(GetONURequest(onuId: "d-moved"))
+        #expect(moved.ozmapClientId == placed["d-moved"]!.onu?.ozmapClientId, "moved back with its ids")
+        #expect(snapshot.clients(code: "d-data").first?.serialNumber == placed["d-data"]!.onu?.serialNumber)
         #expect(othersClients(rig) == others, "no client ozmapd did not create was deleted")
         await client.close()
         try await rig.tearDown()
@@ -112,7 +111,7 @@ struct ReconcileTests {
         let rig = try await TestRig(boxes: 20, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client, free: 3)
-        _ = try await client.call(OZmapIntegration.provisionONU, provision("dup-erp", cto: boxes[0].id))
+        _ = try await client.rpc.provisionONU(provision("dup-erp", cto: boxes[0].id))
         let theirs = try await ERP(rig.simulator).fileClient(code: "dup-erp", name: "Cliente ERP", serial: "ZTEGERP00009",
                                                              at: boxes[1].id, project: boxes[1].project)
         let dry = try await reconcile(client, onu: "dup-erp")
@@ -157,8 +156,8 @@ struct ReconcileTests {
         let box = try await rig.boxesWithRoom(on: olt, client: client, free: 3)[0]
         let erp = ERP(rig.simulator)
         let filed = try await erp.fileClient(code: "e-1", name: "Cliente ERP", serial: "ZTEGE0000001", at: box.id, project: box.project)
-        let adopted = try await client.call(OZmapIntegration.provisionONU, provision("e-1", cto: box.id, serial: "ZTEGE0000001"))
-        #expect(adopted.onu.adopted && adopted.onu.ozmapPropertyId == filed.property)
+        let adopted = try await client.rpc.provisionONU(provision("e-1", cto: box.id, serial: "ZTEGE0000001"))
+        #expect(adopted.onu?.adopted == true && adopted.onu?.ozmapPropertyId == filed.property)
         try await erp.request("DELETE", "ftth-clients/\(filed.client)")
 
         let dry = try await reconcile(client, onu: "e-1")
@@ -179,14 +178,14 @@ struct ReconcileTests {
         let rig = try await TestRig(boxes: 20, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()
         let box = try await rig.boxesWithRoom(on: olt, client: client)[0]
-        let placed = try await client.call(OZmapIntegration.provisionONU, provision("f-1", cto: box.id))
+        let placed = try await client.rpc.provisionONU(provision("f-1", cto: box.id))
         rig.simulator.setFaults(SimulatorFaults(errorRate: 1, status: 422, routes: [FaultRoute("DELETE properties")]))
-        await #expect(throws: RPCError.self) {
-            try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: "f-1"))
+        await #expect(throws: GRPCCore.RPCError.self) {
+            try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: "f-1"))
         }
-        #expect(try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: "f-1")).state == .failed)
+        #expect(try await client.rpc.getONU(GetONURequest(onuId: "f-1")).state == .failed)
         rig.simulator.setFaults(.none)
-        try await ERP(rig.simulator).request("DELETE", "properties/\(placed.onu.ozmapPropertyId)")
+        try await ERP(rig.simulator).request("DELETE", "properties/\(placed.onu?.ozmapPropertyId ?? "")")
 
         #expect(try await reconcile(client).rows.isEmpty, "not compared while its deprovision is unfinished")
         #expect(try await reconcile(client, apply: true).operationIds.isEmpty)
@@ -200,13 +199,13 @@ struct ReconcileTests {
         let rig = try await TestRig(boxes: 20, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client)
-        let done = try await client.call(OZmapIntegration.provisionONU, provision("s-1", cto: boxes[0].id))
-        try await ERP(rig.simulator).request("DELETE", "properties/\(done.onu.ozmapPropertyId)")
+        let done = try await client.rpc.provisionONU(provision("s-1", cto: boxes[0].id))
+        try await ERP(rig.simulator).request("DELETE", "properties/\(done.onu?.ozmapPropertyId ?? "")")
         #expect(try await reconcile(client, olt: "olt-a").rows.map(\.kind) == [.missingInOzmap])
         #expect(try await reconcile(client, olt: "olt-other").rows.isEmpty)
         #expect(try await reconcile(client, onu: "s-1").onusChecked == 1)
         await #expect { try await reconcile(client, olt: "olt-a", onu: "s-1") } throws: { error in
-            (error as? RPCError)?.code == .invalidArgument && (error as? RPCError)?.message.contains("onu_id") == true
+            (error as? GRPCCore.RPCError)?.code == .invalidArgument && (error as? GRPCCore.RPCError)?.message.contains("onu_id") == true
         }
         await client.close()
         try await rig.tearDown()
@@ -216,11 +215,11 @@ struct ReconcileTests {
         let rig = try await TestRig(boxes: 20, occupied: 0.1)
         let (client, olt) = try await rig.provisioningReady()
         let boxes = try await rig.boxesWithRoom(on: olt, client: client)
-        let done = try await client.call(OZmapIntegration.provisionONU, provision("g-1", cto: boxes[0].id))
-        try await ERP(rig.simulator).request("DELETE", "properties/\(done.onu.ozmapPropertyId)")
-        _ = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true))
+        let done = try await client.rpc.provisionONU(provision("g-1", cto: boxes[0].id))
+        try await ERP(rig.simulator).request("DELETE", "properties/\(done.onu?.ozmapPropertyId ?? "")")
+        _ = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true))
         try await waitUntil("GetStatus shows the drift") {
-            let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+            let status = try await client.rpc.getStatus(GetStatusRequest())
             return status.drift.first { $0.kind == .missingInOzmap }?.count == 1 && !status.driftCheckedAt.isEmpty
         }
         await client.close()

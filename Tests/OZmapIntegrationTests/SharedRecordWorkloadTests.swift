@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -56,27 +55,27 @@ struct SharedRecordWorkloadTests {
             let dice = Int.random(in: 0..<10, using: &random)
             do {
                 if placed[onu] == nil {
-                    _ = try await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box.id, serial: serial(onu, generation[onu]!)))
+                    _ = try await client.rpc.provisionONU(provision(onu, cto: box.id, serial: serial(onu, generation[onu]!)))
                     placed[onu] = box.id
                 } else if dice < 4, box.id != placed[onu] {
-                    let before = try await client.call(OZmapIntegration.getONU, GetONURequest(onuId: onu))
-                    let after = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: onu, cto: box.id))
+                    let before = try await client.rpc.getONU(GetONURequest(onuId: onu))
+                    let after = try await client.rpc.assignCTO(AssignCTORequest(onuId: onu, cto: box.id))
                     placed[onu] = box.id
-                    if before.state == .synced, !before.ozmapClientId.isEmpty, after.onu.state == .synced {
+                    if before.state == .synced, !before.ozmapClientId.isEmpty, after.onu?.state == .synced {
                         moves += 1
-                        if after.onu.ozmapClientId == before.ozmapClientId, after.onu.ozmapPropertyId == before.ozmapPropertyId { movesKeepingIDs += 1 }
+                        if after.onu?.ozmapClientId == before.ozmapClientId, after.onu?.ozmapPropertyId == before.ozmapPropertyId { movesKeepingIDs += 1 }
                     }
                 } else if dice < 7 {
                     generation[onu]! += 1 // the ONU is swapped: a new serial at the same CTO
-                    _ = try await client.call(OZmapIntegration.provisionONU, provision(onu, cto: placed[onu]!, serial: serial(onu, generation[onu]!)))
+                    _ = try await client.rpc.provisionONU(provision(onu, cto: placed[onu]!, serial: serial(onu, generation[onu]!)))
                 } else {
                     deprovisioned.insert(onu)
-                    _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: onu))
+                    _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: onu))
                     placed[onu] = nil
                 }
-            } catch let error as RPCError where error.code == .failedPrecondition {
+            } catch let error as GRPCCore.RPCError where error.code == .failedPrecondition {
                 refused += 1 // OZmap refused a write; the operator retries below
-                if let shown = try? await client.call(OZmapIntegration.getONU, GetONURequest(onuId: onu)) {
+                if let shown = try? await client.rpc.getONU(GetONURequest(onuId: onu)) {
                     placed[onu] = shown.state == .deprovisioned ? nil : placed[onu]
                 }
             }
@@ -85,23 +84,23 @@ struct SharedRecordWorkloadTests {
         // OZmap accepts everything again; the operator retries what failed.
         rig.simulator.setFaults(.none)
         try await waitUntil("every failed operation is retried and applied", timeout: .seconds(120)) {
-            let failed = try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(state: .failed, pageSize: 1000)).operations
+            let failed = try await client.rpc.listOperations(ListOperationsRequest(state: .failed, pageSize: 1000)).operations
             for operation in failed {
                 if operation.lastError.contains("no free customer port") {
                     // The operator gives up on that CTO (the ERP filled it meanwhile): the ONU is cancelled.
                     deprovisioned.insert(operation.onuId)
-                    _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: operation.onuId))
+                    _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: operation.onuId))
                 } else {
-                    _ = try await client.call(OZmapIntegration.retryOperation, RetryOperationRequest(operationId: operation.id))
+                    _ = try await client.rpc.retryOperation(RetryOperationRequest(operationId: operation.id))
                 }
             }
-            let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+            let status = try await client.rpc.getStatus(GetStatusRequest())
             return failed.isEmpty && status.operationsPending == 0 && status.operationsFailed == 0
         }
 
         // What OZmap holds: exactly what GetONU shows, one client per ONU.
         let snapshot = rig.simulator.snapshot()
-        let all = try await client.call(OZmapIntegration.listONUs, ListONUsRequest(pageSize: 1000)).onus
+        let all = try await client.rpc.listONUs(ListONUsRequest(pageSize: 1000)).onus
         var duplicates = 0, mismatches = 0, erpKept = 0, erpLive = 0
         for onu in all {
             let theirs = snapshot.clients.filter { $0.code == onu.onuId || $0.serialNumber == onu.serialNumber }
@@ -119,8 +118,8 @@ struct SharedRecordWorkloadTests {
             }
         }
         // A delete sent by an operation that creates, moves or updates: a client destroyed to be made again.
-        let audit = try await client.call(OZmapIntegration.listAuditLog, ListAuditLogRequest(pageSize: 1000)).entries
-        let operations = try await client.call(OZmapIntegration.listOperations, ListOperationsRequest(pageSize: 1000)).operations
+        let audit = try await client.rpc.listAuditLog(ListAuditLogRequest(pageSize: 1000)).entries
+        let operations = try await client.rpc.listOperations(ListOperationsRequest(pageSize: 1000)).operations
         let ensures = Set(operations.filter { $0.kind == .createClient }.map(\.id))
         let recreated = audit.filter { $0.httpMethod == "DELETE" && ensures.contains($0.operationId) }.count
         let writes = audit.filter { $0.result == "ok" }.count

@@ -1,16 +1,20 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
+import OZmapWire
 import OZmapSimulator
 import OZmapTestSupport
 import ServiceLifecycle
 import Testing
 
 let simulatorKey = "sim-key-4f1c2a9e7b"
+
+// The response envelope as the descriptor-driven codec reads it, for the tests of raw payloads
+// (ArcholtOZmapV1, which OZmapClient exports, has a generated message of the same name).
+typealias ResponseEnvelope = OZmapRPC.ResponseEnvelope
 
 /// Every log line, kept in memory so tests can search them.
 final class LogCapture: Sendable {
@@ -70,7 +74,7 @@ final class TestRig: Sendable {
 
     var daemon: Daemon {
         get throws {
-            guard let state = daemonState.withLockedValue({ $0 }) else { throw RPCError(.internal, "ozmapd is not running") }
+            guard let state = daemonState.withLockedValue({ $0 }) else { throw GRPCCore.RPCError(code: .failedPrecondition, message: "ozmapd is not running") }
             return state.daemon
         }
     }
@@ -99,23 +103,24 @@ final class TestRig: Sendable {
         try await state.task.value
     }
 
-    func client() async throws -> OZmapClient {
-        try await OZmapClient.connect(socketPath: socketPath)
+    /// The generated client on a connection of its own.
+    func client() async throws -> OZmapIntegrationConnection {
+        try await OZmapIntegrationConnection.connect(socketPath: socketPath)
     }
 
     /// Sets the simulator's credentials and waits for the initial full load.
-    func connect(_ client: OZmapClient, timeout: Duration = .seconds(60)) async throws -> SyncReport {
-        _ = try await client.call(OZmapIntegration.setCredentials, SetCredentialsRequest(apiUrl: simulator.baseURL, apiKey: simulatorKey))
-        let response = try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true), timeout: timeout)
-        return response.report
+    func connect(_ client: OZmapIntegrationConnection, timeout: Duration = .seconds(60)) async throws -> SyncReport {
+        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: simulator.baseURL, apiKey: simulatorKey))
+        let response = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(timeout))
+        return try #require(response.report)
     }
 
     /// Every box of a listing, following page tokens.
-    func allBoxes(_ client: OZmapClient, _ request: ListBoxesRequest = ListBoxesRequest(pageSize: 1000)) async throws -> [Box] {
+    func allBoxes(_ client: OZmapIntegrationConnection, _ request: ListBoxesRequest = ListBoxesRequest(pageSize: 1000)) async throws -> [Box] {
         var request = request
         var boxes: [Box] = []
         repeat {
-            let page = try await client.call(OZmapIntegration.listBoxes, request)
+            let page = try await client.rpc.listBoxes(request)
             boxes += page.boxes
             request.pageToken = page.nextPageToken
         } while !request.pageToken.isEmpty
@@ -127,6 +132,11 @@ final class TestRig: Sendable {
         try await simulator.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
+
+extension GRPCCore.RPCError {
+    /// The field violations ozmapd sent (its `field-violation` metadata).
+    var violations: [OZmapRPC.FieldViolation] { OZmapRPC.FieldViolation.all(in: metadata) }
 }
 
 /// What the cache should hold for a box, read straight from the simulator.

@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapSimulator
 import OZmapTestSupport
@@ -63,30 +62,30 @@ import Testing
 
         // The next pass finds 40 boxes gone and 100 new ones, named apart: any mixture of the two
         // caches shows as a total that is neither, or as some of the new names without the rest.
-        let olt = try #require(try await client.call(OZmapIntegration.listOZmapOLTs, ListOZmapOLTsRequest()).olts.first)
+        let olt = try #require(try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.first)
         for box in try await rig.allBoxes(client).prefix(40) { try rig.simulator.deleteBox(id: box.id) }
         for number in 0..<100 { _ = try rig.simulator.addBox(name: "NOVA-\(number)", toOLT: olt.id) }
         let after = before - 40 + 100
         // Slow enough for many reads during the pass.
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 150))
 
-        let pass = Task { try await client.call(OZmapIntegration.syncBoxes, SyncBoxesRequest(full: true, wait: true)).report }
+        let pass = Task { try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report }
         try await waitUntil("the pass is running") {
-            try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).lastSync?.running == true
+            try await client.rpc.getStatus(GetStatusRequest()).lastSync?.running == true
         }
         let reader = try await rig.client()
         let passEnded = Atomic<Bool>(false)
         let reads = Task {
             var answers: [(all: UInt32, new: UInt32)] = []
             while !passEnded.load(ordering: .acquiring) || answers.count < 20 {
-                let all = try await reader.call(OZmapIntegration.listBoxes, ListBoxesRequest(pageSize: 1)).total
-                let new = try await reader.call(OZmapIntegration.listBoxes, ListBoxesRequest(query: "nova", pageSize: 1)).total
+                let all = try await reader.rpc.listBoxes(ListBoxesRequest(pageSize: 1)).total
+                let new = try await reader.rpc.listBoxes(ListBoxesRequest(query: "nova", pageSize: 1)).total
                 answers.append((all, new))
             }
             return answers
         }
-        let report = try await pass.value
-        let readsDuringPass = try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).lastSync?.running == false
+        let report = try #require(try await pass.value)
+        let readsDuringPass = try await client.rpc.getStatus(GetStatusRequest()).lastSync?.running == false
         passEnded.store(true, ordering: .releasing)
         let answers = try await reads.value
         #expect(report.error.isEmpty && Int(report.boxes) == after, "\(report.error) \(report.boxes)")

@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -18,13 +17,13 @@ import Testing
         try await rig.startDaemon()
         var client = try await rig.client()
         do {
-            _ = try await client.call(OZmapIntegration.setCredentials, credentials)
+            _ = try await client.rpc.setCredentials(credentials)
             Issue.record("a certificate from an unknown CA was accepted")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .unavailable)
             #expect(error.message.lowercased().contains("certificate"), "\(error.message)")
         }
-        #expect(try await client.call(OZmapIntegration.getCredentials, GetCredentialsRequest()).credentials.apiUrl.isEmpty)
+        #expect(try await client.rpc.getCredentials(GetCredentialsRequest()).credentials?.apiUrl.isEmpty == true)
         #expect(https.requests().isEmpty, "no request went through an unverified connection")
         await client.close()
         try await rig.stopDaemon()
@@ -32,7 +31,7 @@ import Testing
         // The CA file: verified, accepted.
         try await rig.startDaemon { $0.ozmapCAFile = https.certificate }
         client = try await rig.client()
-        _ = try await client.call(OZmapIntegration.setCredentials, credentials)
+        _ = try await client.rpc.setCredentials(credentials)
         #expect(https.requests().contains { $0.hasPrefix("GET /api/v2/authenticated") })
         #expect(!rig.logs.all.contains { $0.contains("TLS verification of OZmap is OFF") })
         await client.close()

@@ -38,7 +38,7 @@ import Testing
             await #expect {
                 try await ozmapd.provisionONU(ProvisionONURequest(archoltOltId: "olt-a", onuId: "", serialNumber: "ZTEGT0001002"))
             } throws: { error in
-                guard let error = error as? RPCError else { return false }
+                guard let error = error as? GRPCCore.RPCError else { return false }
                 let violations = Array(error.metadata[stringValues: "field-violation"])
                 return error.code == .invalidArgument && error.message.contains("onu_id")
                     && violations.contains { $0.hasPrefix("onu_id: ") }
@@ -47,14 +47,14 @@ import Testing
             await #expect {
                 try await ozmapd.provisionONU(ProvisionONURequest(archoltOltId: "olt-a", onuId: "t-1003", serialNumber: "ZTEG\u{0}1"))
             } throws: { error in
-                let error = error as? RPCError
+                let error = error as? GRPCCore.RPCError
                 return error?.code == .invalidArgument && error?.message == "serial_number: contains a NUL character"
             }
             // An unknown ONU: NOT_FOUND, as ozmapd says it.
             await #expect {
                 try await ozmapd.getONU(GetONURequest(onuId: "never-seen"))
             } throws: { error in
-                (error as? RPCError)?.code == .notFound
+                (error as? GRPCCore.RPCError)?.code == .notFound
             }
             grpc.beginGracefulShutdown()
         }

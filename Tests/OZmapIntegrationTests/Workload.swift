@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapSimulator
@@ -80,7 +79,7 @@ final class WorkloadRunner: Sendable {
 
     /// Runs the steps with at most `concurrency` ONUs at once. An ONU whose call had an
     /// unknown outcome sends nothing more in this run.
-    func run(_ workload: MixedWorkload, client: OZmapClient, concurrency: Int = 16, timeout: Duration = .seconds(30)) async {
+    func run(_ workload: MixedWorkload, client: OZmapIntegrationConnection, concurrency: Int = 16, timeout: Duration = .seconds(30)) async {
         await withTaskGroup(of: Void.self) { group in
             var next = workload.steps.makeIterator()
             func addNext() -> Bool {
@@ -93,7 +92,7 @@ final class WorkloadRunner: Sendable {
         }
     }
 
-    private func send(_ steps: [MixedWorkload.Step], of onu: String, client: OZmapClient, timeout: Duration) async {
+    private func send(_ steps: [MixedWorkload.Step], of onu: String, client: OZmapIntegrationConnection, timeout: Duration) async {
         for step in steps {
             sentCount.add(1, ordering: .relaxed)
             let target: Placement
@@ -101,19 +100,19 @@ final class WorkloadRunner: Sendable {
                 switch step {
                 case .provision(let box):
                     target = box
-                    _ = try await client.call(OZmapIntegration.provisionONU, provision(onu, cto: box), timeout: timeout)
+                    _ = try await client.rpc.provisionONU(provision(onu, cto: box), options: .timeout(timeout))
                 case .assign(let box):
                     target = box
-                    _ = try await client.call(OZmapIntegration.assignCTO, AssignCTORequest(onuId: onu, cto: box), timeout: timeout)
+                    _ = try await client.rpc.assignCTO(AssignCTORequest(onuId: onu, cto: box), options: .timeout(timeout))
                 case .deprovision:
                     target = nil
-                    _ = try await client.call(OZmapIntegration.deprovisionONU, DeprovisionONURequest(onuId: onu), timeout: timeout)
+                    _ = try await client.rpc.deprovisionONU(DeprovisionONURequest(onuId: onu), options: .timeout(timeout))
                 }
                 state.withLock {
                     $0.expected[onu] = [target]
                     $0.acknowledged += 1
                 }
-            } catch let error as RPCError where [.unavailable, .deadlineExceeded, .cancelled, .unknown].contains(error.code) {
+            } catch let error as GRPCCore.RPCError where [.unavailable, .deadlineExceeded, .cancelled, .unknown].contains(error.code) {
                 // The daemon went away mid-call: the change may or may not have been stored.
                 state.withLock {
                     let before = $0.expected[onu] ?? [nil]

@@ -1,5 +1,5 @@
 import Foundation
-import OZmapAPI
+import ArcholtOZmapV1
 import OZmapDaemon
 import OZmapRPC
 import OZmapTestSupport

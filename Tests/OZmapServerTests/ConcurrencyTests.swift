@@ -1,6 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
-import OZmapAPI
+import GRPCCore
 import OZmapClient
 import OZmapRPC
 import OZmapWire
@@ -44,13 +44,13 @@ import Testing
         let gate = Gate()
         let limit = 8
         let server = try await TestServer(configure: { $0.maximumCallsInFlightPerConnection = limit }) { router in
-            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+            router.register(OZmapIntegration.Method.SyncBoxes.self) { _, _ in
                 await gate.wait()
-                throw RPCError(.aborted, "released")
+                throw GRPCCore.RPCError(code: .aborted, message: "released")
             }
         }
         let connection = try await server.rawConnection()
-        let syncPath = "/\(OZmapIntegration.serviceName)/SyncBoxes"
+        let syncPath = "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes"
         try await connection.send((1...30).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
         try await waitUntil("the limit is reached") { gate.waiting == limit }
         #expect(server.server.stats.snapshot.callsInFlight == limit)
@@ -69,10 +69,10 @@ import Testing
         let gate = Gate()
         let started = NIOLockedValueBox<[String]>([])
         let server = try await TestServer(configure: { $0.maximumRunningCalls = maximumRunningCalls }) { router in
-            router.register(OZmapIntegration.getONU) { request, _ in
+            router.register(OZmapIntegration.Method.GetONU.self) { request, _ in
                 started.withLockedValue { $0.append(request.onuId) }
                 await gate.wait()
-                throw RPCError(.notFound, "released")
+                throw GRPCCore.RPCError(code: .notFound, message: "released")
             }
         }
         return (server, gate, started)
@@ -82,10 +82,9 @@ import Testing
     /// takes the next free slot, ahead of the first connection's queue (max_running_calls).
     @Test func aFreeSlotGoesToTheConnectionRunningFewest() async throws {
         let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 2)
-        let codec = ProtobufCCodec.ozmap
         func call(_ id: Int, _ onu: String) throws -> RequestEnvelope {
-            RequestEnvelope(callID: UInt64(id), method: OZmapIntegration.getONU.path,
-                            payload: try codec.encode(GetONURequest(onuId: onu), as: "archolt.ozmap.v1.GetONURequest"))
+            RequestEnvelope(callID: UInt64(id), method: OZmapIntegration.Method.GetONU.path,
+                            payload: try GetONURequest(onuId: onu).serializedBytes())
         }
         let flood = try await server.rawConnection()
         let other = try await server.rawConnection()
@@ -110,18 +109,18 @@ import Testing
     /// held calls run with a limit of one, and a status call is still answered beside them.
     @Test func waitingMethodsHoldNoRunningSlot() async throws {
         let gate = Gate()
-        let syncPath = "/\(OZmapIntegration.serviceName)/SyncBoxes"
+        let syncPath = "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes"
         let server = try await TestServer(configure: { $0.maximumRunningCalls = 1; $0.waitingMethods = [syncPath] }) { router in
-            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+            router.register(OZmapIntegration.Method.SyncBoxes.self) { _, _ in
                 await gate.wait()
-                throw RPCError(.aborted, "released")
+                throw GRPCCore.RPCError(code: .aborted, message: "released")
             }
         }
         let held = try await server.rawConnection()
         try await held.send((1...3).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
         try await waitUntil("all three run") { gate.waiting == 3 }
         let client = try await server.connect()
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).version == "test")
         gate.open()
         for _ in 1...3 { #expect(try await held.next().status.statusCode == .aborted) }
         await client.close()
@@ -134,7 +133,7 @@ import Testing
     @Test func shutdownWithCallsWaitingForASlotAnswersThemAndStops() async throws {
         let (server, gate, _) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let connection = try await server.rawConnection()
-        try await connection.send((1...4).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.getONU.path) })
+        try await connection.send((1...4).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
         try await waitUntil("one runs, three wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 4 }
         await server.shutDown()
         gate.open()
@@ -148,13 +147,13 @@ import Testing
     @Test func aClosedConnectionsWaitingCallsAreDropped() async throws {
         let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let leaving = try await server.rawConnection()
-        try await leaving.send((1...10).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.getONU.path) })
+        try await leaving.send((1...10).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
         try await waitUntil("one runs, nine wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 10 }
         await leaving.close()
         try await waitUntil("the nine are dropped") { server.server.stats.snapshot.callsInFlight == 1 }
         gate.open()
         let client = try await server.connect()
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).version == "test")
         #expect(started.withLockedValue { $0.count } == 1, "only the running call ran")
         await client.close()
         try await server.stop()
@@ -162,13 +161,13 @@ import Testing
 
     @Test func serverEnforcesTheCallTimeout() async throws {
         let server = try await TestServer(handlers: { router in
-            router.register(RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+            router.register(OZmapIntegration.Method.SyncBoxes.self) { _, _ in
                 try await Task.sleep(for: .seconds(3600))
-                throw RPCError(.internal, "unreachable")
+                throw GRPCCore.RPCError(code: .internalError, message: "unreachable")
             }
         })
         let connection = try await server.rawConnection()
-        try await connection.send([RequestEnvelope(callID: 1, method: "/\(OZmapIntegration.serviceName)/SyncBoxes", timeoutMs: 100)])
+        try await connection.send([RequestEnvelope(callID: 1, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes", timeoutMs: 100)])
         let response = try await connection.next()
         #expect(response.status.statusCode == .deadlineExceeded)
         #expect(response.status.message.contains("100 ms"))
@@ -178,24 +177,23 @@ import Testing
 
     @Test func clientGivesUpAtItsTimeoutAndTheConnectionStaysUsable() async throws {
         let gate = Gate()
-        let slow = RPCMethod<GetStatusRequest, GetStatusResponse>(service: OZmapIntegration.serviceName, name: "SyncBoxes")
         let server = try await TestServer(handlers: { router in
-            router.register(slow) { _, _ in
+            router.register(OZmapIntegration.Method.SyncBoxes.self) { _, _ in
                 // Ignores cancellation, as a stuck handler would: only the client's own timer can end the call.
                 await gate.wait()
-                throw RPCError(.aborted, "released")
+                throw GRPCCore.RPCError(code: .aborted, message: "released")
             }
         })
         let client = try await server.connect()
-        await #expect(throws: RPCError.self) {
-            _ = try await client.call(slow, GetStatusRequest(), timeout: .milliseconds(200))
+        await #expect(throws: GRPCCore.RPCError.self) {
+            _ = try await client.rpc.syncBoxes(SyncBoxesRequest(), options: .timeout(.milliseconds(200)))
         }
         do {
-            _ = try await client.call(slow, GetStatusRequest(), timeout: .milliseconds(200))
-        } catch let error as RPCError {
+            _ = try await client.rpc.syncBoxes(SyncBoxesRequest(), options: .timeout(.milliseconds(200)))
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .deadlineExceeded)
         }
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.version == "test")
         gate.open()
         await client.close()

@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import NIOCore
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapTestSupport
@@ -13,13 +12,13 @@ import Testing
     @Test func idleConnectionsCloseButNotDuringALongCall() async throws {
         let gate = Gate()
         let server = try await TestServer(configure: { $0.idleTimeout = .seconds(3) }) { router in
-            router.register(RPCMethod<GetStatusRequest, GetStatusRequest>(service: OZmapIntegration.serviceName, name: "SyncBoxes")) { _, _ in
+            router.register(OZmapIntegration.Method.SyncBoxes.self) { _, _ in
                 await gate.wait()
-                return GetStatusRequest()
+                return SyncBoxesResponse()
             }
         }
         let busy = try await server.rawConnection()
-        try await busy.send([RequestEnvelope(callID: 7, method: "/\(OZmapIntegration.serviceName)/SyncBoxes")])
+        try await busy.send([RequestEnvelope(callID: 7, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes")])
         try await waitUntil("the long call runs") { gate.waiting == 1 }
         let opened = ContinuousClock.now
         let silent = try await server.rawConnection()
@@ -52,7 +51,7 @@ import Testing
             defer { done.store(true, ordering: .relaxed) }
             while !done.load(ordering: .relaxed) {
                 let started = ContinuousClock.now
-                _ = try await good.call(OZmapIntegration.getStatus, GetStatusRequest())
+                _ = try await good.rpc.getStatus(GetStatusRequest())
                 samples.append(ContinuousClock.now - started)
                 calls.add(1, ordering: .relaxed)
             }
@@ -94,7 +93,7 @@ import Testing
         print("[figures] hostile clients: 40 cut off; GetStatus p99 alone \(microseconds(quiet.p99)) µs, beside them \(microseconds(busy.p99)) µs")
         // Within 2×; below 20 ms (a debug build beside the rest of the suite on 2 cores) it is scheduling noise.
         #expect(busy.p99 <= max(quiet.p99 * 2, .milliseconds(20)))
-        #expect(try await good.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        #expect(try await good.rpc.getStatus(GetStatusRequest()).version == "test")
         await good.close()
         try await server.stop()
     }

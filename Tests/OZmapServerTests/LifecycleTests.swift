@@ -1,5 +1,5 @@
 import Foundation
-import OZmapAPI
+import GRPCCore
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -12,18 +12,16 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct LifecycleTests {
     @Test func gracefulShutdownLetsCallsInFlightFinishAndRemovesTheSocket() async throws {
         let gate = Gate()
-        let slow = OZmapIntegration.getStatus
         let server = try await TestServer(handlers: { router in
-            router.register(slow) { _, _ in
+            router.register(OZmapIntegration.Method.GetStatus.self) { _, _ in
                 await gate.wait()
-                return GetStatusResponse(version: "finished", startedAt: "", uptimeMs: 0, socketPath: "",
-                                         connectionsOpen: 0, connectionsAccepted: 0, callsServed: 0, callsInFlight: 0)
+                return GetStatusResponse(version: "finished")
             }
         })
         let client = try await server.connect()
         let calls = Task {
             try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<5 { group.addTask { try await client.call(slow, GetStatusRequest()).version } }
+                for _ in 0..<5 { group.addTask { try await client.rpc.getStatus(GetStatusRequest()).version } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
         }
@@ -32,15 +30,15 @@ import Testing
         // New calls are refused while the running ones drain...
         try await waitUntil("new calls are refused") {
             do {
-                _ = try await client.call(OZmapIntegration.listMethods, ListMethodsRequest())
+                _ = try await client.rpc.listMethods(ListMethodsRequest())
                 return false
-            } catch let error as RPCError {
+            } catch let error as GRPCCore.RPCError {
                 return error.code == .unavailable
             }
         }
         // Accepting has stopped: the socket file is gone, so new clients fail fast.
         try await waitUntil("the socket file is removed") { !FileManager.default.fileExists(atPath: server.socketPath) }
-        await #expect(throws: RPCError.self) { try await server.connect() }
+        await #expect(throws: OZmapRPC.RPCError.self) { try await server.connect() }
         #expect(gate.waiting == 5, "the running calls are still running")
         // ...and those finish with their answers.
         gate.open()
@@ -57,7 +55,7 @@ import Testing
         // 10 answers of 100 KB: far more than a Unix socket buffers for a client that does not read.
         let large = String(repeating: "x", count: 100_000)
         let server = try await TestServer(configure: { $0.shutdownGracePeriod = .seconds(120) }) { router in
-            router.register(OZmapIntegration.getStatus) { _, _ in
+            router.register(OZmapIntegration.Method.GetStatus.self) { _, _ in
                 await gate.wait()
                 return GetStatusResponse(version: large, startedAt: "", uptimeMs: 0, socketPath: "",
                                          connectionsOpen: 0, connectionsAccepted: 0, callsServed: 0, callsInFlight: 0)
@@ -99,9 +97,9 @@ import Testing
         let server = try await TestServer(configure: { $0.peerPolicy = PeerPolicy(allowedUIDs: [me &+ 4242]) })
         let client = try await server.connect()
         do {
-            _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+            _ = try await client.rpc.getStatus(GetStatusRequest())
             Issue.record("a peer outside the allowlist was served")
-        } catch let error as RPCError {
+        } catch let error as GRPCCore.RPCError {
             #expect(error.code == .permissionDenied)
             #expect(error.message.contains("uid \(me)"))
         }
@@ -110,23 +108,23 @@ import Testing
 
         let allowed = try await TestServer(configure: { $0.peerPolicy = PeerPolicy(allowedUIDs: [me]) })
         let allowedClient = try await allowed.connect()
-        #expect(try await allowedClient.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        #expect(try await allowedClient.rpc.getStatus(GetStatusRequest()).version == "test")
         await allowedClient.close()
         try await allowed.stop()
     }
 
     @Test func oneConnectionOverTheMaximumIsRefusedAndTheOthersCarryOn() async throws {
         let server = try await TestServer(configure: { $0.maximumConnections = 3 })
-        var clients: [OZmapClient] = []
+        var clients: [OZmapIntegrationConnection] = []
         for _ in 0..<4 { clients.append(try await server.connect()) }
         // The server admits in the order it sets connections up, which need not be the connect order.
-        var served: [OZmapClient] = []
-        var refusals: [RPCError] = []
+        var served: [OZmapIntegrationConnection] = []
+        var refusals: [GRPCCore.RPCError] = []
         for client in clients {
             do {
-                #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+                #expect(try await client.rpc.getStatus(GetStatusRequest()).version == "test")
                 served.append(client)
-            } catch let error as RPCError {
+            } catch let error as GRPCCore.RPCError {
                 refusals.append(error)
             }
         }
@@ -138,7 +136,7 @@ import Testing
         await served[0].close()
         try await waitUntil("a slot frees up") { server.server.stats.snapshot.connectionsOpen <= 2 }
         let next = try await server.connect()
-        #expect(try await next.call(OZmapIntegration.getStatus, GetStatusRequest()).version == "test")
+        #expect(try await next.rpc.getStatus(GetStatusRequest()).version == "test")
         for client in clients + [next] { await client.close() }
         try await server.stop()
     }
@@ -149,7 +147,7 @@ import Testing
         try makeStaleSocket(at: path)
         let daemon = try ChildProcess(binary("ozmapd"), ["--socket", path, "--state-dir", directory + "/state"], directory: directory)
         let client = try await connectWhenUp(path)
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).socketPath == path)
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).socketPath == path)
         await client.close()
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus() == 0)
@@ -165,7 +163,7 @@ import Testing
         #expect(status != 0)
         #expect(errors.contains("another ozmapd is already serving \(path)"))
         // The first one is untouched.
-        #expect(try await client.call(OZmapIntegration.getStatus, GetStatusRequest()).socketPath == path)
+        #expect(try await client.rpc.getStatus(GetStatusRequest()).socketPath == path)
         await client.close()
         first.signal(SIGTERM)
         #expect(try await first.exitStatus() == 0)
@@ -244,14 +242,14 @@ func makeStaleSocket(at path: String) throws {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
     close(fd)
-    guard bound == 0 else { throw RPCError(.internal, "bind failed: \(errno)") }
+    guard bound == 0 else { throw OZmapRPC.RPCError(.internal, "bind failed: \(errno)") }
 }
 
 /// Connects once the daemon is listening.
-func connectWhenUp(_ path: String) async throws -> OZmapClient {
-    var client: OZmapClient?
+func connectWhenUp(_ path: String) async throws -> OZmapIntegrationConnection {
+    var client: OZmapIntegrationConnection?
     try await waitUntil("ozmapd listens on \(path)", timeout: .seconds(30)) {
-        client = try? await OZmapClient.connect(socketPath: path)
+        client = try? await OZmapIntegrationConnection.connect(socketPath: path)
         return client != nil
     }
     return client!

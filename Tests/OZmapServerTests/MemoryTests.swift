@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapTestSupport
@@ -35,22 +34,21 @@ import Testing
         let path = directory + "/ozmapd.sock"
         let daemon = try ChildProcess(binary("ozmapd"), ["--socket", path, "--state-dir", directory + "/state"], directory: directory)
         let pid = daemon.process.processIdentifier
-        var clients: [OZmapClient] = []
+        var clients: [OZmapIntegrationConnection] = []
         for _ in 0..<Self.connections { clients.append(try await connectWhenUp(path)) }
 
-        let codec = ProtobufCCodec.ozmap
         let mix = [
-            MixedCall(OZmapIntegration.getStatus.path, [], .ok),
-            MixedCall(OZmapIntegration.listMethods.path, [], .ok),
-            MixedCall(OZmapIntegration.listOLTLinks.path, [], .ok),
-            MixedCall(OZmapIntegration.getONU.path,
-                      try codec.encode(GetONURequest(onuId: "no-such-onu"), as: "archolt.ozmap.v1.GetONURequest"), .notFound),
+            MixedCall(OZmapIntegration.Method.GetStatus.path, [], .ok),
+            MixedCall(OZmapIntegration.Method.ListMethods.path, [], .ok),
+            MixedCall(OZmapIntegration.Method.ListOLTLinks.path, [], .ok),
+            MixedCall(OZmapIntegration.Method.GetONU.path,
+                      try GetONURequest(onuId: "no-such-onu").serializedBytes(), .notFound),
             // A field the handler refuses: operation ids are numbers.
-            MixedCall(OZmapIntegration.retryOperation.path,
-                      try codec.encode(RetryOperationRequest(operationId: "not-a-number"), as: "archolt.ozmap.v1.RetryOperationRequest"),
+            MixedCall(OZmapIntegration.Method.RetryOperation.path,
+                      try RetryOperationRequest(operationId: "not-a-number").serializedBytes(),
                       .invalidArgument),
             // Not a protobuf message at all: a tag with wire type 7.
-            MixedCall(OZmapIntegration.getONU.path, [0xff, 0xff, 0x07], .invalidArgument),
+            MixedCall(OZmapIntegration.Method.GetONU.path, [0xff, 0xff, 0x07], .invalidArgument),
         ]
 
         let start = ContinuousClock.now
@@ -78,7 +76,7 @@ import Testing
             #expect(growth < Self.maximumGrowth, "ozmapd grew \(mib(growth)) over \(Self.measuredCalls) calls")
         }
 
-        let status = try await clients[0].call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await clients[0].rpc.getStatus(GetStatusRequest())
         #expect(status.callsServed >= UInt64(Self.warmUpCalls + Self.measuredCalls))
         for client in clients { await client.close() }
         daemon.signal(SIGTERM)
@@ -88,7 +86,7 @@ import Testing
     }
 
     /// Runs calls `range` of the endless `mix`, `callsInFlightPerConnection` at a time on each connection.
-    private static func run(_ mix: [MixedCall], _ range: Range<Int>, on clients: [OZmapClient]) async throws -> CallTally {
+    private static func run(_ mix: [MixedCall], _ range: Range<Int>, on clients: [OZmapIntegrationConnection]) async throws -> CallTally {
         let workers = clients.count * callsInFlightPerConnection
         return try await withThrowingTaskGroup(of: CallTally.self) { group in
             for worker in 0..<workers {
@@ -97,7 +95,7 @@ import Testing
                     var tally = CallTally()
                     for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: workers) {
                         let call = mix[index % mix.count]
-                        let response = try await client.call(path: call.path, payload: call.payload)
+                        let response = try await client.connection.call(path: call.path, payload: call.payload)
                         tally.answered += 1
                         if response.status.statusCode != call.expected {
                             tally.wrong.append("\(call.path): \(response.status.statusCode) \(response.status.message)")

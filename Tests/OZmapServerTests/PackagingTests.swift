@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapTestSupport

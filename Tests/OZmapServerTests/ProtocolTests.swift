@@ -1,5 +1,4 @@
 import Foundation
-import OZmapAPI
 import OZmapClient
 import OZmapRPC
 import OZmapWire
@@ -11,7 +10,7 @@ import Testing
     @Test func typedCallRoundTrip() async throws {
         let server = try await TestServer()
         let client = try await server.connect()
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(status.version == "test")
         #expect(status.connectionsOpen == 1)
         #expect(status.callsInFlight == 1) // this call
@@ -123,7 +122,7 @@ import Testing
         #expect(response.callID == 0)
         #expect(response.status.statusCode == .invalidArgument)
         #expect(try await connection.isClosedByServer(), "the connection is closed")
-        let status = try await bystander.call(OZmapIntegration.getStatus, GetStatusRequest())
+        let status = try await bystander.rpc.getStatus(GetStatusRequest())
         #expect(status.version == "test")
         await bystander.close()
         try await server.stop()

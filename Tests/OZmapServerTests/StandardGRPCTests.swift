@@ -29,14 +29,15 @@ import Testing
         return (python, stubs)
     }
 
-    /// ozmapd with `grpc_socket` set in its config file, once its framed socket answers.
+    /// ozmapd with `grpc_socket` set in its config file, once both sockets listen.
     func startDaemon(_ directory: String, config: String) async throws -> (ChildProcess, grpcSocket: String) {
         let grpcSocket = directory + "/grpc.sock"
         try "grpc_socket = \(grpcSocket)\n\(config)".write(toFile: directory + "/ozmapd.conf", atomically: true, encoding: .utf8)
         let daemon = try ChildProcess(binary("ozmapd"), ["--socket", directory + "/ozmapd.sock", "--state-dir", directory + "/state",
                                                          "--config", directory + "/ozmapd.conf"], directory: directory)
         await (try connectWhenUp(directory + "/ozmapd.sock")).close()
-        try await waitUntil("the gRPC socket is bound") { FileManager.default.fileExists(atPath: grpcSocket) }
+        // Logged once the file has its mode and group (the file itself appears at bind, a moment before).
+        try await waitUntil("the gRPC socket listens") { daemon.errorOutput.contains("listening (gRPC over HTTP/2)") }
         return (daemon, grpcSocket)
     }
 

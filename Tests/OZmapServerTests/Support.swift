@@ -3,7 +3,6 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -12,6 +11,11 @@ import OZmapTestSupport
 import OZmapWire
 import ServiceLifecycle
 import Testing
+
+// The envelopes as the descriptor-driven codec reads them, for the tests of raw frames
+// (ArcholtOZmapV1, which OZmapClient exports, has generated messages of the same names).
+typealias RequestEnvelope = OZmapRPC.RequestEnvelope
+typealias ResponseEnvelope = OZmapRPC.ResponseEnvelope
 
 /// A gate handlers wait on until the test opens it; counts who is waiting.
 final class Gate: Sendable {
@@ -59,26 +63,25 @@ final class TestServer: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    /// `configure` adjusts the server configuration; `handlers` adds handlers beside GetStatus.
-    /// `socketPath` defaults to one in the server's own temporary directory.
+    /// `configure` adjusts the server configuration; `handlers` adds handlers beside GetStatus
+    /// (or replaces it). `socketPath` defaults to one in the server's own temporary directory.
     init(socketPath: String? = nil,
          configure: (inout ServerConfiguration) -> Void = { _ in },
-         handlers: (inout RPCRouter) -> Void = { _ in }) async throws {
+         handlers: (inout TestService) -> Void = { _ in }) async throws {
         directory = try makeTemporaryDirectory()
         self.socketPath = socketPath ?? directory + "/ozmapd.sock"
         var configuration = ServerConfiguration(socketPath: self.socketPath)
         configure(&configuration)
         let stats = ServerStats()
-        var router = RPCRouter()
-        router.register(OZmapIntegration.getStatus) { _, _ in
+        var service = TestService()
+        service.register(OZmapIntegration.Method.GetStatus.self) { _, _ in
             let snapshot = stats.snapshot
-            return GetStatusResponse(version: "test", startedAt: "", uptimeMs: 0, socketPath: "",
-                                     connectionsOpen: UInt32(snapshot.connectionsOpen),
+            return GetStatusResponse(version: "test", connectionsOpen: UInt32(snapshot.connectionsOpen),
                                      connectionsAccepted: UInt64(snapshot.connectionsAccepted),
                                      callsServed: UInt64(snapshot.callsServed), callsInFlight: UInt32(snapshot.callsInFlight))
         }
-        handlers(&router)
-        server = UnixSocketServer(configuration: configuration, services: [RouterService(router: router)],
+        handlers(&service)
+        server = UnixSocketServer(configuration: configuration, services: [service],
                                   stats: stats, logger: testLogger)
         group = ServiceGroup(services: [server], logger: testLogger)
         let group = self.group
@@ -86,8 +89,9 @@ final class TestServer: Sendable {
         try await server.waitUntilListening()
     }
 
-    func connect() async throws -> OZmapClient {
-        try await OZmapClient.connect(socketPath: socketPath)
+    /// The generated client on a connection of its own.
+    func connect() async throws -> OZmapIntegrationConnection {
+        try await OZmapIntegrationConnection.connect(socketPath: socketPath)
     }
 
     func rawConnection() async throws -> RawConnection {
@@ -211,7 +215,7 @@ func encodeRequest(_ request: RequestEnvelope) throws -> [UInt8] {
     try ProtobufCCodec.ozmap.encode(request, as: RequestEnvelope.messageType)
 }
 
-let getStatusPath = OZmapIntegration.getStatus.path
+let getStatusPath = OZmapIntegration.Method.GetStatus.path
 
 
 

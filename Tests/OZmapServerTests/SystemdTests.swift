@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Foundation
 import NIOConcurrencyHelpers
-import OZmapAPI
 import OZmapClient
 import OZmapDaemon
 import OZmapRPC
@@ -59,8 +58,8 @@ import Testing
                                       environment: ["NOTIFY_SOCKET": notify.name], directory: directory)
         try await notify.waitFor("READY=1")
         // Sent after the server listens: a connection made now is accepted and answered.
-        let client = try await OZmapClient.connect(socketPath: path)
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest(), timeout: .seconds(10))
+        let client = try await OZmapIntegrationConnection.connect(socketPath: path)
+        let status = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(10)))
         #expect(status.socketPath == path)
         await client.close()
         #expect(!notify.messages.contains("STOPPING=1"))
@@ -91,8 +90,8 @@ import Testing
                                      environment: ["NOTIFY_SOCKET": other.name, "WATCHDOG_USEC": "20000", "WATCHDOG_PID": "1"],
                                      directory: directory)
         try await other.waitFor("READY=1")
-        let client = try await OZmapClient.connect(socketPath: directory + "/other.sock")
-        _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest(), timeout: .seconds(10))
+        let client = try await OZmapIntegrationConnection.connect(socketPath: directory + "/other.sock")
+        _ = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(10)))
         await client.close()
         quiet.signal(SIGTERM)
         try await other.waitFor("STOPPING=1")
@@ -114,8 +113,8 @@ import Testing
         let arguments = ["--socket", path, "--state-dir", directory + "/state"]
 
         let first = try ActivatedProcess(binary("ozmapd"), arguments, listening: listener, directory: directory)
-        let client = try await OZmapClient.connect(socketPath: path)
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest(), timeout: .seconds(30))
+        let client = try await OZmapIntegrationConnection.connect(socketPath: path)
+        let status = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(30)))
         #expect(status.socketPath == path, "GetStatus reports the configured path")
         await client.close()
         #expect(first.errorOutput.contains("inherited from systemd"), "\(first.errorOutput)")
@@ -124,15 +123,15 @@ import Testing
         let calls = CallLog()
         let caller = Task {
             while !Task.isCancelled {
-                let client: OZmapClient
+                let client: OZmapIntegrationConnection
                 do {
-                    client = try await OZmapClient.connect(socketPath: path)
+                    client = try await OZmapIntegrationConnection.connect(socketPath: path)
                 } catch {
                     calls.failed("\(error)")
                     continue
                 }
                 do {
-                    _ = try await client.call(OZmapIntegration.getStatus, GetStatusRequest(), timeout: .seconds(30))
+                    _ = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(30)))
                     calls.answered()
                 } catch {
                     calls.failed("\(error)")
@@ -176,8 +175,8 @@ import Testing
                                          ["-l", path] + sanitizer + [binary("ozmapd"), "--socket", path, "--state-dir", directory + "/state"],
                                          directory: directory)
         try await waitUntil("systemd-socket-activate listens on \(path)") { FileManager.default.fileExists(atPath: path) }
-        let client = try await OZmapClient.connect(socketPath: path)
-        let status = try await client.call(OZmapIntegration.getStatus, GetStatusRequest(), timeout: .seconds(30))
+        let client = try await OZmapIntegrationConnection.connect(socketPath: path)
+        let status = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(30)))
         #expect(status.socketPath == path)
         #expect(status.connectionsAccepted == 1)
         await client.close()

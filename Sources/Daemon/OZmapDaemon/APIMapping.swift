@@ -1,11 +1,10 @@
 import ArcholtOZmapV1
 import OZmapDomain
-import OZmapRPC
 
 // Domain values as wire messages: the one place they are converted.
 
-extension ArcholtOZmapV1.SyncReport {
-    init(_ report: OZmapDomain.SyncReport) {
+extension SyncReport {
+    init(_ report: SyncPassReport) {
         self.init(kind: report.kind == .full ? .full : .incremental, running: report.running,
                   startedAt: report.startedAt, finishedAt: report.finishedAt, durationMs: UInt64(max(0, report.durationMs)),
                   boxes: UInt32(clamping: report.boxes), boxesAdded: UInt32(clamping: report.added),
@@ -16,8 +15,8 @@ extension ArcholtOZmapV1.SyncReport {
     }
 }
 
-extension ArcholtOZmapV1.OLTLink {
-    init(_ link: OZmapDomain.OLTLink) {
+extension OLTLink {
+    init(_ link: LinkedOLT) {
         self.init(archoltOltId: link.archoltOLTID, ozmapOltId: link.ozmapOLTID, ozmapOltName: link.ozmapOLTName,
                   requireCtoOnActivation: link.requireCTOOnActivation, createdAt: link.createdAt, updatedAt: link.updatedAt,
                   problem: link.problem)
@@ -53,14 +52,14 @@ extension ProvisionONURequest {
         case .notImplanted: false
         case .unchanged: nil
         case .unspecified: implanted
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "implantation", "\(number) is no Implantation this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "implantation", "\(number) is no Implantation this ozmapd knows")
         }
     }
 }
 
 extension ArcholtOZmapV1.ONU {
     init(_ onu: ONURecord) {
-        let state: ArcholtOZmapV1.ONUState = switch onu.state {
+        let state: ONUState = switch onu.state {
         case .waitingForCTO: .waitingForCto
         case .pending: .pending
         case .synced: .synced
@@ -76,12 +75,12 @@ extension ArcholtOZmapV1.ONU {
     }
 }
 
-extension OZmapDomain.ONUState {
+extension ONUSyncState {
     /// Nil for UNSPECIFIED: no filter.
-    init?(_ state: ArcholtOZmapV1.ONUState) throws {
+    init?(_ state: ONUState) throws {
         switch state {
         case .unspecified: return nil
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no ONUState this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "state", "\(number) is no ONUState this ozmapd knows")
         case .waitingForCto: self = .waitingForCTO
         case .pending: self = .pending
         case .synced: self = .synced
@@ -93,7 +92,7 @@ extension OZmapDomain.ONUState {
 
 extension ArcholtOZmapV1.Operation {
     init(_ operation: OutboxOperation) {
-        let state: ArcholtOZmapV1.OperationState = switch operation.state {
+        let state: OperationState = switch operation.state {
         case .pending: .pending
         case .inFlight: .inFlight
         case .done: .done
@@ -109,12 +108,12 @@ extension ArcholtOZmapV1.Operation {
     }
 }
 
-extension OZmapDomain.OperationState {
+extension OutboxOperationState {
     /// Nil for UNSPECIFIED: no filter.
-    init?(_ state: ArcholtOZmapV1.OperationState) throws {
+    init?(_ state: OperationState) throws {
         switch state {
         case .unspecified: return nil
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "state", "\(number) is no OperationState this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "state", "\(number) is no OperationState this ozmapd knows")
         case .pending: self = .pending
         case .inFlight: self = .inFlight
         case .done: self = .done
@@ -124,16 +123,16 @@ extension OZmapDomain.OperationState {
     }
 }
 
-extension ArcholtOZmapV1.AuditEntry {
-    init(_ entry: OZmapDomain.AuditEntry) {
+extension AuditEntry {
+    init(_ entry: AuditRecord) {
         self.init(seq: UInt64(max(0, entry.seq)), at: entry.at, onuId: entry.onuID, operationId: "\(entry.operationID)",
                   httpMethod: entry.httpMethod, route: entry.route, httpStatus: Int32(clamping: entry.httpStatus),
                   durationMs: UInt64(max(0, entry.durationMs)), result: entry.result, error: entry.error, detail: entry.detail)
     }
 }
 
-extension ArcholtOZmapV1.DriftKind {
-    init(_ kind: OZmapDomain.DriftKind) {
+extension DriftKind {
+    init(_ kind: DriftCategory) {
         switch kind {
         case .missingInOZmap: self = .missingInOzmap
         case .atOtherBox: self = .atOtherBox
@@ -159,8 +158,8 @@ extension ReconcileResponse {
     }
 }
 
-extension ArcholtOZmapV1.ImportAction {
-    init(_ action: OZmapDomain.ImportAction) {
+extension ImportAction {
+    init(_ action: ImportRowAction) {
         switch action {
         case .adopt: self = .adopt
         case .attach: self = .attach
@@ -180,7 +179,7 @@ extension ImportRowRequest {
         case .notImplanted: false
         case .unspecified, .unchanged: nil
         case .unrecognized(let number):
-            throw RPCError.invalidArgument(field: "rows[\(index)].implanted", "\(number) is no Implantation this ozmapd knows")
+            throw IntegrationError.invalidInput(field: "rows[\(index)].implanted", "\(number) is no Implantation this ozmapd knows")
         }
         self.init(archoltOLTID: row.archoltOltId, onuID: row.onuId, serialNumber: row.serialNumber, cto: row.cto,
                   macAddress: row.macAddress, pppoeUser: row.pppoeUser, implanted: implanted)

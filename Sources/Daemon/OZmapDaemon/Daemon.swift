@@ -22,7 +22,9 @@ public struct Daemon: Sendable {
     /// The service behind the socket, to serve in process too (tests, benchmarks: GRPCCore's in-process transport).
     public let service: any RegistrableRPCService
     /// The interceptors the socket server runs every call through, for serving `service` elsewhere.
-    public var interceptors: [any ServerInterceptor] { ServerInterceptors.standard }
+    public var interceptors: [any ServerInterceptor] { ServerInterceptors.standard + Self.ownInterceptors }
+    /// After the standard ones, next to the handler: the handler runs on the blocking-work executor.
+    static let ownInterceptors: [any ServerInterceptor] = [OnBlockingWorkExecutor()]
     public let boxSync: BoxSyncService
     public let outbox: OutboxWorker
     /// The libcurl client every OZmap request goes through.
@@ -87,7 +89,7 @@ public struct Daemon: Sendable {
         if configuration.reconcileEveryFullPass {
             synchronizer.afterEachPass { [logger] report in
                 guard report.kind == .full, report.error.isEmpty else { return }
-                Task { await provisioning.checkDrift(logger: logger) }
+                Task(executorPreference: BlockingWorkExecutor.shared) { await provisioning.checkDrift(logger: logger) }
             }
         }
 
@@ -107,7 +109,8 @@ public struct Daemon: Sendable {
         serverConfiguration.inheritedSocket = systemd.listenSocket
         serverConfiguration.defaultCallTimeout = .milliseconds(configuration.callTimeoutMs)
         serverConfiguration.waitingMethods = IntegrationService.waitingOnOZmap
-        let server = UnixSocketServer(configuration: serverConfiguration, services: [service], stats: stats, logger: logger,
+        let server = UnixSocketServer(configuration: serverConfiguration, services: [service], interceptors: Self.ownInterceptors,
+                                      stats: stats, logger: logger,
                                       observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
         self.server = server
         if let grpcConfiguration = try configuration.grpcServerConfiguration() {
@@ -189,7 +192,7 @@ extension DaemonConfiguration {
         do {
             let credentials = try OZmapCredentials(apiURL: url, apiKey: String(decoding: data, as: UTF8.self))
             return StoredCredentials(credentials: credentials, source: ozmapCredentialsSource, updatedAt: "")
-        } catch let error as OZmapRPC.RPCError {
+        } catch let error as IntegrationError {
             throw Error(description: "OZmap credentials from configuration: \(error.message)")
         }
     }

@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import OZmapAPI
 import OZmapDomain
 import OZmapRPC
 import OZmapStore
@@ -129,7 +128,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// The box synchronizer's observer: every pass that ended.
-    func recordSyncPass(_ report: OZmapDomain.SyncReport) {
+    func recordSyncPass(_ report: SyncPassReport) {
         let outcome = report.error.isEmpty ? "ok" : report.error.hasPrefix("cancelled") ? "cancelled" : "error"
         CoreMetrics.Counter(label: "ozmapd_sync_passes_total", dimensions: [("kind", report.kind.rawValue), ("outcome", outcome)],
                             factory: factory).increment()
@@ -159,7 +158,7 @@ public final class DaemonMetrics: Sendable {
         for (name, gauge) in credentials { gauge.record(name == state ? 1 : 0) }
         // Drift series appear once a reconcile check has counted (none exist before the first).
         if let drift = sources.drift.latest {
-            for kind in OZmapDomain.DriftKind.allCases {
+            for kind in DriftCategory.allCases {
                 CoreMetrics.Gauge(label: "ozmapd_drift_onus", dimensions: [("kind", kind.rawValue)], factory: factory)
                     .record(drift.counts[kind] ?? 0)
             }

@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import OZmapAdapter
 import OZmapDomain
-import OZmapRPC
 import OZmapStore
 
 /// What RunDoctor looks at.
@@ -227,7 +226,7 @@ struct Doctor: Sendable {
     }
 
     private func lastSyncCheck() -> DoctorCheck {
-        let report: OZmapDomain.SyncReport?
+        let report: SyncPassReport?
         do {
             report = try sources.syncStore.loadSyncState().lastReport
         } catch {
@@ -249,7 +248,7 @@ struct Doctor: Sendable {
     private func outboxCheck() -> DoctorCheck {
         let waiting: [OutboxOperation]
         do {
-            waiting = try [OperationState.pending, .inFlight].flatMap {
+            waiting = try [OutboxOperationState.pending, .inFlight].flatMap {
                 try sources.outbox.listOperations(onuID: nil, state: $0, afterID: nil, limit: 1)
             }
         } catch {

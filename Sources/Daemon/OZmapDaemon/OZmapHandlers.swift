@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import GRPCCore
 import OZmapDomain
-import OZmapRPC
 
 /// Credentials, OZmap OLTs, OLT links and the box cache.
 extension IntegrationService {
@@ -20,15 +19,15 @@ extension IntegrationService {
     func linkOLT(request: LinkOLTRequest, context: ServerContext) async throws -> LinkOLTResponse {
         let (link, created) = try await links.link(archoltOLTID: request.archoltOltId, ozmapOLTID: request.ozmapOltId,
                                                    requireCTO: request.requireCtoOnActivation)
-        return LinkOLTResponse(link: ArcholtOZmapV1.OLTLink(link), created: created)
+        return LinkOLTResponse(link: OLTLink(link), created: created)
     }
 
     func unlinkOLT(request: UnlinkOLTRequest, context: ServerContext) async throws -> UnlinkOLTResponse {
-        UnlinkOLTResponse(removed: ArcholtOZmapV1.OLTLink(try links.unlink(archoltOLTID: request.archoltOltId)))
+        UnlinkOLTResponse(removed: OLTLink(try links.unlink(archoltOLTID: request.archoltOltId)))
     }
 
     func listOLTLinks(request: ListOLTLinksRequest, context: ServerContext) async throws -> ListOLTLinksResponse {
-        ListOLTLinksResponse(links: try links.all().map(ArcholtOZmapV1.OLTLink.init))
+        ListOLTLinksResponse(links: try links.all().map(OLTLink.init))
     }
 
     private func credentials() -> Credentials {
@@ -38,7 +37,7 @@ extension IntegrationService {
 
     private func directory() throws -> any OZmapDirectory {
         guard let directory = connection.directory else {
-            throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+            throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
         }
         return directory
     }
@@ -48,16 +47,16 @@ extension IntegrationService {
         var linked: [String: String] = [:]
         for link in try links.all() { linked[link.ozmapOLTID] = link.archoltOLTID }
         return ListOZmapOLTsResponse(olts: olts.map {
-            ArcholtOZmapV1.OZmapOLT(id: $0.id, name: $0.name, project: $0.project, ip: $0.ip, implanted: $0.implanted,
+            OZmapOLT(id: $0.id, name: $0.name, project: $0.project, ip: $0.ip, implanted: $0.implanted,
                               archoltOltId: linked[$0.id] ?? "")
         })
     }
 
     func syncBoxes(request: SyncBoxesRequest, context: ServerContext) async throws -> SyncBoxesResponse {
         _ = try directory()
-        let kind: OZmapDomain.SyncKind = request.full ? .full : .incremental
+        let kind: SyncPassKind = request.full ? .full : .incremental
         let (report, started) = request.wait ? await synchronizer.run(kind) : await synchronizer.start(kind)
-        return SyncBoxesResponse(report: ArcholtOZmapV1.SyncReport(report), started: started)
+        return SyncBoxesResponse(report: SyncReport(report), started: started)
     }
 
     func listBoxes(request: ListBoxesRequest, context: ServerContext) async throws -> ListBoxesResponse {
@@ -65,7 +64,7 @@ extension IntegrationService {
         if !request.archoltOltId.isEmpty {
             let linked = try links.require(request.archoltOltId).ozmapOLTID
             if let oltID, oltID != linked {
-                throw RPCError.invalidArgument(field: "ozmap_olt_id", "disagrees with the link of archolt_olt_id \(request.archoltOltId) (\(linked)); give one of them")
+                throw IntegrationError.invalidInput(field: "ozmap_olt_id", "disagrees with the link of archolt_olt_id \(request.archoltOltId) (\(linked)); give one of them")
             }
             oltID = linked
         }
@@ -75,7 +74,7 @@ extension IntegrationService {
         case .contains: .contains
         case .exact: .exact
         case .prefix: .prefix
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "match", "\(number) is no QueryMatch this ozmapd knows")
+        case .unrecognized(let number): throw IntegrationError.invalidInput(field: "match", "\(number) is no QueryMatch this ozmapd knows")
         }
         let matches = synchronizer.cache.snapshot.boxes(oltID: oltID, query: request.query, match: match)
         let page = matches.dropFirst(offset).prefix(pageSize)
@@ -90,7 +89,7 @@ extension IntegrationService {
         let resolver = CTOResolver(cache: synchronizer.cache, oltNames: oltNames)
         if !request.id.isEmpty { return ArcholtOZmapV1.Box(try resolver.box(id: request.id)) }
         guard !request.name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw RPCError.invalidArgument(field: "id", "give the box id or its name")
+            throw IntegrationError.invalidInput(field: "id", "give the box id or its name")
         }
         return ArcholtOZmapV1.Box(try resolver.resolve(request.name))
     }

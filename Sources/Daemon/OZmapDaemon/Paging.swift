@@ -1,5 +1,5 @@
 import Foundation
-import OZmapRPC
+import OZmapDomain
 
 /// Page sizes and opaque page tokens, the same for every List method: a token
 /// carries an offset into an ordered result (boxes), or the last key of the
@@ -10,7 +10,7 @@ enum Paging {
 
     /// The page size a request asks for: 0 means the default.
     static func size(_ requested: UInt32) throws -> Int {
-        guard requested <= maximumSize else { throw RPCError.invalidArgument(field: "page_size", "at most \(maximumSize)") }
+        guard requested <= maximumSize else { throw IntegrationError.invalidInput(field: "page_size", "at most \(maximumSize)") }
         return requested == 0 ? defaultSize : Int(requested)
     }
 
@@ -42,5 +42,5 @@ enum Paging {
         return String(text.dropFirst(kind.count + 1))
     }
 
-    private static let invalid = RPCError.invalidArgument(field: "page_token", "is not a token this server issued")
+    private static let invalid = IntegrationError.invalidInput(field: "page_token", "is not a token this server issued")
 }

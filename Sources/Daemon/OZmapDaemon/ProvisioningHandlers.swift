@@ -2,7 +2,6 @@ import Foundation
 import ArcholtOZmapV1
 import GRPCCore
 import OZmapDomain
-import OZmapRPC
 
 /// ProvisionONU, AssignCTO, DeprovisionONU and the provisioning diagnostics.
 extension IntegrationService {
@@ -33,7 +32,7 @@ extension IntegrationService {
 
     func reconcile(request: ReconcileRequest, context: ServerContext) async throws -> ReconcileResponse {
         guard request.archoltOltId.isEmpty || request.onuId.isEmpty else {
-            throw RPCError.invalidArgument(field: "onu_id", "give archolt_olt_id or onu_id, not both")
+            throw IntegrationError.invalidInput(field: "onu_id", "give archolt_olt_id or onu_id, not both")
         }
         let scope: ReconcileScope = !request.onuId.isEmpty ? .onu(request.onuId)
             : !request.archoltOltId.isEmpty ? .olt(request.archoltOltId) : .all
@@ -45,14 +44,14 @@ extension IntegrationService {
     }
 
     private func operationID(_ text: String, field: String) throws -> Int64 {
-        guard let id = Int64(text), id > 0 else { throw RPCError.invalidArgument(field: field, "must be an operation id such as 42") }
+        guard let id = Int64(text), id > 0 else { throw IntegrationError.invalidInput(field: field, "must be an operation id such as 42") }
         return id
     }
 
     func listONUs(request: ListONUsRequest, context: ServerContext) async throws -> ListONUsResponse {
         let size = try Paging.size(request.pageSize)
         let filter = ONUFilter(archoltOLTID: request.archoltOltId.isEmpty ? nil : request.archoltOltId,
-                               state: try OZmapDomain.ONUState(request.state), ctoBoxID: request.ctoBoxId.isEmpty ? nil : request.ctoBoxId)
+                               state: try ONUSyncState(request.state), ctoBoxID: request.ctoBoxId.isEmpty ? nil : request.ctoBoxId)
         let after = try Paging.key(request.pageToken)
         let onus = try provisioningStore.listONUs(filter, afterID: after, limit: size + 1)
         let page = onus.prefix(size)
@@ -64,7 +63,7 @@ extension IntegrationService {
         let size = try Paging.size(request.pageSize)
         let after = try Paging.key(request.pageToken).map { try operationID($0, field: "page_token") }
         let operations = try provisioningStore.listOperations(onuID: request.onuId.isEmpty ? nil : request.onuId,
-                                                  state: try OZmapDomain.OperationState(request.state), afterID: after, limit: size + 1)
+                                                  state: try OutboxOperationState(request.state), afterID: after, limit: size + 1)
         let page = operations.prefix(size)
         let next = operations.count > size ? Paging.token(after: "\(page.last!.id)") : ""
         return ListOperationsResponse(operations: page.map(ArcholtOZmapV1.Operation.init), nextPageToken: next)
@@ -77,6 +76,6 @@ extension IntegrationService {
         let entries = try provisioningStore.listAudit(onuID: request.onuId.isEmpty ? nil : request.onuId, afterSeq: after, limit: size + 1)
         let page = entries.prefix(size)
         let next = entries.count > size ? Paging.token(after: "\(page.last!.seq)") : ""
-        return ListAuditLogResponse(entries: page.map(ArcholtOZmapV1.AuditEntry.init), nextPageToken: next)
+        return ListAuditLogResponse(entries: page.map(AuditEntry.init), nextPageToken: next)
     }
 }

@@ -36,7 +36,7 @@ extension IntegrationService {
         status.credentialsError = credentials.reason
         // OZmap answering 401/403 is no OZmap ozmapd can use.
         status.ozmapReachable = credentials == .ok && sources.metrics.reachable ?? false
-        status.lastSync = await synchronizer.currentReport.map(ArcholtOZmapV1.SyncReport.init)
+        status.lastSync = await synchronizer.currentReport.map(SyncReport.init)
         status.nextSyncAt = sources.boxSync.nextSyncAt ?? ""
         status.boxCount = UInt32(clamping: synchronizer.cache.snapshot.count)
         status.ozmapRequests = sources.metrics.counts.map {
@@ -47,7 +47,7 @@ extension IntegrationService {
             status.operationsFailed = UInt32(clamping: counts.failed)
         }
         if let drift = provisioning.drift.latest {
-            status.drift = OZmapDomain.DriftKind.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
+            status.drift = DriftCategory.allCases.map { DriftCount(kind: .init($0), count: UInt32(clamping: drift.counts[$0] ?? 0)) }
             status.driftCheckedAt = drift.at
         }
         return status

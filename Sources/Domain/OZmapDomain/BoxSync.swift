@@ -1,15 +1,14 @@
 import Foundation
 import Logging
-import OZmapRPC
 import Synchronization
 
-public enum SyncKind: String, Sendable, Codable {
+public enum SyncPassKind: String, Sendable, Codable {
     case full, incremental
 }
 
 /// What one sync pass did, or is doing.
-public struct SyncReport: Sendable, Hashable, Codable {
-    public var kind: SyncKind
+public struct SyncPassReport: Sendable, Hashable, Codable {
+    public var kind: SyncPassKind
     public var running = true
     public var startedAt: String
     public var finishedAt = ""
@@ -28,7 +27,7 @@ public struct SyncReport: Sendable, Hashable, Codable {
     /// OZmap requests the pass has sent (pages, lookups, retries).
     public var ozmapRequests = 0
 
-    public init(kind: SyncKind, startedAt: String) {
+    public init(kind: SyncPassKind, startedAt: String) {
         self.kind = kind
         self.startedAt = startedAt
     }
@@ -41,7 +40,7 @@ public struct SyncReport: Sendable, Hashable, Codable {
     /// Reads the reports saved before `ozmapRequests` existed (the sync state of an older version).
     public init(from decoder: any Decoder) throws {
         let values = try decoder.container(keyedBy: CodingKeys.self)
-        kind = try values.decode(SyncKind.self, forKey: .kind)
+        kind = try values.decode(SyncPassKind.self, forKey: .kind)
         running = try values.decode(Bool.self, forKey: .running)
         startedAt = try values.decode(String.self, forKey: .startedAt)
         finishedAt = try values.decode(String.self, forKey: .finishedAt)
@@ -62,10 +61,10 @@ public struct SyncReport: Sendable, Hashable, Codable {
 public struct SyncState: Sendable, Hashable, Codable {
     /// The newest OZmap `updatedAt` seen: incremental passes ask for changes from here on.
     public var watermark: String?
-    public var lastReport: SyncReport?
+    public var lastReport: SyncPassReport?
     public var lastFullAt: String?
 
-    public init(watermark: String? = nil, lastReport: SyncReport? = nil, lastFullAt: String? = nil) {
+    public init(watermark: String? = nil, lastReport: SyncPassReport? = nil, lastFullAt: String? = nil) {
         self.watermark = watermark
         self.lastReport = lastReport
         self.lastFullAt = lastFullAt
@@ -102,12 +101,12 @@ public actor BoxSynchronizer {
     private let directory: @Sendable () -> (any OZmapDirectory)?
     private let logger: Logger
     private var state: SyncState
-    private var running: Task<SyncReport, Never>?
-    private var progress: SyncReport?
+    private var running: Task<SyncPassReport, Never>?
+    private var progress: SyncPassReport?
     /// Boxes `refresh` re-read while a pass runs: newer than what the pass fetched.
     private var refreshedDuringPass: [String: CachedBox] = [:]
     /// Told of every pass that ends (succeeded, failed or cancelled): the daemon's metrics, the drift check.
-    private nonisolated let passObservers = Mutex<[@Sendable (SyncReport) -> Void]>([])
+    private nonisolated let passObservers = Mutex<[@Sendable (SyncPassReport) -> Void]>([])
     /// Moves at each `reset`: a refresh that began before it holds another tenant's boxes.
     private var tenantGeneration = 0
     /// The running pass's OZmap requests, for its progress report.
@@ -129,7 +128,7 @@ public actor BoxSynchronizer {
     }
 
     /// The running pass's progress, else the last finished pass.
-    public var currentReport: SyncReport? { progress ?? state.lastReport }
+    public var currentReport: SyncPassReport? { progress ?? state.lastReport }
 
     /// Re-reads these boxes and their splitters after ozmapd's own writes, so their free ports
     /// are right at once (a request or two instead of a pass). The cache and the store get them;
@@ -161,40 +160,40 @@ public actor BoxSynchronizer {
 
     /// Calls `observer` with the report of each pass that ends, whatever its outcome
     /// (`error` empty: succeeded; starting "cancelled": superseded by new credentials).
-    public nonisolated func afterEachPass(_ observer: @escaping @Sendable (SyncReport) -> Void) {
+    public nonisolated func afterEachPass(_ observer: @escaping @Sendable (SyncPassReport) -> Void) {
         passObservers.withLock { $0.append(observer) }
     }
 
-    private func notifyPassEnded(_ report: SyncReport) {
+    private func notifyPassEnded(_ report: SyncPassReport) {
         for observer in passObservers.withLock({ $0 }) { observer(report) }
     }
 
     /// Starts a pass (or joins the running one) and returns at once.
-    public func start(_ kind: SyncKind) -> (report: SyncReport, started: Bool) {
+    public func start(_ kind: SyncPassKind) -> (report: SyncPassReport, started: Bool) {
         if running != nil { return (progress!, false) }
         launch(kind)
         return (progress!, true)
     }
 
     /// Runs a pass (or joins the running one) and returns its report.
-    public func run(_ kind: SyncKind) async -> (report: SyncReport, started: Bool) {
+    public func run(_ kind: SyncPassKind) async -> (report: SyncPassReport, started: Bool) {
         if let running { return (await running.value, false) }
         let task = launch(kind)
         return (await task.value, true)
     }
 
     @discardableResult
-    private func launch(_ requested: SyncKind) -> Task<SyncReport, Never> {
+    private func launch(_ requested: SyncPassKind) -> Task<SyncPassReport, Never> {
         // Without a watermark an incremental pass has nothing to start from.
-        let kind: SyncKind = state.watermark == nil ? .full : requested
-        progress = SyncReport(kind: kind, startedAt: Timestamp.now())
+        let kind: SyncPassKind = state.watermark == nil ? .full : requested
+        progress = SyncPassReport(kind: kind, startedAt: Timestamp.now())
         refreshedDuringPass = [:]
-        let task = Task { await self.pass(kind) }
+        let task = Task(executorPreference: BlockingWorkExecutor.shared) { await self.pass(kind) }
         running = task
         return task
     }
 
-    private func pass(_ kind: SyncKind) async -> SyncReport {
+    private func pass(_ kind: SyncPassKind) async -> SyncPassReport {
         let started = ContinuousClock.now
         var report = progress!
         let tally = OZmapRequestTally()
@@ -202,7 +201,7 @@ public actor BoxSynchronizer {
         defer { passTally = nil }
         do {
             guard let directory = directory() else {
-                throw RPCError(.failedPrecondition, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+                throw IntegrationError(.credentialsMissing, "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
             }
             try await OZmapRequestTally.$current.withValue(tally) {
                 switch kind {
@@ -218,7 +217,7 @@ public actor BoxSynchronizer {
             ])
         } catch {
             report.ozmapRequests = tally.count
-            report.error = (error as? RPCError)?.description ?? "\(error)"
+            report.error = "\(error)"
             report.boxes = cache.snapshot.count
             if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
                 report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"
@@ -247,7 +246,7 @@ public actor BoxSynchronizer {
         return report
     }
 
-    private func setProgress(_ report: SyncReport) {
+    private func setProgress(_ report: SyncPassReport) {
         guard !Task.isCancelled else { return } // a cancelled pass no longer speaks for the running one
         progress = report
         progress?.ozmapRequests = passTally?.count ?? report.ozmapRequests
@@ -265,7 +264,7 @@ public actor BoxSynchronizer {
 
     /// Cancels the running pass and starts a full one with the directory now current
     /// (SetCredentials: a pass under the old credentials must not install its result).
-    public func restart() -> SyncReport {
+    public func restart() -> SyncPassReport {
         cancelRunning()
         launch(.full)
         return progress!
@@ -291,7 +290,7 @@ public actor BoxSynchronizer {
     /// but the box ids is held from the splitter pages, and each chunk of boxes goes into the
     /// store's staging and the new snapshot as it arrives; the store and the cache switch to
     /// them together at the end (readers see the old snapshot or the new one, never part of one).
-    private func fullPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
+    private func fullPass(_ directory: any OZmapDirectory, report: inout SyncPassReport) async throws {
         cache.loadStarted()
         defer { if !Task.isCancelled { cache.loadEnded() } } // a cancelled pass no longer speaks for the cache
         report.phase = "splitters"
@@ -349,7 +348,7 @@ public actor BoxSynchronizer {
 
     /// What changed since the watermark: splitters (wiring, ports) and boxes (names, places).
     /// The changes go into the current snapshot in place, under the cache's lock.
-    private func incrementalPass(_ directory: any OZmapDirectory, report: inout SyncReport) async throws {
+    private func incrementalPass(_ directory: any OZmapDirectory, report: inout SyncPassReport) async throws {
         guard let watermark = state.watermark else { return try await fullPass(directory, report: &report) }
         report.phase = "splitters"
         setProgress(report)
@@ -386,7 +385,7 @@ public actor BoxSynchronizer {
     /// always has the next request queued; `stage` runs in the task that fetched a chunk, then
     /// the chunk's boxes go to `receive` (in any order). Those not tied to an OLT are left out.
     /// Returns the newest `updatedAt` among them.
-    private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncReport,
+    private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncPassReport,
                             stage: (@Sendable ([CachedBox]) throws -> Void)? = nil,
                             receive: ([CachedBox]) throws -> Void) async throws -> String? {
         report.phase = "boxes"

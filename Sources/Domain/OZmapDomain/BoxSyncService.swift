@@ -57,7 +57,7 @@ public final class BoxSyncService: Service, Sendable {
 /// credentials is cancelled (it installs nothing) and a full pass with the new ones starts; when
 /// the new credentials point at another tenant (another host, port or path), the box cache and
 /// the watermark are emptied before the new credentials are used, and OLT links whose OZmap OLT
-/// the new tenant does not have are flagged (`OLTLink.problem`, shown by ListOLTLinks, and logged).
+/// the new tenant does not have are flagged (`LinkedOLT.problem`, shown by ListOLTLinks, and logged).
 public struct CredentialsSwitch: CredentialsSwitchObserver {
     private let synchronizer: BoxSynchronizer
     private let links: OLTLinks

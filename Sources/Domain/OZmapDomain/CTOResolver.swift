@@ -1,11 +1,10 @@
 import Foundation
-import OZmapRPC
 
 /// Finds the box (CTO) a person named, by id or by name as people type it, in the box cache.
 ///
 /// A name is looked up by `CachedBox.normalize` (case, accents, width and separators do not
 /// count); when no name matches, by `CachedBox.looseKey` (numbers by value: `CTO-1-2` finds
-/// `CTO-01-002`), which is taken only when it leaves exactly one box. Errors are `RPCError`s
+/// `CTO-01-002`), which is taken only when it leaves exactly one box. Errors are `IntegrationError`s
 /// a person can act on: FAILED_PRECONDITION listing every candidate when several boxes match,
 /// NOT_FOUND with the nearest names when none does, UNAVAILABLE while the cache was never loaded.
 /// Whether the box has a free port is the caller's business.
@@ -39,7 +38,7 @@ public struct CTOResolver: Sendable {
         let view = cache.view
         if let box = view.snapshot.boxesByID[id] { return box }
         try requireLoaded(view)
-        throw RPCError(.notFound, "no box with id \(id) in the cache of boxes connected to an OLT; if it was just created or tied to an OLT in OZmap, run a sync (ozmapctl sync --wait)")
+        throw IntegrationError(.notFound, "no box with id \(id) in the cache of boxes connected to an OLT; if it was just created or tied to an OLT in OZmap, run a sync (ozmapctl sync --wait)")
     }
 
     // MARK: -
@@ -57,11 +56,11 @@ public struct CTOResolver: Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let normalized = CachedBox.normalize(trimmed)
         guard !normalized.isEmpty else {
-            throw RPCError(.invalidArgument, "give the CTO's box id or its name (it is empty)")
+            throw IntegrationError.invalidInput(field: "cto", "give the CTO's box id or its name (it is empty)")
         }
         if let box = snapshot.boxesByID[trimmed] {
             guard scope.contains(box) else {
-                throw RPCError(.notFound, "box \(box.id) (\(box.name)) is on \(describe(oltID: box.oltID)), not on \(describe(scope)); name a box of that OLT, or link the ONU's OLT to \(describe(oltID: box.oltID))")
+                throw IntegrationError(.notFound, "box \(box.id) (\(box.name)) is on \(describe(oltID: box.oltID)), not on \(describe(scope)); name a box of that OLT, or link the ONU's OLT to \(describe(oltID: box.oltID))")
             }
             return box
         }
@@ -81,15 +80,15 @@ public struct CTOResolver: Sendable {
     private func requireLoaded(_ view: BoxCache.View) throws {
         guard !view.loaded else { return }
         guard let progress = view.loadProgress else {
-            throw RPCError(.unavailable, "box cache not loaded yet: no full sync of the OZmap boxes has finished (ozmapctl status shows the last error; ozmapctl sync --full --wait runs one); retry once it has")
+            throw IntegrationError(.notReady, "box cache not loaded yet: no full sync of the OZmap boxes has finished (ozmapctl status shows the last error; ozmapctl sync --full --wait runs one); retry once it has")
         }
         let stage = progress.total == 0
             ? "finding the boxes connected to the OLTs"
             : "\(progress.done) of \(progress.total) boxes"
-        throw RPCError(.unavailable, "box cache still loading (\(stage)); retry when the first full sync has finished")
+        throw IntegrationError(.notReady, "box cache still loading (\(stage)); retry when the first full sync has finished")
     }
 
-    private func ambiguous(_ text: String, _ boxes: [CachedBox], scope: Scope) -> RPCError {
+    private func ambiguous(_ text: String, _ boxes: [CachedBox], scope: Scope) -> IntegrationError {
         let listed = boxes.map { box in
             var pon = box.ponID.isEmpty ? "PON unknown" : "PON \(box.ponID)"
             if !box.slotID.isEmpty { pon = "slot \(box.slotID) \(pon)" }
@@ -97,11 +96,11 @@ public struct CTOResolver: Sendable {
             let project = box.project.isEmpty ? "no project" : "project \(box.project)"
             return "\(box.name) (id \(box.id), \(project), \(pon)\(olt), \(box.portsFree) of \(box.portsTotal) ports free)"
         }
-        return RPCError(.failedPrecondition, "\(boxes.count) boxes \(scope.oltID == nil ? "" : "of \(describe(scope)) ")match '\(text)': \(listed.joined(separator: "; ")); give the box id")
+        return IntegrationError(.conflict, "\(boxes.count) boxes \(scope.oltID == nil ? "" : "of \(describe(scope)) ")match '\(text)': \(listed.joined(separator: "; ")); give the box id")
     }
 
     private func notFound(_ text: String, normalized: String, elsewhere: [CachedBox], in snapshot: BoxCacheSnapshot,
-                          scope: Scope) -> RPCError {
+                          scope: Scope) -> IntegrationError {
         var message = "no box named '\(text)' (nor with that id) among the boxes"
         message += scope.oltID == nil ? " connected to an OLT" : " of \(describe(scope))"
         let others = elsewhere.filter { !scope.contains($0) }
@@ -119,7 +118,7 @@ public struct CTOResolver: Sendable {
             message += "; did you mean: " + names.map { repeated[$0.name] == nil ? $0.name : "\($0.name) (id \($0.id))" }.joined(separator: ", ")
         }
         message += "; if the box was just created or tied to an OLT in OZmap, run a sync (ozmapctl sync --wait)"
-        return RPCError(.notFound, message)
+        return IntegrationError(.notFound, message)
     }
 
     private func describe(_ scope: Scope) -> String {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OZmapRPC
 import Synchronization
 
 /// A secret that never prints: `description`, `debugDescription` and
@@ -29,23 +28,23 @@ public struct OZmapCredentials: Sendable, Hashable {
         if url.hasSuffix("/") { url.removeLast() }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
-            throw RPCError.invalidArgument(field: "api_url", "must be an http(s) URL such as https://tenant.ozmap.com.br:9994/api/v2")
+            throw IntegrationError.invalidInput(field: "api_url", "must be an http(s) URL such as https://tenant.ozmap.com.br:9994/api/v2")
         }
         guard components.path.hasSuffix("/api/v2") else {
-            throw RPCError.invalidArgument(field: "api_url", "must end in /api/v2 (OZmap's API base), e.g. https://tenant.ozmap.com.br:9994/api/v2")
+            throw IntegrationError.invalidInput(field: "api_url", "must end in /api/v2 (OZmap's API base), e.g. https://tenant.ozmap.com.br:9994/api/v2")
         }
         guard components.query == nil, components.fragment == nil, components.user == nil, components.password == nil else {
-            throw RPCError.invalidArgument(field: "api_url", "must not carry a query, fragment or user info")
+            throw IntegrationError.invalidInput(field: "api_url", "must not carry a query, fragment or user info")
         }
         let key = rawKey.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !key.isEmpty else {
-            throw RPCError.invalidArgument(field: "api_key", "is required (generate it in OZmap for a user with the API module)")
+            throw IntegrationError.invalidInput(field: "api_key", "is required (generate it in OZmap for a user with the API module)")
         }
         guard !key.lowercased().hasPrefix("bearer ") else {
-            throw RPCError.invalidArgument(field: "api_key", "OZmap takes the raw key in the Authorization header: remove the 'Bearer ' prefix")
+            throw IntegrationError.invalidInput(field: "api_key", "OZmap takes the raw key in the Authorization header: remove the 'Bearer ' prefix")
         }
         guard key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
-            throw RPCError.invalidArgument(field: "api_key", "must be printable ASCII without spaces")
+            throw IntegrationError.invalidInput(field: "api_key", "must be printable ASCII without spaces")
         }
         apiURL = url
         apiKey = Secret(key)
@@ -193,7 +192,7 @@ public final class OZmapConnection: Sendable {
         do {
             try store.save(stored)
         } catch {
-            throw RPCError(.internal, "cannot save the OZmap credentials in the state directory: \(error)")
+            throw IntegrationError(.internalFailure, "cannot save the OZmap credentials in the state directory: \(error)")
         }
         let before = state
         current.withLock { $0 = Current(stored: stored, directory: directory, rejection: nil) }

@@ -1,8 +1,7 @@
 import Synchronization
-import OZmapRPC
 
 /// An OLT as OZmap documents it.
-public struct OZmapOLT: Sendable, Hashable, Codable {
+public struct OZmapOLTInfo: Sendable, Hashable, Codable {
     public var id: String
     public var name: String
     public var project: String
@@ -71,13 +70,13 @@ public struct OZmapBoxInfo: Sendable, Hashable, Codable {
 }
 
 /// What the box cache needs from OZmap; the libcurl adapter implements it.
-/// Failures are `RPCError`s (UNAUTHENTICATED, UNAVAILABLE, ...) with messages
+/// Failures are `IntegrationError`s (OZmap unreachable, key rejected, ...) with messages
 /// that never contain the API key.
 public protocol OZmapDirectory: Sendable {
     /// Succeeds when OZmap accepts the key (`GET authenticated`).
     func verifyCredentials() async throws
-    func olts() async throws -> [OZmapOLT]
-    func olt(id: String) async throws -> OZmapOLT
+    func olts() async throws -> [OZmapOLTInfo]
+    func olt(id: String) async throws -> OZmapOLTInfo
     /// How many requests it sends at once at most: independent fetches beyond it only queue.
     var requestConcurrency: Int { get }
     /// Every splitter traced to an OLT, a page at a time as OZmap answers (pages in any order),

@@ -1,6 +1,5 @@
 import Foundation
 import OZmapDomain
-import OZmapRPC
 
 /// Client lookup, creation, attachment, moves, updates and removal (reference §3.4, §3.5,
 /// and the SDK's request schemas, [S]). Every request is sent once: the outbox has its own
@@ -9,7 +8,7 @@ extension OZmapAPIClient: OZmapProvisioner {
     public func properties(clientCode code: String) async throws -> [OZmapProperty] {
         let body = try await read("properties/client/\(Self.escape(code))", route: "properties/client/{code}", attempts: 1)
         guard let rows = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
-            throw OZmapCallError(error: RPCError(.unavailable, "OZmap answered GET properties/client/{code} without a JSON array"), httpStatus: 200)
+            throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "OZmap answered GET properties/client/{code} without a JSON array"), httpStatus: 200)
         }
         return rows.compactMap(OZmapJSON.property)
     }
@@ -74,11 +73,11 @@ extension OZmapAPIClient: OZmapProvisioner {
         }
         // PATCH answers 204: the property as it is now tells the port it landed on.
         guard let moved = try await property(id: id) else {
-            throw OZmapCallError(error: RPCError(.unavailable, "property \(id) vanished from OZmap right after it was moved"), httpStatus: 404)
+            throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "property \(id) vanished from OZmap right after it was moved"), httpStatus: 404)
         }
         guard moved.boxID == box.id else {
             // A server whose schema drops unknown fields answers 204 and moves nothing.
-            throw OZmapCallError(error: RPCError(.failedPrecondition, "OZmap answered 204 to PATCH properties/{id} with a new box, "
+            throw OZmapCallError(error: IntegrationError(.ozmapRefused(httpStatus: 204), "OZmap answered 204 to PATCH properties/{id} with a new box, "
                                                  + "but property \(id) stayed at box \(moved.boxID): this server does not move properties"),
                                  httpStatus: 204, unsupportedForm: true)
         }
@@ -91,7 +90,7 @@ extension OZmapAPIClient: OZmapProvisioner {
         }
         // The property is deleted next: it must no longer hold the client, or the client goes with it.
         if let after = try await property(id: propertyID), !after.clientID.isEmpty {
-            throw OZmapCallError(error: RPCError(.failedPrecondition, "OZmap answered 204 to PATCH properties/{id} with client null, "
+            throw OZmapCallError(error: IntegrationError(.ozmapRefused(httpStatus: 204), "OZmap answered 204 to PATCH properties/{id} with client null, "
                                                  + "but property \(propertyID) still holds client \(after.clientID): this server does not detach clients"),
                                  httpStatus: 204, unsupportedForm: true)
         }
@@ -140,7 +139,7 @@ extension OZmapAPIClient: OZmapProvisioner {
         let data = try JSONSerialization.data(withJSONObject: body)
         let response = try await send(method: "POST", path: "properties", query: [], body: Array(data), route: "properties")
         guard let created = try? OZmapJSON.object(response), let property = OZmapJSON.property(created) else {
-            throw OZmapCallError(error: RPCError(.unavailable, "OZmap created a property but its answer could not be read"), httpStatus: 201)
+            throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "OZmap created a property but its answer could not be read"), httpStatus: 201)
         }
         return property
     }

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import OZmapDomain
-import OZmapRPC
 
 /// How the OZmap client pages and retries.
 public struct OZmapClientConfiguration: Sendable {
@@ -51,16 +50,16 @@ public struct OZmapAPIClient: OZmapDirectory {
     public func verifyCredentials() async throws {
         do {
             _ = try await get("authenticated", route: "authenticated")
-        } catch let error as RPCError where error.code == .unauthenticated {
-            throw RPCError(.unauthenticated, "OZmap rejected the API key (HTTP 401 on GET \(credentials.apiURL)/authenticated): check the key, and that its user has the API module")
+        } catch let error as IntegrationError where error.kind == .ozmapRejectedKey {
+            throw IntegrationError(.ozmapRejectedKey, "OZmap rejected the API key (HTTP 401 on GET \(credentials.apiURL)/authenticated): check the key, and that its user has the API module")
         }
     }
 
-    public func olts() async throws -> [OZmapOLT] {
+    public func olts() async throws -> [OZmapOLTInfo] {
         try await list("olts").map(OZmapJSON.olt)
     }
 
-    public func olt(id: String) async throws -> OZmapOLT {
+    public func olt(id: String) async throws -> OZmapOLTInfo {
         OZmapJSON.olt(try OZmapJSON.object(try await get("olts/\(Self.escape(id))", route: "olts/{id}")))
     }
 
@@ -155,7 +154,7 @@ public struct OZmapAPIClient: OZmapDirectory {
             if let filterJSON { query.append(("filter", filterJSON)) }
             let body = try OZmapJSON.object(try await fetch(route, query, route))
             guard let pageRows = body["rows"] as? [[String: Any]] else {
-                throw RPCError(.unavailable, "OZmap answered GET \(route) without a 'rows' list: is \(apiURL) an OZmap API v2?")
+                throw IntegrationError(.ozmapUnreachable, "OZmap answered GET \(route) without a 'rows' list: is \(apiURL) an OZmap API v2?")
             }
             let limit = OZmapJSON.int(body["limit"]) ?? pageSize
             let total = OZmapJSON.int(body["total"])
@@ -220,7 +219,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     }
 
     /// A GET, retried with full-jitter backoff on UNAVAILABLE (429, 5xx, no answer), honouring Retry-After.
-    /// Throws `RPCError`, the status RPC handlers answer with.
+    /// Throws `IntegrationError`.
     func get(_ path: String, query: [(String, String)] = [], route: String) async throws -> [UInt8] {
         do {
             return try await read(path, query: query, route: route)
@@ -237,7 +236,7 @@ public struct OZmapAPIClient: OZmapDirectory {
         while true {
             do {
                 return try await send(method: "GET", path: path, query: query, body: nil, route: route)
-            } catch let failure as OZmapCallError where failure.error.code == .unavailable && attempt + 1 < attempts {
+            } catch let failure as OZmapCallError where failure.error.kind == .ozmapUnreachable && attempt + 1 < attempts {
                 var wait = configuration.backoff.delay(attempt: attempt)
                 if let retryAfter = failure.retryAfter {
                     guard retryAfter <= configuration.maxRetryAfter else { throw failure }
@@ -254,7 +253,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     /// and not sent at all while OZmap's last `Retry-After` runs.
     func send(method: String, path: String, query: [(String, String)], body: [UInt8]?, route: String) async throws -> [UInt8] {
         if let wait = retryAfter.remaining() {
-            throw OZmapCallError(error: RPCError(.unavailable, "OZmap asked ozmapd to wait (Retry-After) another \(wait.readable) before \(method) \(route)"),
+            throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "OZmap asked ozmapd to wait (Retry-After) another \(wait) before \(method) \(route)"),
                                  httpStatus: 0, retryAfter: wait, outcomeUnknown: false)
         }
         OZmapRequestTally.current?.add()
@@ -269,7 +268,7 @@ public struct OZmapAPIClient: OZmapDirectory {
         } catch let error as HTTPTransportError {
             metrics.record(method: method, route: route, status: 0, duration: ContinuousClock.now - started)
             let what = error.isTimeout ? "timed out" : "failed"
-            throw OZmapCallError(error: RPCError(.unavailable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"),
+            throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "OZmap \(method) \(route) \(what): \(error.message) (\(credentials.apiURL))"),
                                  httpStatus: 0, outcomeUnknown: method != "GET" && error.mayHaveBeenSent)
         }
         metrics.record(method: method, route: route, status: response.status, duration: ContinuousClock.now - started)
@@ -280,16 +279,15 @@ public struct OZmapAPIClient: OZmapDirectory {
         throw OZmapCallError(error: mapStatus(response, method: method, route: route), httpStatus: response.status, retryAfter: wait)
     }
 
-    private func mapStatus(_ response: HTTPResponse, method: String, route: String) -> RPCError {
+    private func mapStatus(_ response: HTTPResponse, method: String, route: String) -> IntegrationError {
         let message = redact(OZmapJSON.errorMessage(response.body))
         let what = "OZmap answered \(response.status) to \(method) \(route)" + (message.isEmpty ? "" : ": \(message)")
         return switch response.status {
-        case 401: RPCError(.unauthenticated, what + " (the API key was rejected)")
-        case 403: RPCError(.permissionDenied, what + " (the key's user lacks permission)")
-        case 404: RPCError(.notFound, what)
-        case 429, 500...: RPCError(.unavailable, what)
-        case 400, 422: RPCError(.invalidArgument, what)
-        default: RPCError(.failedPrecondition, what)
+        case 401: IntegrationError(.ozmapRejectedKey, what + " (the API key was rejected)")
+        case 403: IntegrationError(.ozmapForbidden, what + " (the key's user lacks permission)")
+        case 404: IntegrationError(.ozmapNotFound, what)
+        case 429, 500...: IntegrationError(.ozmapUnreachable, what)
+        default: IntegrationError(.ozmapRefused(httpStatus: response.status), what)
         }
     }
 

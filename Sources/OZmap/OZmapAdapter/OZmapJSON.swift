@@ -1,13 +1,12 @@
 import Foundation
 import OZmapDomain
-import OZmapRPC
 
 /// Tolerant reading of OZmap's JSON: unknown fields ignored, `id` or `_id`,
 /// references as ids or as populated objects, optional fields optional.
 enum OZmapJSON {
     static func object(_ body: [UInt8]) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            throw RPCError(.unavailable, "OZmap answered with something that is not a JSON object (\(body.count) bytes)")
+            throw IntegrationError(.ozmapUnreachable, "OZmap answered with something that is not a JSON object (\(body.count) bytes)")
         }
         return object
     }
@@ -64,8 +63,8 @@ enum OZmapJSON {
         }
     }
 
-    static func olt(_ object: [String: Any]) -> OZmapOLT {
-        OZmapOLT(id: id(object) ?? "", name: string(object["name"]) ?? string(object["label"]) ?? "",
+    static func olt(_ object: [String: Any]) -> OZmapOLTInfo {
+        OZmapOLTInfo(id: id(object) ?? "", name: string(object["name"]) ?? string(object["label"]) ?? "",
                  project: reference(object["project"]) ?? "", ip: string(object["ip"]) ?? "",
                  implanted: bool(object["implanted"]))
     }

@@ -36,7 +36,7 @@ public final class OZmapClient: Sendable {
     }
 
     /// Calls a method with raw payload bytes; the response envelope is returned whatever its status.
-    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> ResponseEnvelope {
+    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> OZmapRPC.ResponseEnvelope {
         let connection = state.withLock { $0.connection }
         do {
             return try await connection.call(path: path, payload: payload, timeout: timeout)
@@ -49,20 +49,7 @@ public final class OZmapClient: Sendable {
         }
     }
 
-    /// Calls a typed method; a status other than OK is thrown as `RPCError`.
-    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
-                                        timeout: Duration = defaultTimeout) async throws -> Response {
-        let service = ProtobufCCodec.ozmap.service
-        guard let descriptor = service.methods.first(where: { $0.path == method.path }) else {
-            throw RPCError(.unimplemented, "\(method.path) is not in the archolt.ozmap.v1 schema")
-        }
-        let payload = try ProtobufCCodec.ozmap.encode(request, as: descriptor.requestType)
-        let response = try await call(path: method.path, payload: payload, timeout: timeout)
-        guard response.status.isOK else { throw RPCError(status: response.status) }
-        return try ProtobufCCodec.ozmap.decode(Response.self, from: response.payload, as: descriptor.responseType)
-    }
-
-    private static let closedByCaller = RPCError(.unavailable, "this client was closed (OZmapClient.close()); connect again")
+    private static let closedByCaller = OZmapRPC.RPCError(.unavailable, "this client was closed (OZmapClient.close()); connect again")
 
     /// Closes the connection; later calls fail with UNAVAILABLE instead of connecting again.
     public func close() async {
@@ -100,7 +87,7 @@ public final class OZmapClient: Sendable {
 final class Connection: Sendable {
     /// The connection was closed before the call was sent: nothing reached ozmapd.
     struct AlreadyClosed: Error {
-        let reason: RPCError
+        let reason: OZmapRPC.RPCError
     }
 
     private let channel: any Channel
@@ -129,12 +116,12 @@ final class Connection: Sendable {
                 .connect(unixDomainSocketPath: socketPath)
                 .get()
         } catch {
-            throw RPCError(.unavailable, "cannot connect to ozmapd at \(socketPath): \(describe(error)) (is ozmapd running? set --socket or OZMAPD_SOCKET)")
+            throw OZmapRPC.RPCError(.unavailable, "cannot connect to ozmapd at \(socketPath): \(describe(error)) (is ozmapd running? set --socket or OZMAPD_SOCKET)")
         }
         return Connection(channel: channel, calls: calls)
     }
 
-    func call(path: String, payload: [UInt8], timeout: Duration) async throws -> ResponseEnvelope {
+    func call(path: String, payload: [UInt8], timeout: Duration) async throws -> OZmapRPC.ResponseEnvelope {
         let timeoutMs = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let callID = calls.nextCallID()
         let channel = self.channel
@@ -145,18 +132,18 @@ final class Connection: Sendable {
                     return continuation.resume(throwing: AlreadyClosed(reason: closed))
                 }
                 let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
-                    calls.fail(callID, RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
+                    calls.fail(callID, OZmapRPC.RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
                 }
                 calls.setTimer(callID, timer)
-                let request = RequestEnvelope(callID: callID, method: path, timeoutMs: timeoutMs, payload: payload)
+                let request = OZmapRPC.RequestEnvelope(callID: callID, method: path, timeoutMs: timeoutMs, payload: payload)
                 channel.writeAndFlush(request).whenFailure { error in
-                    let reason = RPCError(.unavailable, "cannot send to ozmapd: \(describe(error))")
+                    let reason = OZmapRPC.RPCError(.unavailable, "cannot send to ozmapd: \(describe(error))")
                     // Closed before the write: not a byte of it went out.
                     calls.fail(callID, error as? ChannelError == .ioOnClosedChannel ? AlreadyClosed(reason: reason) : reason)
                 }
             }
         } onCancel: {
-            calls.fail(callID, RPCError(.cancelled, "\(path) was cancelled by the caller"))
+            calls.fail(callID, OZmapRPC.RPCError(.cancelled, "\(path) was cancelled by the caller"))
         }
     }
 
@@ -170,7 +157,7 @@ final class Connection: Sendable {
 /// Calls awaiting their response, by call_id.
 final class PendingCalls: Sendable {
     private struct Call {
-        var continuation: CheckedContinuation<ResponseEnvelope, any Error>
+        var continuation: CheckedContinuation<OZmapRPC.ResponseEnvelope, any Error>
         var timer: Scheduled<Void>?
     }
 
@@ -178,7 +165,7 @@ final class PendingCalls: Sendable {
         var lastCallID: UInt64 = 0
         var calls: [UInt64: Call] = [:]
         /// Set once the connection is gone: why new calls fail.
-        var closedBecause: RPCError?
+        var closedBecause: OZmapRPC.RPCError?
     }
 
     private let state = Mutex(State())
@@ -190,7 +177,7 @@ final class PendingCalls: Sendable {
     }
 
     /// Nil once registered; otherwise why the connection is closed (the server's status when it said one).
-    func register(_ callID: UInt64, _ continuation: CheckedContinuation<ResponseEnvelope, any Error>) -> RPCError? {
+    func register(_ callID: UInt64, _ continuation: CheckedContinuation<OZmapRPC.ResponseEnvelope, any Error>) -> OZmapRPC.RPCError? {
         state.withLock { state in
             if let closed = state.closedBecause { return closed }
             state.calls[callID] = Call(continuation: continuation)
@@ -211,7 +198,7 @@ final class PendingCalls: Sendable {
         state.withLock { $0.calls.removeValue(forKey: callID) }
     }
 
-    func complete(_ response: ResponseEnvelope) {
+    func complete(_ response: OZmapRPC.ResponseEnvelope) {
         guard let call = take(response.callID) else { return } // timed out or cancelled: dropped
         call.timer?.cancel()
         call.continuation.resume(returning: response)
@@ -224,7 +211,7 @@ final class PendingCalls: Sendable {
     }
 
     /// Fails every waiting call and every later one.
-    func failAll(_ error: RPCError) {
+    func failAll(_ error: OZmapRPC.RPCError) {
         let calls = state.withLock { state in
             if state.closedBecause == nil { state.closedBecause = error }
             defer { state.calls.removeAll() }
@@ -240,7 +227,7 @@ final class PendingCalls: Sendable {
 /// Hands each response to the call waiting for it. A response with call_id 0
 /// is the server condemning the connection: every waiting call gets its status.
 final class ResponseRouter: ChannelInboundHandler {
-    typealias InboundIn = ResponseEnvelope
+    typealias InboundIn = OZmapRPC.ResponseEnvelope
 
     private let calls: PendingCalls
 
@@ -251,25 +238,25 @@ final class ResponseRouter: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let response = unwrapInboundIn(data)
         if response.callID == 0 {
-            calls.failAll(RPCError(status: response.status))
+            calls.failAll(OZmapRPC.RPCError(status: response.status))
         } else {
             calls.complete(response)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        calls.failAll(RPCError(.unavailable, "ozmapd closed the connection"))
+        calls.failAll(OZmapRPC.RPCError(.unavailable, "ozmapd closed the connection"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        calls.failAll(RPCError(.unavailable, "connection to ozmapd failed: \(describe(error))"))
+        calls.failAll(OZmapRPC.RPCError(.unavailable, "connection to ozmapd failed: \(describe(error))"))
         context.close(promise: nil)
     }
 }
 
 func describe(_ error: any Error) -> String {
     if let error = error as? IOError { return error.description }
-    if let error = error as? RPCError { return error.message }
+    if let error = error as? OZmapRPC.RPCError { return error.message }
     return "\(error)"
 }

@@ -17,24 +17,6 @@ public enum RequestText {
         }
         return nil
     }
-
-    /// Throws INVALID_ARGUMENT naming the first field that breaks the rules.
-    public static func check(_ value: ProtoValue, path: String = "") throws {
-        switch value {
-        case .string(let text):
-            if let violation = violation(text) {
-                throw RPCError.invalidArgument(field: path.isEmpty ? "(message)" : path, violation)
-            }
-        case .message(let message):
-            for field in message.fields {
-                try check(field.value, path: path.isEmpty ? field.name : "\(path).\(field.name)")
-            }
-        case .list(let items):
-            for (index, item) in items.enumerated() { try check(item, path: "\(path)[\(index)]") }
-        case .bytes, .bool, .int, .uint, .double, .enumValue:
-            break
-        }
-    }
 }
 
 extension Unicode.Scalar {

@@ -18,5 +18,7 @@ public final class ServerStats: Sendable {
     public func connectionOpened() { state.withLock { $0.connectionsOpen += 1; $0.connectionsAccepted += 1 } }
     public func connectionClosed() { state.withLock { $0.connectionsOpen -= 1 } }
     public func callStarted() { state.withLock { $0.callsInFlight += 1 } }
+    /// A call counted as started that was refused instead (shutting down): neither in flight nor served.
+    public func callWithdrawn() { state.withLock { $0.callsInFlight -= 1 } }
     public func callFinished() { state.withLock { $0.callsInFlight -= 1; $0.callsServed += 1 } }
 }

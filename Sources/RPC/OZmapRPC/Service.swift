@@ -30,19 +30,6 @@ public struct ServiceDescriptor: Sendable, Hashable {
     }
 }
 
-/// A typed handle on a method: its name and its request and response types.
-public struct RPCMethod<Request: Codable & Sendable, Response: Codable & Sendable>: Sendable {
-    public let service: String
-    public let name: String
-
-    public init(service: String, name: String) {
-        self.service = service
-        self.name = name
-    }
-
-    public var path: String { "/\(service)/\(name)" }
-}
-
 /// Who is on the other end of a connection (from SO_PEERCRED).
 public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     public var pid: Int32
@@ -56,19 +43,4 @@ public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "pid \(pid) uid \(uid) gid \(gid)" }
-}
-
-/// What a handler knows about the call it serves.
-public struct CallContext: Sendable {
-    public var callID: UInt64
-    public var method: MethodDescriptor
-    public var deadline: ContinuousClock.Instant
-    public var peer: PeerIdentity?
-
-    public init(callID: UInt64, method: MethodDescriptor, deadline: ContinuousClock.Instant, peer: PeerIdentity?) {
-        self.callID = callID
-        self.method = method
-        self.deadline = deadline
-        self.peer = peer
-    }
 }

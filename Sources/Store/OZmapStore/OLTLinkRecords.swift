@@ -12,7 +12,7 @@ struct OLTLinkRecord: Codable, FetchableRecord, PersistableRecord {
     var updatedAt: String
     var problem: String
 
-    init(_ link: OLTLink) {
+    init(_ link: LinkedOLT) {
         archoltOLTID = link.archoltOLTID
         ozmapOLTID = link.ozmapOLTID
         ozmapOLTName = link.ozmapOLTName
@@ -22,26 +22,26 @@ struct OLTLinkRecord: Codable, FetchableRecord, PersistableRecord {
         problem = link.problem
     }
 
-    var link: OLTLink {
-        OLTLink(archoltOLTID: archoltOLTID, ozmapOLTID: ozmapOLTID, ozmapOLTName: ozmapOLTName,
+    var link: LinkedOLT {
+        LinkedOLT(archoltOLTID: archoltOLTID, ozmapOLTID: ozmapOLTID, ozmapOLTName: ozmapOLTName,
                 requireCTOOnActivation: requireCTOOnActivation, createdAt: createdAt, updatedAt: updatedAt, problem: problem)
     }
 }
 
 extension StateDatabase: OLTLinkStore {
-    public func allLinks() throws -> [OLTLink] {
+    public func allLinks() throws -> [LinkedOLT] {
         try queue.read { db in try OLTLinkRecord.order(Column("archoltOLTID")).fetchAll(db).map(\.link) }
     }
 
-    public func link(archoltOLTID: String) throws -> OLTLink? {
+    public func link(archoltOLTID: String) throws -> LinkedOLT? {
         try queue.read { db in try OLTLinkRecord.fetchOne(db, key: archoltOLTID)?.link }
     }
 
-    public func saveLink(_ link: OLTLink) throws {
+    public func saveLink(_ link: LinkedOLT) throws {
         try queue.write { db in try OLTLinkRecord(link).save(db) }
     }
 
-    public func deleteLink(archoltOLTID: String) throws -> OLTLink? {
+    public func deleteLink(archoltOLTID: String) throws -> LinkedOLT? {
         try queue.write { db in
             let existing = try OLTLinkRecord.fetchOne(db, key: archoltOLTID)
             if existing != nil { _ = try OLTLinkRecord.deleteOne(db, key: archoltOLTID) }

@@ -55,7 +55,7 @@ struct OperationRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 
     /// Operations not yet done, failed or collapsed.
-    static let unfinished = Column("state") == OperationState.pending.rawValue || Column("state") == OperationState.inFlight.rawValue
+    static let unfinished = Column("state") == OutboxOperationState.pending.rawValue || Column("state") == OutboxOperationState.inFlight.rawValue
 }
 
 struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
@@ -63,7 +63,7 @@ struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     var seq: Int64?
     var onuID: String
-    var record: AuditEntry
+    var record: AuditRecord
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         seq = inserted.rowID
@@ -84,9 +84,9 @@ extension StateDatabase: ProvisioningStore {
             try ONURow(onu).save(db)
             guard let operation else { return (onu, nil) }
             // Earlier operations that never sent OZmap a write are superseded: the last one states the wanted outcome.
-            for var row in try OperationRow.filter(Column("onuID") == id && Column("state") == OperationState.pending.rawValue
+            for var row in try OperationRow.filter(Column("onuID") == id && Column("state") == OutboxOperationState.pending.rawValue
                                                    && Column("mutationsSent") == 0).fetchAll(db) {
-                row.state = OperationState.collapsed.rawValue
+                row.state = OutboxOperationState.collapsed.rawValue
                 row.record.state = .collapsed
                 row.record.updatedAt = operation.createdAt
                 try row.update(db)
@@ -114,7 +114,7 @@ extension StateDatabase: ProvisioningStore {
             // outbox quadratic.
             let excluded = onuIDs.sorted()
             let notIn = excluded.isEmpty ? "" : " AND onuID NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
-            var arguments: [any DatabaseValueConvertible] = [OperationState.pending.rawValue, OperationState.inFlight.rawValue, now]
+            var arguments: [any DatabaseValueConvertible] = [OutboxOperationState.pending.rawValue, OutboxOperationState.inFlight.rawValue, now]
             arguments += excluded
             arguments.append(limit)
             let firsts = try OperationRow.fetchAll(db, sql: """
@@ -129,7 +129,7 @@ extension StateDatabase: ProvisioningStore {
     public func nextAttemptTime() throws -> String? {
         try queue.read { db in
             try String.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM operation WHERE state IN (?, ?)",
-                                arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue])
+                                arguments: [OutboxOperationState.pending.rawValue, OutboxOperationState.inFlight.rawValue])
         }
     }
 
@@ -137,7 +137,7 @@ extension StateDatabase: ProvisioningStore {
         try queue.write { db in
             try db.execute(sql: """
                 UPDATE operation SET state = ?, nextAttemptAt = MAX(nextAttemptAt, ?) WHERE state = ?
-                """, arguments: [OperationState.pending.rawValue, time, OperationState.inFlight.rawValue])
+                """, arguments: [OutboxOperationState.pending.rawValue, time, OutboxOperationState.inFlight.rawValue])
             return db.changesCount
         }
     }
@@ -146,7 +146,7 @@ extension StateDatabase: ProvisioningStore {
         try queue.write { db in
             guard var row = try OperationRow.fetchOne(db, key: id), !row.record.state.isFinished else { return nil }
             row.attempts += 1
-            row.state = OperationState.inFlight.rawValue
+            row.state = OutboxOperationState.inFlight.rawValue
             row.record.attempts = row.attempts
             row.record.state = .inFlight
             row.record.updatedAt = time
@@ -174,7 +174,7 @@ extension StateDatabase: ProvisioningStore {
         }
     }
 
-    public func appendAudit(_ entry: AuditEntry) throws {
+    public func appendAudit(_ entry: AuditRecord) throws {
         try queue.write { db in
             var row = AuditRow(seq: nil, onuID: entry.onuID, record: entry)
             try row.insert(db)
@@ -192,7 +192,7 @@ extension StateDatabase: ProvisioningStore {
         }
     }
 
-    public func listOperations(onuID: String?, state: OperationState?, afterID: Int64?, limit: Int) throws -> [OutboxOperation] {
+    public func listOperations(onuID: String?, state: OutboxOperationState?, afterID: Int64?, limit: Int) throws -> [OutboxOperation] {
         try queue.read { db in
             var request = OperationRow.order(Column("id"))
             if let onuID { request = request.filter(Column("onuID") == onuID) }
@@ -202,7 +202,7 @@ extension StateDatabase: ProvisioningStore {
         }
     }
 
-    public func listAudit(onuID: String?, afterSeq: Int64, limit: Int) throws -> [AuditEntry] {
+    public func listAudit(onuID: String?, afterSeq: Int64, limit: Int) throws -> [AuditRecord] {
         try queue.read { db in
             var request = AuditRow.filter(Column("seq") > afterSeq).order(Column("seq"))
             if let onuID { request = request.filter(Column("onuID") == onuID) }
@@ -221,8 +221,8 @@ extension StateDatabase: ProvisioningStore {
             let counts = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT (SELECT COUNT(*) FROM operation WHERE state IN (?, ?)),
                        (SELECT COUNT(*) FROM operation WHERE state = ?)
-                """), arguments: [OperationState.pending.rawValue, OperationState.inFlight.rawValue,
-                                  OperationState.failed.rawValue])
+                """), arguments: [OutboxOperationState.pending.rawValue, OutboxOperationState.inFlight.rawValue,
+                                  OutboxOperationState.failed.rawValue])
             return (counts?[0] ?? 0, counts?[1] ?? 0)
         }
     }
@@ -233,7 +233,7 @@ extension StateDatabase: OutboxHoldStore {
     public func holdPendingOperations(lastError: String) throws -> Int {
         try queue.write { db in
             var count = 0
-            for var row in try OperationRow.filter(Column("state") == OperationState.pending.rawValue).fetchAll(db) {
+            for var row in try OperationRow.filter(Column("state") == OutboxOperationState.pending.rawValue).fetchAll(db) {
                 guard row.record.lastError != lastError else { continue }
                 row.record.lastError = lastError
                 try row.update(db)

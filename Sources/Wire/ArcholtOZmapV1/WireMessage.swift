@@ -33,8 +33,8 @@ extension WireMethod {
 }
 
 /// Bytes that are not the message they should be, or a value the wire cannot carry.
-/// `field` is the proto path of the culprit ("rows[2].serial_number"); empty when
-/// the message as a whole is at fault.
+/// `field` is the proto path of the culprit ("rows[2].serial_number"); "payload" when
+/// the bytes are no message at all.
 public struct WireMessageError: Error, Sendable, Hashable, CustomStringConvertible {
     public var field: String
     public var reason: String
@@ -44,8 +44,10 @@ public struct WireMessageError: Error, Sendable, Hashable, CustomStringConvertib
         self.reason = reason
     }
 
+    /// Bytes that do not unpack at all: the envelope's `payload` is at fault, as the
+    /// descriptor-driven codec has always said (docs/PROTOCOL.md's field violations).
     public static func notAMessage(_ type: String, byteCount: Int) -> Self {
-        .init(field: "", reason: "not a valid \(type) message (\(byteCount) bytes)")
+        .init(field: "payload", reason: "not a valid \(type) message (\(byteCount) bytes)")
     }
 
     public var description: String { field.isEmpty ? reason : "\(field): \(reason)" }

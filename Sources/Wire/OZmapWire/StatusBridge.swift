@@ -1,5 +1,6 @@
 public import GRPCCore
 public import OZmapRPC
+import ArcholtOZmapV1
 
 // The descriptor-driven path's status and error beside GRPCCore's, until issue 12's last
 // step removes the former: the same code numbers, and field violations as `field-violation`
@@ -7,27 +8,20 @@ public import OZmapRPC
 
 extension OZmapRPC.FieldViolation {
     /// Every violation `metadata` carries.
-    public static func all(in metadata: Metadata) -> [FieldViolation] {
-        metadata[stringValues: "field-violation"].map { text in
-            guard let colon = text.range(of: ": ") else { return FieldViolation(field: text, description: "") }
-            return FieldViolation(field: String(text[..<colon.lowerBound]), description: String(text[colon.upperBound...]))
-        }
+    public static func all(in metadata: Metadata) -> [OZmapRPC.FieldViolation] {
+        ArcholtOZmapV1.FieldViolation.all(in: metadata).map { OZmapRPC.FieldViolation(field: $0.field, description: $0.description) }
     }
 
     /// `violations` as metadata.
-    public static func metadata(_ violations: [FieldViolation]) -> Metadata {
-        var metadata: Metadata = [:]
-        for violation in violations {
-            metadata.addString("\(violation.field): \(violation.description)", forKey: "field-violation")
-        }
-        return metadata
+    public static func metadata(_ violations: [OZmapRPC.FieldViolation]) -> Metadata {
+        ArcholtOZmapV1.FieldViolation.metadata(violations.map { ArcholtOZmapV1.FieldViolation(field: $0.field, description: $0.description) })
     }
 }
 
 extension OZmapRPC.Status {
     public init(_ status: GRPCCore.Status, _ metadata: Metadata) {
         self.init(code: StatusCode(wireValue: Int32(status.code.rawValue)), message: status.message,
-                  violations: FieldViolation.all(in: metadata))
+                  violations: OZmapRPC.FieldViolation.all(in: metadata))
     }
 
     public var grpcStatus: GRPCCore.Status {
@@ -37,13 +31,13 @@ extension OZmapRPC.Status {
 
 extension OZmapRPC.RPCError {
     public init(_ error: GRPCCore.RPCError) {
-        self.init(StatusCode(wireValue: Int32(error.code.rawValue)), error.message, violations: FieldViolation.all(in: error.metadata))
+        self.init(StatusCode(wireValue: Int32(error.code.rawValue)), error.message, violations: OZmapRPC.FieldViolation.all(in: error.metadata))
     }
 }
 
 extension GRPCCore.RPCError {
     public init(_ error: OZmapRPC.RPCError) {
         self.init(code: GRPCCore.Status.Code(rawValue: Int(error.code.rawValue)).flatMap(Code.init) ?? .unknown,
-                  message: error.message, metadata: FieldViolation.metadata(error.violations))
+                  message: error.message, metadata: OZmapRPC.FieldViolation.metadata(error.violations))
     }
 }

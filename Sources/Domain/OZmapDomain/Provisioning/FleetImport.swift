@@ -1,4 +1,3 @@
-import OZmapRPC
 
 /// One ONU of the ISP's existing fleet, as a row of the import file.
 public struct ImportRowRequest: Sendable, Hashable {
@@ -24,7 +23,7 @@ public struct ImportRowRequest: Sendable, Hashable {
 }
 
 /// What an import apply does for a row.
-public enum ImportAction: String, Sendable, Hashable, CaseIterable {
+public enum ImportRowAction: String, Sendable, Hashable, CaseIterable {
     /// Found in OZmap (by code or serial) at that CTO: ozmapd takes it on, writing the fields that differ.
     case adopt
     /// Found without a property: one is made for it at the CTO.
@@ -45,7 +44,7 @@ public struct ImportRowOutcome: Sendable, Hashable {
     /// 1-based position in the batch.
     public var row: Int
     public var onuID: String
-    public var action: ImportAction
+    public var action: ImportRowAction
     public var detail: String
     public var error: String
     public var ctoBoxID: String
@@ -61,8 +60,8 @@ public struct ImportReport: Sendable {
     public var ozmapRequests: Int
 
     /// Every action with its count, 0 included.
-    public var counts: [(action: ImportAction, count: Int)] {
-        ImportAction.allCases.map { action in (action, rows.filter { $0.action == action }.count) }
+    public var counts: [(action: ImportRowAction, count: Int)] {
+        ImportRowAction.allCases.map { action in (action, rows.filter { $0.action == action }.count) }
     }
 
     public var errors: Int { rows.filter { $0.action == .error }.count }
@@ -76,9 +75,9 @@ extension Provisioning {
     /// what an apply does. An apply records each ONU and queues only what is needed, one transaction a
     /// row: running the same rows again changes nothing, and an interrupted import resumes that way.
     public func importONUs(_ rows: [ImportRowRequest], dryRun: Bool) async throws -> ImportReport {
-        guard !rows.isEmpty else { throw RPCError.invalidArgument(field: "rows", "is empty: give at least one ONU") }
+        guard !rows.isEmpty else { throw IntegrationError.invalidInput(field: "rows", "is empty: give at least one ONU") }
         guard rows.count <= Self.importBatchLimit else {
-            throw RPCError.invalidArgument(field: "rows", "has \(rows.count) rows; send at most \(Self.importBatchLimit) a call")
+            throw IntegrationError.invalidInput(field: "rows", "has \(rows.count) rows; send at most \(Self.importBatchLimit) a call")
         }
         let ozmap = try requireOZmap()
         let requestsBefore = requestCount()
@@ -130,7 +129,7 @@ extension Provisioning {
                 firstRow[request.onuID] = number
                 serialRow[request.serialNumber] = number
                 checked.append(Checked(row: number, request: request, box: box, live: live, onu: onu))
-            } catch let error as RPCError {
+            } catch let error as IntegrationError {
                 failed(error.message)
             }
         }
@@ -157,7 +156,7 @@ extension Provisioning {
                     do {
                         outcome.operationID = try record(item.request, at: item.box, force: outcome.action != .nothing).operation?.id
                         queued = queued || outcome.operationID != nil
-                    } catch let error as RPCError where error.code != .unavailable {
+                    } catch let error as IntegrationError where error.kind != .notReady {
                         outcome.action = .error
                         outcome.error = error.message
                     }

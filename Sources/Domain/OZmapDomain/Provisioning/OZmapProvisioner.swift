@@ -1,4 +1,3 @@
-import OZmapRPC
 
 /// A splitter port a property is connected to (from the property's `connections`).
 public struct PortConnection: Sendable, Hashable, Codable {
@@ -121,7 +120,7 @@ public struct ClientChanges: Sendable, Hashable {
 /// A failed OZmap call: its status, the HTTP status (0 when none came back),
 /// and how long OZmap asked us to wait.
 public struct OZmapCallError: Error, Sendable, CustomStringConvertible {
-    public var error: RPCError
+    public var error: IntegrationError
     public var httpStatus: Int
     public var retryAfter: Duration?
     /// A write whose answer never came (timeout, connection reset): OZmap may
@@ -135,7 +134,7 @@ public struct OZmapCallError: Error, Sendable, CustomStringConvertible {
     /// A move that changed nothing in OZmap: the client is still at its old box.
     public var keptInPlace = false
 
-    public init(error: RPCError, httpStatus: Int, retryAfter: Duration? = nil, outcomeUnknown: Bool = false, ctoFull: Bool = false,
+    public init(error: IntegrationError, httpStatus: Int, retryAfter: Duration? = nil, outcomeUnknown: Bool = false, ctoFull: Bool = false,
                 unsupportedForm: Bool = false) {
         self.error = error
         self.httpStatus = httpStatus
@@ -148,10 +147,7 @@ public struct OZmapCallError: Error, Sendable, CustomStringConvertible {
     /// Worth trying again later: OZmap away, slow, throttling, or rejecting the key
     /// (fixable by new credentials), as opposed to refusing this request for good.
     public var isRetryable: Bool {
-        switch error.code {
-        case .unavailable, .deadlineExceeded, .unauthenticated, .permissionDenied, .resourceExhausted: true
-        default: httpStatus == 429 || httpStatus == 0 || httpStatus >= 500
-        }
+        error.isOZmapTransient || httpStatus == 429 || httpStatus == 0 || httpStatus >= 500
     }
 
     /// OZmap refused the request itself (a 4xx other than 401/403/404/429).
@@ -192,7 +188,7 @@ public protocol OZmapProvisioner: Sendable {
     func deleteClient(id: String) async throws
 
     // Bulk lookups for reconcile and import: `in` filters of up to 100 values a request, paged.
-    // Reads, retried as the box sync's are; they throw `RPCError`.
+    // Reads, retried as the box sync's are; they throw `IntegrationError`.
 
     /// `GET ftth-clients` filtered `code in [...]`.
     func clients(codes: [String]) async throws -> [FTTHClientRecord]

@@ -1,5 +1,4 @@
 import Foundation
-import OZmapRPC
 
 /// Applies one outbox operation to OZmap, a record other systems write too (the ERP,
 /// people in OZmap's screens). Every attempt starts by looking the client up — by code,
@@ -13,7 +12,7 @@ struct OperationApplier: Sendable {
     /// Re-reads these boxes' splitters into the box cache, so their free ports count
     /// ozmapd's own writes at once; answers the boxes as read (absent when unreadable).
     let refreshBoxes: @Sendable ([String]) async -> [String: CachedBox]
-    let audit: @Sendable (AuditEntry) -> Void
+    let audit: @Sendable (AuditRecord) -> Void
     /// Called before each write is sent, so the operation is known to have touched OZmap.
     let willWrite: @Sendable () -> Void
 
@@ -83,7 +82,7 @@ struct OperationApplier: Sendable {
             }
         } else {
             property = try await refusalChecked(at: box, orElse: { refusal in
-                OZmapCallError(error: RPCError(.failedPrecondition, """
+                OZmapCallError(error: IntegrationError(.ozmapRefused(httpStatus: refusal.httpStatus), """
                     OZmap refused a property for the existing client \(client.id) (code \(client.code)) at CTO \(box.name): \
                     \(refusal.error.message). ozmapd does not delete a client to create it again: attach it at \(box.name) \
                     in OZmap, or remove it there, then RetryOperation \(operation.id)
@@ -165,7 +164,7 @@ struct OperationApplier: Sendable {
         } catch let refusal as OZmapCallError where refusal.isRefusal || refusal.unsupportedForm {
             guard refusal.unsupportedForm, !refusal.ctoFull else { throw keptInPlace(refusal) }
             guard own else {
-                throw keptInPlace(OZmapCallError(error: RPCError(.failedPrecondition, """
+                throw keptInPlace(OZmapCallError(error: IntegrationError(.ozmapRefused(httpStatus: refusal.httpStatus), """
                     OZmap refused moving property \(property.id) to CTO \(box.name): \(refusal.error.message). Its client \
                     \(client.id) (code \(client.code)) belongs to another system, so ozmapd does not re-create it: move it in OZmap
                     """), httpStatus: refusal.httpStatus))
@@ -199,7 +198,7 @@ struct OperationApplier: Sendable {
         } catch let refusal as OZmapCallError where refusal.isRefusal {
             let reread = await refreshBoxes([box.id])[box.id]
             if let reread, reread.portsFree == 0 {
-                throw OZmapCallError(error: RPCError(.failedPrecondition, """
+                throw OZmapCallError(error: IntegrationError(.ctoFull, """
                     CTO \(box.name) (\(box.id)) has no free customer port (\(reread.portsTotal) taken); OZmap said: \(refusal.error.message)
                     """), httpStatus: refusal.httpStatus, ctoFull: true, unsupportedForm: refusal.unsupportedForm)
             }
@@ -268,7 +267,7 @@ struct OperationApplier: Sendable {
                     do {
                         try await provisioner.detachClient(propertyID: property.id)
                     } catch let refusal as OZmapCallError where refusal.isRefusal || refusal.unsupportedForm {
-                        throw OZmapCallError(error: RPCError(.failedPrecondition, """
+                        throw OZmapCallError(error: IntegrationError(.ozmapRefused(httpStatus: refusal.httpStatus), """
                             OZmap did not detach client \(property.clientID) from property \(property.id) \
                             (\(refusal.error.message)): with adopted_on_deprovision = detach nothing was removed; \
                             choose delete or keep, then RetryOperation \(operation.id)
@@ -325,8 +324,8 @@ struct OperationApplier: Sendable {
                             _ call: () async throws -> T) async throws -> T {
         willWrite()
         let started = ContinuousClock.now
-        func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditEntry {
-            AuditEntry(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,
+        func entry(_ httpStatus: Int, _ result: String, _ error: String) -> AuditRecord {
+            AuditRecord(at: Timestamp.now(), onuID: operation.onuID, operationID: operation.id, httpMethod: method, route: route,
                        httpStatus: httpStatus, durationMs: Int((ContinuousClock.now - started) / .milliseconds(1)),
                        result: result, error: error, detail: detail)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OZmapRPC
 import ServiceLifecycle
 import Synchronization
 
@@ -86,11 +85,16 @@ public final class OutboxWorker: Service, Sendable {
             return current
         }
         await wakeUps.wait(registration, until: deadline)
-        guard let latest = try store.operation(id: id) else { throw RPCError(.internal, "operation \(id) vanished from the outbox") }
+        guard let latest = try store.operation(id: id) else { throw IntegrationError(.internalFailure, "operation \(id) vanished from the outbox") }
         return latest
     }
 
     public func run() async throws {
+        // The loop reads the outbox from SQLite: off the cooperative pool.
+        await withTaskExecutorPreference(BlockingWorkExecutor.shared) { await self.loop() }
+    }
+
+    private func loop() async {
         postponeInterruptedAttempts()
         await withTaskCancellationOrGracefulShutdownHandler {
             while true {
@@ -147,7 +151,7 @@ public final class OutboxWorker: Service, Sendable {
         guard !due.isEmpty, let provisioner = provisioner() else { return }
         for operation in due {
             running.withLock { running in
-                running[operation.onuID] = Task {
+                running[operation.onuID] = Task(executorPreference: BlockingWorkExecutor.shared) {
                     await self.attempt(operation, provisioner)
                     self.running.withLock { _ = $0.removeValue(forKey: operation.onuID) }
                     self.wakeUps.wake(.loop)
@@ -203,7 +207,7 @@ public final class OutboxWorker: Service, Sendable {
             let now = Timestamp.now()
             operation.mutationsSent += writes.withLock { $0 }
             let failure = error as? OZmapCallError
-                ?? OZmapCallError(error: RPCError(.unavailable, "\(error)"), httpStatus: 0)
+                ?? OZmapCallError(error: IntegrationError(.internalFailure, "\(error)"), httpStatus: 0)
             operation.lastError = failure.error.description
             operation.lastHTTPStatus = failure.httpStatus
             operation.ctoFull = failure.ctoFull ? true : nil

@@ -1,5 +1,4 @@
 import Foundation
-import OZmapRPC
 
 /// What ArchOLT asks when it provisions an ONU.
 public struct ProvisionRequest: Sendable {
@@ -76,7 +75,7 @@ public struct Provisioning: Sendable {
         let link = try links.require(request.archoltOLTID)
         // ArchOLT aborts the activation on this answer: it comes before anything is written.
         if request.cto.isEmpty, link.requireCTOOnActivation || request.requireCTO {
-            throw RPCError(.failedPrecondition, "OLT \(request.archoltOLTID) requires a CTO at activation: give the ONU's CTO (box name or OZmap id)")
+            throw IntegrationError(.ctoRequired, "OLT \(request.archoltOLTID) requires a CTO at activation: give the ONU's CTO (box name or OZmap id)")
         }
         let box = try request.cto.isEmpty ? nil : resolve(request.cto, link: link, onuID: request.onuID)
         return (request, box)
@@ -86,7 +85,7 @@ public struct Provisioning: Sendable {
     /// provisioned on another OLT.
     static func provisioned(_ current: ONURecord?, by request: ProvisionRequest, now: String) throws -> (live: ONURecord?, onu: ONURecord) {
         if let current, current.state != .deprovisioned, current.archoltOLTID != request.archoltOLTID {
-            throw RPCError(.failedPrecondition, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
+            throw IntegrationError(.conflict, "ONU \(request.onuID) is provisioned on OLT \(current.archoltOLTID); deprovision it there first")
         }
         let live = current?.state == .deprovisioned ? nil : current
         var onu = live ?? ONURecord(onuID: request.onuID, archoltOLTID: request.archoltOLTID, serialNumber: "", macAddress: "",
@@ -131,11 +130,11 @@ public struct Provisioning: Sendable {
     public func assignCTO(onuID: String, cto: String, archoltOLTID: String = "", serialNumber: String = "",
                           deadline: ContinuousClock.Instant) async throws -> Outcome {
         try ONUValidation.onuID(onuID)
-        guard !cto.isEmpty else { throw RPCError.invalidArgument(field: "cto", "is required (a box name or OZmap box id)") }
+        guard !cto.isEmpty else { throw IntegrationError.invalidInput(field: "cto", "is required (a box name or OZmap box id)") }
         try ONUValidation.text(cto, field: "cto", maximum: 128)
         guard let existing = try store.onu(id: onuID), existing.state != .deprovisioned else {
             guard !archoltOLTID.isEmpty, !serialNumber.isEmpty else {
-                throw RPCError(.notFound, "ozmapd has no ONU \(onuID): give archolt_olt_id and serial_number to take it over, or ProvisionONU first")
+                throw IntegrationError(.notFound, "ozmapd has no ONU \(onuID): give archolt_olt_id and serial_number to take it over, or ProvisionONU first")
             }
             return try await provision(ProvisionRequest(archoltOLTID: archoltOLTID, onuID: onuID, serialNumber: serialNumber,
                                                         macAddress: "", pppoeUser: "", cto: cto, implanted: nil, requireCTO: false),
@@ -146,7 +145,7 @@ public struct Provisioning: Sendable {
         let now = Timestamp.now()
         let outcome = try durably { try store.changeONU(id: onuID) { current in
             guard var onu = current, onu.state != .deprovisioned else {
-                throw RPCError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
+                throw IntegrationError(.notFound, "ONU \(onuID) is not provisioned (ProvisionONU first)")
             }
             let before = onu
             onu.updatedAt = now
@@ -174,17 +173,17 @@ public struct Provisioning: Sendable {
 
     public func onu(id: String) throws -> ONURecord {
         try ONUValidation.onuID(id)
-        guard let onu = try store.onu(id: id) else { throw RPCError(.notFound, "ozmapd has no ONU \(id)") }
+        guard let onu = try store.onu(id: id) else { throw IntegrationError(.notFound, "ozmapd has no ONU \(id)") }
         return onu
     }
 
     /// Puts a failed operation back in the queue.
     public func retry(operationID: Int64) throws -> OutboxOperation {
         guard let failed = try store.operation(id: operationID) else {
-            throw RPCError(.notFound, "no operation \(operationID)")
+            throw IntegrationError(.notFound, "no operation \(operationID)")
         }
         guard failed.state == .failed else {
-            throw RPCError(.failedPrecondition, "operation \(operationID) is \(failed.state.rawValue); only failed operations can be retried")
+            throw IntegrationError(.conflict, "operation \(operationID) is \(failed.state.rawValue); only failed operations can be retried")
         }
         var operation = failed
         operation.state = .pending
@@ -204,10 +203,10 @@ public struct Provisioning: Sendable {
     func durably<T>(_ change: () throws -> T) throws -> T {
         do {
             return try change()
-        } catch let error as RPCError {
+        } catch let error as IntegrationError {
             throw error
         } catch {
-            throw RPCError(.unavailable, "ozmapd cannot record the change in its state directory (\(error)); nothing was stored, retry later")
+            throw IntegrationError(.notReady, "ozmapd cannot record the change in its state directory (\(error)); nothing was stored, retry later")
         }
     }
 
@@ -252,7 +251,7 @@ public struct Provisioning: Sendable {
     /// By id or by name as people type it (docs/INTEGRATION.md, "CTO names"). A CTO the cache
     /// shows full is still tried: the ERP's client for this ONU may hold one of its ports (then it
     /// is adopted); otherwise OZmap refuses the create and the answer is "no free customer port".
-    private func resolve(_ cto: String, link: OLTLink, onuID: String) throws -> CachedBox {
+    private func resolve(_ cto: String, link: LinkedOLT, onuID: String) throws -> CachedBox {
         try CTOResolver(cache: cache).resolve(cto, oltID: link.ozmapOLTID, oltName: link.ozmapOLTName)
     }
 
@@ -271,9 +270,9 @@ public struct Provisioning: Sendable {
         let onu = try store.onu(id: outcome.onu.onuID) ?? outcome.onu
         if operation.state == .failed {
             if operation.ctoFull == true {
-                throw RPCError(.failedPrecondition, "\(operation.lastError) (ONU \(onu.onuID), operation \(operation.id)): choose another CTO")
+                throw IntegrationError(.ctoFull, "\(operation.lastError) (ONU \(onu.onuID), operation \(operation.id)): choose another CTO")
             }
-            throw RPCError(.failedPrecondition, "OZmap refused the change for ONU \(onu.onuID) (operation \(operation.id)): \(operation.lastError); fix it, then RetryOperation \(operation.id)")
+            throw IntegrationError(.ozmapRefused(httpStatus: operation.lastHTTPStatus), "OZmap refused the change for ONU \(onu.onuID) (operation \(operation.id)): \(operation.lastError); fix it, then RetryOperation \(operation.id)")
         }
         return (onu, operation)
     }
@@ -287,15 +286,15 @@ enum ONUValidation {
 
     static func onuID(_ value: String) throws {
         try Validate.identifier(value, field: "onu_id")
-        guard value.count <= 64 else { throw RPCError.invalidArgument(field: "onu_id", "is longer than 64 characters") }
+        guard value.count <= 64 else { throw IntegrationError.invalidInput(field: "onu_id", "is longer than 64 characters") }
     }
 
     /// Upper-cased; letters and digits (GPON serials such as ZTEG12345678), 4 to 32 of them.
     static func serialNumber(_ value: String) throws -> String {
         let serial = value.trimmingCharacters(in: .whitespaces).uppercased()
-        guard !serial.isEmpty else { throw RPCError.invalidArgument(field: "serial_number", "is required") }
+        guard !serial.isEmpty else { throw IntegrationError.invalidInput(field: "serial_number", "is required") }
         guard (4...32).contains(serial.count), serial.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
-            throw RPCError.invalidArgument(field: "serial_number", "must be 4 to 32 letters and digits, such as ZTEG12345678")
+            throw IntegrationError.invalidInput(field: "serial_number", "must be 4 to 32 letters and digits, such as ZTEG12345678")
         }
         return serial
     }
@@ -305,7 +304,7 @@ enum ONUValidation {
         let hex = value.uppercased().filter { $0 != ":" && $0 != "-" && $0 != "." }
         if value.isEmpty { return "" }
         guard hex.count == 12, hex.allSatisfy(\.isHexDigit) else {
-            throw RPCError.invalidArgument(field: "mac_address", "must be a MAC address such as AA:BB:CC:DD:EE:FF")
+            throw IntegrationError.invalidInput(field: "mac_address", "must be a MAC address such as AA:BB:CC:DD:EE:FF")
         }
         return stride(from: 0, to: 12, by: 2).map { offset -> String in
             let start = hex.index(hex.startIndex, offsetBy: offset)
@@ -314,9 +313,9 @@ enum ONUValidation {
     }
 
     static func text(_ value: String, field: String, maximum: Int) throws {
-        guard value.count <= maximum else { throw RPCError.invalidArgument(field: field, "is longer than \(maximum) characters") }
+        guard value.count <= maximum else { throw IntegrationError.invalidInput(field: field, "is longer than \(maximum) characters") }
         guard !value.unicodeScalars.contains(where: \.isControlCharacter) else {
-            throw RPCError.invalidArgument(field: field, "contains control characters")
+            throw IntegrationError.invalidInput(field: field, "contains control characters")
         }
     }
 }

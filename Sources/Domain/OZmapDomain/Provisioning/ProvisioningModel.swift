@@ -1,5 +1,5 @@
 /// Where an ONU stands with OZmap.
-public enum ONUState: String, Sendable, Codable, CaseIterable {
+public enum ONUSyncState: String, Sendable, Codable, CaseIterable {
     /// Provisioned without a CTO: nothing to create in OZmap until AssignCTO.
     case waitingForCTO = "waiting-for-cto"
     /// An OZmap change is queued or being applied.
@@ -32,7 +32,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
     public var connection: PortConnection?
     /// ArchOLT said whether the client is implanted; until it does, OZmap's value stands.
     public var implantedStated: Bool
-    public var state: ONUState
+    public var state: ONUSyncState
     public var lastError: String
     public var createdAt: String
     public var updatedAt: String
@@ -40,7 +40,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
     public init(onuID: String, archoltOLTID: String, serialNumber: String, macAddress: String, pppoeUser: String,
                 implanted: Bool, ctoBoxID: String = "", ctoBoxName: String = "", ozmapClientID: String = "",
                 ozmapPropertyID: String = "", ozmapClientCode: String = "", adopted: Bool = false, connection: PortConnection? = nil,
-                implantedStated: Bool = true, state: ONUState, lastError: String = "", createdAt: String, updatedAt: String) {
+                implantedStated: Bool = true, state: ONUSyncState, lastError: String = "", createdAt: String, updatedAt: String) {
         self.implantedStated = implantedStated
         self.onuID = onuID
         self.archoltOLTID = archoltOLTID
@@ -79,7 +79,7 @@ public struct ONURecord: Sendable, Hashable, Codable {
                   adopted: try c.decodeIfPresent(Bool.self, forKey: .adopted) ?? false,
                   connection: try c.decodeIfPresent(PortConnection.self, forKey: .connection),
                   implantedStated: try c.decodeIfPresent(Bool.self, forKey: .implantedStated) ?? true,
-                  state: try c.decode(ONUState.self, forKey: .state), lastError: try c.decode(String.self, forKey: .lastError),
+                  state: try c.decode(ONUSyncState.self, forKey: .state), lastError: try c.decode(String.self, forKey: .lastError),
                   createdAt: try c.decode(String.self, forKey: .createdAt), updatedAt: try c.decode(String.self, forKey: .updatedAt))
     }
 
@@ -158,14 +158,14 @@ public enum AdoptedClientPolicy: String, Sendable, CaseIterable {
     case keep
 }
 
-public enum OperationKind: String, Sendable, Codable {
+public enum OutboxOperationKind: String, Sendable, Codable {
     /// Make OZmap hold the client, with its property at the operation's box.
     case createClient = "create-client"
     /// Make OZmap hold no client with the ONU's code.
     case deleteClient = "delete-client"
 }
 
-public enum OperationState: String, Sendable, Codable, CaseIterable {
+public enum OutboxOperationState: String, Sendable, Codable, CaseIterable {
     case pending
     /// Being applied now; after a crash, re-checked against OZmap before it is redone.
     case inFlight = "in-flight"
@@ -223,8 +223,8 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     /// Increasing: operations of one ONU are applied in id order.
     public var id: Int64
     public var onuID: String
-    public var kind: OperationKind
-    public var state: OperationState
+    public var kind: OutboxOperationKind
+    public var state: OutboxOperationState
     public var client: ClientPayload
     /// The target box of a create; nil for a delete.
     public var box: TargetBox?
@@ -249,7 +249,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
     public var createdAt: String
     public var updatedAt: String
 
-    public init(id: Int64 = 0, onuID: String, kind: OperationKind, state: OperationState = .pending, client: ClientPayload,
+    public init(id: Int64 = 0, onuID: String, kind: OutboxOperationKind, state: OutboxOperationState = .pending, client: ClientPayload,
                 box: TargetBox?, linked: LinkedClient? = nil, attempts: Int = 0, mutationsSent: Int = 0, lastError: String = "", lastHTTPStatus: Int = 0, nextAttemptAt: String = "",
                 ozmapClientID: String = "", ozmapPropertyID: String = "", createdAt: String, updatedAt: String) {
         self.id = id
@@ -272,7 +272,7 @@ public struct OutboxOperation: Sendable, Hashable, Codable {
 }
 
 /// One OZmap mutation made by ozmapd, for the audit log. Never holds the key.
-public struct AuditEntry: Sendable, Hashable, Codable {
+public struct AuditRecord: Sendable, Hashable, Codable {
     public var seq: Int64
     public var at: String
     public var onuID: String

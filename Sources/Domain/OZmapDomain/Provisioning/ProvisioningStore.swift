@@ -1,10 +1,10 @@
 /// Filters of ListONUs.
 public struct ONUFilter: Sendable, Hashable {
     public var archoltOLTID: String?
-    public var state: ONUState?
+    public var state: ONUSyncState?
     public var ctoBoxID: String?
 
-    public init(archoltOLTID: String? = nil, state: ONUState? = nil, ctoBoxID: String? = nil) {
+    public init(archoltOLTID: String? = nil, state: ONUSyncState? = nil, ctoBoxID: String? = nil) {
         self.archoltOLTID = archoltOLTID
         self.state = state
         self.ctoBoxID = ctoBoxID
@@ -53,10 +53,10 @@ public protocol ProvisioningStore: Sendable {
     func record(_ operation: OutboxOperation,
                 update: (inout OutboxOperation, inout ONURecord, _ laterUnfinished: Bool) -> Void) throws -> OutboxOperation
 
-    func appendAudit(_ entry: AuditEntry) throws
+    func appendAudit(_ entry: AuditRecord) throws
 
     func listONUs(_ filter: ONUFilter, afterID: String?, limit: Int) throws -> [ONURecord]
-    func listOperations(onuID: String?, state: OperationState?, afterID: Int64?, limit: Int) throws -> [OutboxOperation]
-    func listAudit(onuID: String?, afterSeq: Int64, limit: Int) throws -> [AuditEntry]
+    func listOperations(onuID: String?, state: OutboxOperationState?, afterID: Int64?, limit: Int) throws -> [OutboxOperation]
+    func listAudit(onuID: String?, afterSeq: Int64, limit: Int) throws -> [AuditRecord]
     func operationCounts() throws -> (pending: Int, failed: Int)
 }

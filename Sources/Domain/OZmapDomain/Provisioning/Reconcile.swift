@@ -1,10 +1,9 @@
 import Foundation
 import Logging
-import OZmapRPC
 import Synchronization
 
 /// How OZmap differs from what ozmapd holds (docs/INTEGRATION.md, "Drift").
-public enum DriftKind: String, Sendable, Hashable, CaseIterable, Codable {
+public enum DriftCategory: String, Sendable, Hashable, CaseIterable, Codable {
     /// No client with the ONU's code or serial.
     case missingInOZmap = "missing-in-ozmap"
     /// The client is at another box than the ONU's CTO, or has no property.
@@ -21,7 +20,7 @@ public enum DriftKind: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// One difference between ozmapd and OZmap.
 public struct Drift: Sendable, Hashable {
-    public var kind: DriftKind
+    public var kind: DriftCategory
     public var onuID: String
     public var clientID: String
     public var propertyID: String
@@ -51,14 +50,14 @@ public struct ReconcileReport: Sendable {
     public var checkedAt: String
 
     /// Every kind with its count, 0 included.
-    public var counts: [(kind: DriftKind, count: Int)] {
-        DriftKind.allCases.map { kind in (kind, drifts.filter { $0.kind == kind }.count) }
+    public var counts: [(kind: DriftCategory, count: Int)] {
+        DriftCategory.allCases.map { kind in (kind, drifts.filter { $0.kind == kind }.count) }
     }
 }
 
 /// The counts of the last reconcile dry-run over every ONU, for GetStatus and the logs.
 public final class DriftMonitor: Sendable {
-    private let last = Mutex<(counts: [DriftKind: Int], at: String)?>(nil)
+    private let last = Mutex<(counts: [DriftCategory: Int], at: String)?>(nil)
     private let running = Atomic<Bool>(false)
 
     public init() {}
@@ -66,7 +65,7 @@ public final class DriftMonitor: Sendable {
     func begin() -> Bool { running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
     func end() { running.store(false, ordering: .releasing) }
 
-    public var latest: (counts: [DriftKind: Int], at: String)? { last.withLock { $0 } }
+    public var latest: (counts: [DriftCategory: Int], at: String)? { last.withLock { $0 } }
 
     /// Records a report's counts; true when they differ from the previous ones.
     func record(_ report: ReconcileReport) -> Bool {
@@ -184,7 +183,7 @@ extension Provisioning {
     static func differences(of onu: ONURecord, in snapshot: OZmapClientSnapshot, boxName: String) -> [Drift] {
         let match = snapshot.match(onuID: onu.onuID, serialNumber: onu.serialNumber, box: onu.ctoBoxID, linked: onu.linked)
         let cto = "CTO \(boxName)"
-        func row(_ kind: DriftKind, client: String = "", property: String = "", fields: [String] = [], holds: String, ozmap: String,
+        func row(_ kind: DriftCategory, client: String = "", property: String = "", fields: [String] = [], holds: String, ozmap: String,
                  action: String) -> Drift {
             Drift(kind: kind, onuID: onu.onuID, clientID: client, propertyID: property, fields: fields, ozmapdHolds: holds,
                   ozmapHolds: ozmap, action: action)
@@ -270,7 +269,7 @@ extension Provisioning {
                     removal.onlyLinkedClient = true
                     return (onu, removal)
                 }
-                guard let current else { throw RPCError(.internal, "ONU \(onuID) left the store during the reconcile") }
+                guard let current else { throw IntegrationError(.internalFailure, "ONU \(onuID) left the store during the reconcile") }
                 // Changed meanwhile (deprovisioned, queued): that change wins.
                 guard current.state != .deprovisioned, current.state != .pending, cache.snapshot.boxesByID[current.ctoBoxID] != nil,
                       let box = placedBox(current) else { return (current, nil) }
@@ -300,7 +299,7 @@ extension Provisioning {
     /// The OZmap reads of reconcile and import need credentials OZmap accepts.
     func requireOZmap() throws -> any OZmapProvisioner {
         guard let ozmap = ozmap() else {
-            throw RPCError(.failedPrecondition, worker.pausedReason ?? "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
+            throw IntegrationError(.credentialsMissing, worker.pausedReason ?? "no OZmap credentials: set them with SetCredentials (ozmapctl credentials set)")
         }
         return ozmap
     }

@@ -74,14 +74,17 @@ final class CallDispatchHandler: ChannelDuplexHandler {
                 loopBound.value.handler.finish(response, context: loopBound.value.context)
             }
         }
+        // Counted before it is handed over: the call may run at once on another thread, and
+        // a GetStatus must see itself in flight.
+        stats.callStarted()
         guard submit(call) else {
+            stats.callWithdrawn()
             // Answered here, not through `finish`: a backlog of refusals must not recurse.
             let tracker = self.tracker
             context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID))).whenComplete { _ in tracker.end() }
             return
         }
         inFlight += 1
-        stats.callStarted()
     }
 
     private static func shuttingDown(_ callID: UInt64) -> ResponseEnvelope {

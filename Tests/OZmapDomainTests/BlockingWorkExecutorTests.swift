@@ -1,0 +1,44 @@
+import Foundation
+import OZmapDomain
+import Synchronization
+import Testing
+
+/// Work that blocks a thread (SQLite through GRDB) runs on the blocking-work executor, so the
+/// cooperative pool stays free: a task there finishes while more blocked calls than the pool
+/// has threads are still blocked. With the blockers on the cooperative pool instead
+/// (`blockersPreferExecutor: false`) the probe waits for them and the test fails: checked,
+/// and not kept as a test because it stalls the pool under every test running beside it.
+@Suite struct BlockingWorkExecutorTests {
+    private final class Counts: Sendable {
+        let blocked = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+    }
+
+    /// Whether a probe on the cooperative pool finished while every blocker was still blocked.
+    private func probeFinishesFirst(blockersPreferExecutor: Bool) async -> Bool {
+        let blockers = ProcessInfo.processInfo.activeProcessorCount + 2
+        let counts = Counts()
+        return await withTaskGroup(of: Bool?.self) { group in
+            for _ in 0..<blockers {
+                group.addTask(executorPreference: blockersPreferExecutor ? BlockingWorkExecutor.shared : nil) {
+                    counts.blocked.add(1, ordering: .relaxed)
+                    usleep(400_000) // a synchronous SQLite call that takes its time
+                    counts.finished.add(1, ordering: .relaxed)
+                    return nil
+                }
+            }
+            group.addTask(executorPreference: globalConcurrentExecutor) {
+                // Once every blocker is in (all at once on the executor; on the pool, behind them).
+                while counts.blocked.load(ordering: .relaxed) < blockers { await Task.yield() }
+                return counts.finished.load(ordering: .relaxed) == 0
+            }
+            var result = false
+            for await outcome in group { if let outcome { result = outcome } }
+            return result
+        }
+    }
+
+    @Test func blockedWorkLeavesTheCooperativePoolFree() async {
+        #expect(await probeFinishesFirst(blockersPreferExecutor: true))
+    }
+}
