@@ -114,7 +114,8 @@ public struct Daemon: Sendable {
                                       observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
         self.server = server
         if let grpcConfiguration = try configuration.grpcServerConfiguration() {
-            grpcServer = GRPCSocketServer(configuration: grpcConfiguration, services: [service], logger: logger)
+            grpcServer = GRPCSocketServer(configuration: grpcConfiguration, services: [service],
+                                          interceptors: Self.ownInterceptors, logger: logger)
         } else {
             grpcServer = nil
         }
