@@ -53,9 +53,8 @@ let services = ServiceGroup(services: daemon.services, logger: logger)
 let running = Task { try await services.run() }
 try await daemon.server.waitUntilListening()
 
-let codec = ProtobufCCodec.ozmap
 let calls = 20_000
-let request = RequestEnvelope(callID: 1, method: OZmapIntegration.Method.GetStatus.path)
+let request = RequestEnvelope(callId: 1, method: OZmapIntegration.Method.GetStatus.path)
 
 // Warm up both paths.
 try await socketRun(configuration.socketPath, connections: 1, depth: 16, perConnection: 2000)
@@ -64,8 +63,8 @@ var results: [Measurement] = []
 results.append(try await inProcessGetStatus(daemon, calls: calls))
 results.append(try await measure("envelope encode+decode only", calls: calls) {
     for _ in 0..<calls {
-        let bytes = try codec.encode(request, as: RequestEnvelope.messageType)
-        _ = try codec.decode(RequestEnvelope.self, from: bytes, as: RequestEnvelope.messageType)
+        let bytes = try request.serializedBytes()
+        _ = try RequestEnvelope(serializedBytes: bytes)
     }
 })
 results.append(try await measure("socket, 1 connection, 1 in flight", calls: 5000) {
