@@ -207,6 +207,7 @@ let package = Package(
             name: "ozmap-fuzz",
             dependencies: [
                 "OZmapWire", "OZmapRPC", "OZmapProtoC", "CProtobufC", "CLibFuzzer", "ArcholtOZmapV1",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

@@ -30,7 +30,7 @@ func corpusSeeds() throws -> [(String, [UInt8])] {
         try envelope(id: id, path: Method.path, payload: request.serializedBytes())
     }
     func envelope(id: UInt64 = 1, path: String, payload: [UInt8] = []) throws -> [UInt8] {
-        try frame(codec.encode(RequestEnvelope(callID: id, method: path, timeoutMs: 5000, payload: payload), as: RequestEnvelope.messageType))
+        try frame(RequestEnvelope(callId: id, method: path, timeoutMs: 5000, payload: payload).serializedBytes())
     }
     let getONU = OZmapIntegration.Method.GetONU.path
     let listONUs = OZmapIntegration.Method.ListONUs.path
@@ -93,7 +93,7 @@ func corpusSeeds() throws -> [(String, [UInt8])] {
         ("envelope-group-wire-type", frame(tag(5, 3) + tag(5, 4))),
         ("envelope-unknown-method", try envelope(path: "/\(service)/NoSuchMethod")),
         ("envelope-method-not-a-path", try envelope(path: "GetStatus")),
-        ("envelope-call-id-zero", try frame(codec.encode(RequestEnvelope(callID: 0, method: getONU), as: RequestEnvelope.messageType))),
+        ("envelope-call-id-zero", try frame(RequestEnvelope(callId: 0, method: getONU).serializedBytes())),
         // Broken payloads.
         ("payload-invalid-utf8", try envelope(path: getONU, payload: lengthDelimited(1, [0x6f, 0xff, 0xfe]))),
         ("payload-nul-in-string", try envelope(path: getONU, payload: lengthDelimited(1, Array("onu\0x".utf8)))),
@@ -108,9 +108,10 @@ func corpusSeeds() throws -> [(String, [UInt8])] {
         ("payload-length-past-end", try envelope(path: getONU, payload: tag(1, 2) + [0x40, 0x61])),
         ("payload-field-zero", try envelope(path: getONU, payload: [0x02, 0x01, 0x61])),
         // What the server sends, which clients decode.
-        ("response-ok", frame(try codec.encode(ResponseEnvelope(callID: 3, status: .ok, payload: [0x0a, 0x01, 0x61]), as: ResponseEnvelope.messageType))),
-        ("response-invalid-argument", frame(try codec.encode(ResponseEnvelope(callID: 4, status: RPCError.invalidArgument(
-            field: "onu_id", "must not be empty").status), as: ResponseEnvelope.messageType))),
+        ("response-ok", frame(try ResponseEnvelope(callId: 3, status: ArcholtOZmapV1.Status.ok, payload: [0x0a, 0x01, 0x61]).serializedBytes())),
+        ("response-invalid-argument", frame(try ResponseEnvelope(callId: 4, status: ArcholtOZmapV1.Status(
+            code: 3, message: "onu_id: must not be empty",
+            violations: [ArcholtOZmapV1.FieldViolation(field: "onu_id", description: "must not be empty")])).serializedBytes())),
     ]
     return seeds
 }
@@ -120,8 +121,7 @@ func exactlyMaximumFrame() throws -> [UInt8] {
     var padding = fuzzMaximumFrameLength - 100
     while true {
         let payload = lengthDelimited(15, Array(repeating: 0x61, count: padding))
-        let body = try codec.encode(RequestEnvelope(callID: 9, method: OZmapIntegration.Method.GetStatus.path, payload: payload),
-                                    as: RequestEnvelope.messageType)
+        let body = try RequestEnvelope(callId: 9, method: OZmapIntegration.Method.GetStatus.path, payload: payload).serializedBytes()
         if body.count == fuzzMaximumFrameLength { return frame(body) }
         padding += fuzzMaximumFrameLength - body.count
     }

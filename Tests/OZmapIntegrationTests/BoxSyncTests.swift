@@ -344,7 +344,7 @@ import Testing
         var replies: [String] = []
         for method in ["GetStatus", "GetCredentials", "ListBoxes", "ListOZmapOLTs", "ListMethods", "ListAuditLog", "ListOperations", "ListONUs"] {
             let response = try await client.connection.call(path: "/archolt.ozmap.v1.OZmapIntegration/\(method)", payload: [])
-            replies.append(response.status.message + String(decoding: response.payload, as: UTF8.self))
+            replies.append(response.outcome.message + String(decoding: response.payload, as: UTF8.self))
         }
         #expect(!rig.logs.all.isEmpty)
         for line in rig.logs.all + replies { #expect(!line.contains(simulatorKey)) }

@@ -27,9 +27,9 @@ import Testing
                 for (what, value) in Self.hostileValues {
                     let response = try await client.connection.call(path: method.path, payload: Self.stringField(field.number, value))
                     checked += 1
-                    #expect(response.status.code == StatusCode.invalidArgument.rawValue, "\(method.name).\(field.name) with \(what): \(response.status.code)")
-                    #expect(response.status.message.hasPrefix(field.name + ":"), "\(method.name).\(field.name) with \(what): \(response.status.message)")
-                    #expect(response.status.message.utf8.count < 300, "the error does not echo the value back")
+                    #expect(response.outcome.code == StatusCode.invalidArgument.rawValue, "\(method.name).\(field.name) with \(what): \(response.outcome.code)")
+                    #expect(response.outcome.message.hasPrefix(field.name + ":"), "\(method.name).\(field.name) with \(what): \(response.outcome.message)")
+                    #expect(response.outcome.message.utf8.count < 300, "the error does not echo the value back")
                 }
             }
         }
@@ -53,8 +53,8 @@ import Testing
             let method = try #require(codec.service.methods.first { $0.name == name })
             let payload = try codec.encode(try ProtoJSON.parse(json), as: method.requestType)
             let response = try await client.connection.call(path: method.path, payload: payload)
-            #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field + ":"),
-                    "\(name) \(json): \(response.status.code) \(response.status.message)")
+            #expect(response.outcome.code == StatusCode.invalidArgument.rawValue && response.outcome.message.hasPrefix(field + ":"),
+                    "\(name) \(json): \(response.outcome.code) \(response.outcome.message)")
         }
         #expect(rig.simulator.requestLog().isEmpty, "nothing reached OZmap")
         await client.close()

@@ -28,8 +28,8 @@ import Testing
         ]
         for (name, json, field) in cases {
             let response = try await ozmapd.call(name, json: json)
-            #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field + ":"),
-                    "\(name) \(json): \(StatusCode(wireValue: response.status.code).name) \(response.status.message)")
+            #expect(response.outcome.code == StatusCode.invalidArgument.rawValue && response.outcome.message.hasPrefix(field + ":"),
+                    "\(name) \(json): \(StatusCode(wireValue: response.outcome.code).name) \(response.outcome.message)")
         }
         #expect(try await ozmapd.rpc.listONUs(ListONUsRequest()).onus.isEmpty, "nothing was stored")
     }
@@ -51,9 +51,9 @@ import Testing
                 for (what, value) in hostile {
                     let response = try await ozmapd.call(method.name, payload: FieldValidationTests.stringField(field.number, value))
                     checked += 1
-                    #expect(response.status.code == StatusCode.invalidArgument.rawValue && response.status.message.hasPrefix(field.name + ":"),
-                            "\(method.name).\(field.name) with \(what): \(response.status.code) \(response.status.message)")
-                    #expect(!response.status.message.contains("forged log line"), "the value is not echoed back")
+                    #expect(response.outcome.code == StatusCode.invalidArgument.rawValue && response.outcome.message.hasPrefix(field.name + ":"),
+                            "\(method.name).\(field.name) with \(what): \(response.outcome.code) \(response.outcome.message)")
+                    #expect(!response.outcome.message.contains("forged log line"), "the value is not echoed back")
                 }
             }
         }
@@ -67,13 +67,13 @@ import Testing
         defer { ozmapd.remove() }
         // onu_id = "1" (field 2), implantation = 99 (field 9, varint).
         let provision = try await ozmapd.call("ProvisionONU", payload: [0x12, 0x01, 0x31, 0x48, 99])
-        #expect(provision.status.code == StatusCode.invalidArgument.rawValue && provision.status.message.hasPrefix("implantation:"),
-                "\(provision.status.code) \(provision.status.message)")
+        #expect(provision.outcome.code == StatusCode.invalidArgument.rawValue && provision.outcome.message.hasPrefix("implantation:"),
+                "\(provision.outcome.code) \(provision.outcome.message)")
         // rows (field 2): an empty row, then a row with implanted = 99 (field 7, varint).
         let rows: [UInt8] = [0x12, 0x00, 0x12, 0x02, 0x38, 99]
         let imported = try await ozmapd.call("ImportONUs", payload: rows)
-        #expect(imported.status.code == StatusCode.invalidArgument.rawValue && imported.status.message.hasPrefix("rows[1].implanted:"),
-                "\(imported.status.code) \(imported.status.message)")
+        #expect(imported.outcome.code == StatusCode.invalidArgument.rawValue && imported.outcome.message.hasPrefix("rows[1].implanted:"),
+                "\(imported.outcome.code) \(imported.outcome.message)")
     }
 
     /// What answers without OZmap: status, the method list, the credentials (unset), the empty
@@ -113,8 +113,8 @@ import Testing
         #expect(links.first?.ozmapOltName == "OLT-FLN-01" && links.first?.requireCtoOnActivation == true)
 
         let link = try await ozmapd.call("LinkOLT", json: #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": "5f5e10000001000000000008"}"#)
-        #expect(link.status.code == StatusCode.failedPrecondition.rawValue && link.status.message.contains("SetCredentials"),
-                "\(link.status.code) \(link.status.message)")
+        #expect(link.outcome.code == StatusCode.failedPrecondition.rawValue && link.outcome.message.contains("SetCredentials"),
+                "\(link.outcome.code) \(link.outcome.message)")
 
         let removed = try #require(try await ozmapd.rpc.unlinkOLT(UnlinkOLTRequest(archoltOltId: "olt-a")).removed)
         #expect(removed.archoltOltId == "olt-a" && removed.ozmapOltId == "5f5e10000001000000000007")
@@ -124,8 +124,8 @@ import Testing
                                        ("GetONU", #"{"onu_id": "onu-404"}"#, "onu-404"),
                                        ("RetryOperation", #"{"operation_id": "404"}"#, "404")] {
             let response = try await ozmapd.call(name, json: json)
-            #expect(response.status.code == StatusCode.notFound.rawValue && response.status.message.contains(mentions),
-                    "\(name): \(response.status.code) \(response.status.message)")
+            #expect(response.outcome.code == StatusCode.notFound.rawValue && response.outcome.message.contains(mentions),
+                    "\(name): \(response.outcome.code) \(response.outcome.message)")
         }
     }
 }
@@ -181,10 +181,9 @@ private struct InProcessDaemon {
                 request: ClientRequest(message: payload),
                 descriptor: GRPCCore.MethodDescriptor(fullyQualifiedService: method.service, method: method.name),
                 serializer: RawBytesCoding(), deserializer: RawBytesCoding(), options: .defaults) { try $0.message }
-            return ResponseEnvelope(callID: 1, status: OZmapRPC.Status(code: .ok), payload: answer)
+            return ResponseEnvelope(callId: 1, status: ArcholtOZmapV1.Status.ok, payload: answer)
         } catch let error as GRPCCore.RPCError {
-            return ResponseEnvelope(callID: 1, status: OZmapRPC.Status(code: StatusCode(wireValue: Int32(error.code.rawValue)),
-                                                                       message: error.message))
+            return ResponseEnvelope(callId: 1, status: ArcholtOZmapV1.Status(error))
         }
     }
 

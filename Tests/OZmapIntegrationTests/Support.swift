@@ -12,9 +12,8 @@ import Testing
 
 let simulatorKey = "sim-key-4f1c2a9e7b"
 
-// The response envelope as the descriptor-driven codec reads it, for the tests of raw payloads
-// (ArcholtOZmapV1, which OZmapClient exports, has a generated message of the same name).
-typealias ResponseEnvelope = OZmapRPC.ResponseEnvelope
+// The generated response envelope (ArcholtOZmapV1, which OZmapClient exports), for the tests of raw payloads.
+typealias ResponseEnvelope = ArcholtOZmapV1.ResponseEnvelope
 
 /// Every log line, kept in memory so tests can search them.
 final class LogCapture: Sendable {
@@ -136,7 +135,7 @@ final class TestRig: Sendable {
 
 extension GRPCCore.RPCError {
     /// The field violations ozmapd sent (its `field-violation` metadata).
-    var violations: [OZmapRPC.FieldViolation] { OZmapRPC.FieldViolation.all(in: metadata) }
+    var violations: [ArcholtOZmapV1.FieldViolation] { ArcholtOZmapV1.FieldViolation.all(in: metadata) }
 }
 
 /// What the cache should hold for a box, read straight from the simulator.

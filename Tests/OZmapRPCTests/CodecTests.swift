@@ -1,3 +1,4 @@
+import ArcholtOZmapV1
 import OZmapRPC
 import OZmapWire
 import Testing
@@ -40,17 +41,18 @@ import Testing
         #expect(sync["boxes"] == .uint(7))
     }
 
-    @Test func typedValuesRoundTripThroughCodable() throws {
-        struct Violation: Codable, Equatable { var field: String; var description: String }
-        let status = Status(code: .invalidArgument, message: "onu_id: required",
-                            violations: [FieldViolation(field: "onu_id", description: "required")])
-        let envelope = ResponseEnvelope(callID: 42, status: status, payload: [0, 1, 2, 255])
-        let bytes = try codec.encode(envelope, as: ResponseEnvelope.messageType)
-        #expect(try codec.decode(ResponseEnvelope.self, from: bytes, as: ResponseEnvelope.messageType) == envelope)
+    @Test func generatedEnvelopesRoundTripThroughTheCodec() throws {
+        let status = ArcholtOZmapV1.Status(code: 3, message: "onu_id: required",
+                                           violations: [ArcholtOZmapV1.FieldViolation(field: "onu_id", description: "required")])
+        let envelope = ArcholtOZmapV1.ResponseEnvelope(callId: 42, status: status, payload: [0, 1, 2, 255])
+        let bytes = try envelope.serializedBytes()
+        #expect(try codec.encode(codec.decode(bytes, as: ArcholtOZmapV1.ResponseEnvelope.protoName), as: ArcholtOZmapV1.ResponseEnvelope.protoName) == bytes)
+        #expect(try ArcholtOZmapV1.ResponseEnvelope(serializedBytes: bytes) == envelope)
 
-        let empty = ResponseEnvelope(callID: 1, status: .ok)
-        #expect(try codec.decode(ResponseEnvelope.self, from: codec.encode(empty, as: ResponseEnvelope.messageType),
-                                 as: ResponseEnvelope.messageType) == empty)
+        let empty = ArcholtOZmapV1.ResponseEnvelope(callId: 1, status: ArcholtOZmapV1.Status.ok)
+        let emptyBytes = try empty.serializedBytes()
+        #expect(try codec.encode(codec.decode(emptyBytes, as: ArcholtOZmapV1.ResponseEnvelope.protoName), as: ArcholtOZmapV1.ResponseEnvelope.protoName) == emptyBytes)
+        #expect(try ArcholtOZmapV1.ResponseEnvelope(serializedBytes: emptyBytes) == empty)
     }
 
     @Test func swiftAndProtoSpellingsOfAFieldAreOne() throws {
@@ -74,7 +76,7 @@ import Testing
     }
 
     @Test func badValuesAreInvalidArgumentNamingTheField() throws {
-        func violation(_ value: ProtoValue, _ type: String) -> FieldViolation? {
+        func violation(_ value: ProtoValue, _ type: String) -> OZmapRPC.FieldViolation? {
             do {
                 _ = try codec.encode(value, as: type)
                 return nil
@@ -95,13 +97,13 @@ import Testing
 
     @Test func invalidBytesAndInvalidUTF8AreRefused() throws {
         #expect {
-            try codec.decode([0xff, 0xff, 0x07], as: RequestEnvelope.messageType)
+            try codec.decode([0xff, 0xff, 0x07], as: ArcholtOZmapV1.RequestEnvelope.protoName)
         } throws: { error in
             (error as? RPCError)?.violations.first?.field == "payload"
         }
         // RequestEnvelope.method (field 2, length-delimited) holding 0xff 0xfe: not UTF-8.
         #expect {
-            try codec.decode([0x12, 0x02, 0xff, 0xfe], as: RequestEnvelope.messageType)
+            try codec.decode([0x12, 0x02, 0xff, 0xfe], as: ArcholtOZmapV1.RequestEnvelope.protoName)
         } throws: { error in
             (error as? RPCError)?.violations.first?.field == "method"
         }
@@ -123,7 +125,7 @@ import Testing
             (error as? RPCError)?.violations.first?.field == "boxes[1].name"
         }
         // A NUL in bytes is data, and a string without one is untouched.
-        let envelope = try codec.decode([0x12, 0x01, 0x61, 0x22, 0x02, 0x00, 0x00], as: RequestEnvelope.messageType)
+        let envelope = try codec.decode([0x12, 0x01, 0x61, 0x22, 0x02, 0x00, 0x00], as: ArcholtOZmapV1.RequestEnvelope.protoName)
         #expect(envelope == .message(["call_id": .uint(0), "method": .string("a"), "timeout_ms": .uint(0), "payload": .bytes([0, 0])]))
     }
 

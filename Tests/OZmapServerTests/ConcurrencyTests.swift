@@ -20,17 +20,17 @@ import Testing
                     let connection = try await server.rawConnection()
                     // Deadlines count from acceptance, queueing included: 64,000 calls on a slow (debug,
                     // sanitized, shared) machine may queue past the 30 s default; this test is about answers.
-                    try await connection.send((1...calls).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath, timeoutMs: 600_000) })
+                    try await connection.send((1...calls).map { RequestEnvelope(callId: UInt64($0), method: getStatusPath, timeoutMs: 600_000) })
                     var seen = Set<UInt64>()
                     for _ in 1...calls {
                         let response = try await connection.next(timeout: .seconds(60))
-                        #expect(response.status.isOK)
-                        #expect(seen.insert(response.callID).inserted, "call \(response.callID) answered twice")
+                        #expect(response.outcome.grpcCode == .ok)
+                        #expect(seen.insert(response.callId).inserted, "call \(response.callId) answered twice")
                     }
                     #expect(seen == Set((1...calls).map(UInt64.init)))
                     // Nothing else is on its way: the next frame is the answer to a new call.
-                    try await connection.send([RequestEnvelope(callID: 5000, method: getStatusPath)])
-                    #expect(try await connection.next().callID == 5000)
+                    try await connection.send([RequestEnvelope(callId: 5000, method: getStatusPath)])
+                    #expect(try await connection.next().callId == 5000)
                     await connection.close()
                 }
             }
@@ -51,12 +51,12 @@ import Testing
         }
         let connection = try await server.rawConnection()
         let syncPath = "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes"
-        try await connection.send((1...30).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
+        try await connection.send((1...30).map { RequestEnvelope(callId: UInt64($0), method: syncPath) })
         try await waitUntil("the limit is reached") { gate.waiting == limit }
         #expect(server.server.stats.snapshot.callsInFlight == limit)
         gate.open()
         var seen = Set<UInt64>()
-        for _ in 1...30 { seen.insert(try await connection.next().callID) }
+        for _ in 1...30 { seen.insert(try await connection.next().callId) }
         #expect(seen.count == 30)
         #expect(gate.peak == limit, "never more than \(limit) calls ran at once")
         await connection.close()
@@ -83,7 +83,7 @@ import Testing
     @Test func aFreeSlotGoesToTheConnectionRunningFewest() async throws {
         let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 2)
         func call(_ id: Int, _ onu: String) throws -> RequestEnvelope {
-            RequestEnvelope(callID: UInt64(id), method: OZmapIntegration.Method.GetONU.path,
+            RequestEnvelope(callId: UInt64(id), method: OZmapIntegration.Method.GetONU.path,
                             payload: try GetONURequest(onuId: onu).serializedBytes())
         }
         let flood = try await server.rawConnection()
@@ -95,8 +95,8 @@ import Testing
         try await other.send([try call(1, "other")])
         try await waitUntil("the other call waits too") { server.server.stats.snapshot.callsInFlight == 21 }
         gate.open()
-        for _ in 1...20 { #expect(try await flood.next().status.statusCode == .notFound) }
-        #expect(try await other.next().status.statusCode == .notFound)
+        for _ in 1...20 { #expect(try await flood.next().outcome.grpcCode == .notFound) }
+        #expect(try await other.next().outcome.grpcCode == .notFound)
         let order = started.withLockedValue { $0 }
         #expect(order.count == 21)
         #expect(order.firstIndex(of: "other") == 2, "started in the order \(order)")
@@ -117,12 +117,12 @@ import Testing
             }
         }
         let held = try await server.rawConnection()
-        try await held.send((1...3).map { RequestEnvelope(callID: UInt64($0), method: syncPath) })
+        try await held.send((1...3).map { RequestEnvelope(callId: UInt64($0), method: syncPath) })
         try await waitUntil("all three run") { gate.waiting == 3 }
         let client = try await server.connect()
         #expect(try await client.rpc.getStatus(GetStatusRequest()).version == "test")
         gate.open()
-        for _ in 1...3 { #expect(try await held.next().status.statusCode == .aborted) }
+        for _ in 1...3 { #expect(try await held.next().outcome.grpcCode == .aborted) }
         await client.close()
         await held.close()
         try await server.stop()
@@ -133,11 +133,11 @@ import Testing
     @Test func shutdownWithCallsWaitingForASlotAnswersThemAndStops() async throws {
         let (server, gate, _) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let connection = try await server.rawConnection()
-        try await connection.send((1...4).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
+        try await connection.send((1...4).map { RequestEnvelope(callId: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
         try await waitUntil("one runs, three wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 4 }
         await server.shutDown()
         gate.open()
-        for _ in 1...4 { #expect(try await connection.next().status.statusCode == .notFound) }
+        for _ in 1...4 { #expect(try await connection.next().outcome.grpcCode == .notFound) }
         try await server.stopped()
         await connection.close()
     }
@@ -147,7 +147,7 @@ import Testing
     @Test func aClosedConnectionsWaitingCallsAreDropped() async throws {
         let (server, gate, started) = try await Self.gatedGetONU(maximumRunningCalls: 1)
         let leaving = try await server.rawConnection()
-        try await leaving.send((1...10).map { RequestEnvelope(callID: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
+        try await leaving.send((1...10).map { RequestEnvelope(callId: UInt64($0), method: OZmapIntegration.Method.GetONU.path) })
         try await waitUntil("one runs, nine wait") { gate.waiting == 1 && server.server.stats.snapshot.callsInFlight == 10 }
         await leaving.close()
         try await waitUntil("the nine are dropped") { server.server.stats.snapshot.callsInFlight == 1 }
@@ -167,10 +167,10 @@ import Testing
             }
         })
         let connection = try await server.rawConnection()
-        try await connection.send([RequestEnvelope(callID: 1, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes", timeoutMs: 100)])
+        try await connection.send([RequestEnvelope(callId: 1, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes", timeoutMs: 100)])
         let response = try await connection.next()
-        #expect(response.status.statusCode == .deadlineExceeded)
-        #expect(response.status.message.contains("100 ms"))
+        #expect(response.outcome.grpcCode == .deadlineExceeded)
+        #expect(response.outcome.message.contains("100 ms"))
         await connection.close()
         try await server.stop()
     }

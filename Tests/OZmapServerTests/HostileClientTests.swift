@@ -18,7 +18,7 @@ import Testing
             }
         }
         let busy = try await server.rawConnection()
-        try await busy.send([RequestEnvelope(callID: 7, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes")])
+        try await busy.send([RequestEnvelope(callId: 7, method: "/\(OZmapIntegration.descriptor.fullyQualifiedService)/SyncBoxes")])
         try await waitUntil("the long call runs") { gate.waiting == 1 }
         let opened = ContinuousClock.now
         let silent = try await server.rawConnection()
@@ -28,7 +28,7 @@ import Testing
         #expect(busy.channel.isActive)
         gate.open()
         let answer = try await busy.next()
-        #expect(answer.callID == 7 && answer.status.isOK)
+        #expect(answer.callId == 7 && answer.outcome.grpcCode == .ok)
         #expect(try await busy.isClosedByServer(), "idle again once answered, then closed")
         try await server.stop()
     }
@@ -69,7 +69,7 @@ import Testing
             stalled.append(connection)
         }
         // One byte at a time of a valid request, every 100 ms: 1.5 s buys 15 bytes of it.
-        let request = frame(try encodeRequest(RequestEnvelope(callID: 1, method: getStatusPath))) + Array(repeating: 0, count: 64)
+        let request = frame(try encodeRequest(RequestEnvelope(callId: 1, method: getStatusPath))) + Array(repeating: 0, count: 64)
         var tricklers: [RawConnection] = []
         for _ in 0..<10 { tricklers.append(try await server.rawConnection()) }
         let trickle = Task {

@@ -38,7 +38,7 @@ import Testing
         }
         // Accepting has stopped: the socket file is gone, so new clients fail fast.
         try await waitUntil("the socket file is removed") { !FileManager.default.fileExists(atPath: server.socketPath) }
-        await #expect(throws: OZmapRPC.RPCError.self) { try await server.connect() }
+        await #expect(throws: GRPCCore.RPCError.self) { try await server.connect() }
         #expect(gate.waiting == 5, "the running calls are still running")
         // ...and those finish with their answers.
         gate.open()
@@ -62,7 +62,7 @@ import Testing
             }
         }
         let connection = try await RawConnection.connect(server.socketPath, reading: false)
-        try await connection.send((1...calls).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath) })
+        try await connection.send((1...calls).map { RequestEnvelope(callId: UInt64($0), method: getStatusPath) })
         try await waitUntil("every call is running") { gate.waiting == calls }
         await server.shutDown()
         gate.open()
@@ -72,8 +72,8 @@ import Testing
         var answered = Set<UInt64>()
         for _ in 1...calls {
             let response = try await connection.next()
-            #expect(response.status.isOK && response.payload.count > 100_000)
-            answered.insert(response.callID)
+            #expect(response.outcome.grpcCode == .ok && response.payload.count > 100_000)
+            answered.insert(response.callId)
         }
         #expect(answered == Set(1...UInt64(calls)))
         try await server.stopped()
@@ -242,7 +242,7 @@ func makeStaleSocket(at path: String) throws {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
     close(fd)
-    guard bound == 0 else { throw OZmapRPC.RPCError(.internal, "bind failed: \(errno)") }
+    guard bound == 0 else { throw GRPCCore.RPCError(code: .internalError, message: "bind failed: \(errno)") }
 }
 
 /// Connects once the daemon is listening.

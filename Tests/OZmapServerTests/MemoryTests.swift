@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import OZmapClient
 import OZmapRPC
 import OZmapTestSupport
@@ -97,8 +98,8 @@ import Testing
                         let call = mix[index % mix.count]
                         let response = try await client.connection.call(path: call.path, payload: call.payload)
                         tally.answered += 1
-                        if response.status.statusCode != call.expected {
-                            tally.wrong.append("\(call.path): \(response.status.statusCode) \(response.status.message)")
+                        if response.outcome.grpcCode != call.expected {
+                            tally.wrong.append("\(call.path): \(response.outcome.grpcCode) \(response.outcome.message)")
                         }
                     }
                     return tally
@@ -115,9 +116,9 @@ import Testing
 private struct MixedCall: Sendable {
     let path: String
     let payload: [UInt8]
-    let expected: StatusCode
+    let expected: GRPCCore.Status.Code
 
-    init(_ path: String, _ payload: [UInt8], _ expected: StatusCode) {
+    init(_ path: String, _ payload: [UInt8], _ expected: GRPCCore.Status.Code) {
         self.path = path
         self.payload = payload
         self.expected = expected

@@ -22,13 +22,13 @@ import Testing
         // One write per byte can be slow on a loaded machine: the frame timeout is not under test here.
         let server = try await TestServer(configure: { $0.incompleteFrameTimeout = .seconds(600) })
         let connection = try await server.rawConnection()
-        let bytes = frame(try encodeRequest(RequestEnvelope(callID: 7, method: getStatusPath)))
+        let bytes = frame(try encodeRequest(RequestEnvelope(callId: 7, method: getStatusPath)))
         for byte in bytes {
             try await connection.send([byte])
         }
         let response = try await connection.next()
-        #expect(response.callID == 7)
-        #expect(response.status.isOK)
+        #expect(response.callId == 7)
+        #expect(response.outcome.grpcCode == .ok)
         await connection.close()
         try await server.stop()
     }
@@ -36,9 +36,9 @@ import Testing
     @Test func manyFramesInOneWriteAreEachAnswered() async throws {
         let server = try await TestServer()
         let connection = try await server.rawConnection()
-        try await connection.send((1...50).map { RequestEnvelope(callID: UInt64($0), method: getStatusPath) })
+        try await connection.send((1...50).map { RequestEnvelope(callId: UInt64($0), method: getStatusPath) })
         var seen: [UInt64] = []
-        for _ in 1...50 { seen.append(try await connection.next().callID) }
+        for _ in 1...50 { seen.append(try await connection.next().callId) }
         #expect(Set(seen) == Set(1...50))
         await connection.close()
         try await server.stop()
@@ -49,12 +49,12 @@ import Testing
         let connection = try await server.rawConnection()
         try await connection.send([0, 0, 0, 0])
         let response = try await connection.next()
-        #expect(response.callID == 0)
-        #expect(response.status.statusCode == .unimplemented)
+        #expect(response.callId == 0)
+        #expect(response.outcome.grpcCode == .unimplemented)
         // An empty payload is a valid (empty) GetStatusRequest.
-        try await connection.send([RequestEnvelope(callID: 2, method: getStatusPath, payload: [])])
+        try await connection.send([RequestEnvelope(callId: 2, method: getStatusPath, payload: [])])
         let second = try await connection.next()
-        #expect(second.callID == 2 && second.status.isOK)
+        #expect(second.callId == 2 && second.outcome.grpcCode == .ok)
         await connection.close()
         try await server.stop()
     }
@@ -68,14 +68,14 @@ import Testing
         var envelope: [UInt8] = []
         while true {
             let payload: [UInt8] = [0x7a] + varint(padding) + [UInt8](repeating: 0x61, count: padding)
-            envelope = try encodeRequest(RequestEnvelope(callID: 9, method: getStatusPath, payload: payload))
+            envelope = try encodeRequest(RequestEnvelope(callId: 9, method: getStatusPath, payload: payload))
             if envelope.count == maximum { break }
             padding += maximum - envelope.count
         }
         try await connection.send(frame(envelope))
         let response = try await connection.next()
-        #expect(response.callID == 9)
-        #expect(response.status.isOK)
+        #expect(response.callId == 9)
+        #expect(response.outcome.grpcCode == .ok)
         await connection.close()
         try await server.stop()
     }
@@ -88,9 +88,9 @@ import Testing
         let length = UInt32(maximum + 1)
         try await connection.send([UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)])
         let response = try await connection.next()
-        #expect(response.callID == 0)
-        #expect(response.status.statusCode == .resourceExhausted)
-        #expect(response.status.message.contains("1025"))
+        #expect(response.callId == 0)
+        #expect(response.outcome.grpcCode == .resourceExhausted)
+        #expect(response.outcome.message.contains("1025"))
         #expect(try await connection.isClosedByServer(), "the connection is closed")
         try await server.stop()
     }
@@ -102,12 +102,12 @@ import Testing
         // A header announcing 50 bytes, one byte of body, then silence.
         try await stalled.send([0, 0, 0, 50, 0x08])
         let response = try await stalled.next()
-        #expect(response.callID == 0)
-        #expect(response.status.statusCode == .deadlineExceeded)
+        #expect(response.callId == 0)
+        #expect(response.outcome.grpcCode == .deadlineExceeded)
         #expect(try await stalled.isClosedByServer(), "the connection is closed")
         // The idle connection (no frame begun) was left alone and still works.
-        try await idle.send([RequestEnvelope(callID: 1, method: getStatusPath)])
-        #expect(try await idle.next().status.isOK)
+        try await idle.send([RequestEnvelope(callId: 1, method: getStatusPath)])
+        #expect(try await idle.next().outcome.grpcCode == .ok)
         await idle.close()
         try await server.stop()
     }
@@ -119,8 +119,8 @@ import Testing
         // Wire type 7 does not exist: no protobuf parser accepts this.
         try await connection.send(frame([0xff, 0xff, 0xff, 0xff, 0x0f, 0x07]))
         let response = try await connection.next()
-        #expect(response.callID == 0)
-        #expect(response.status.statusCode == .invalidArgument)
+        #expect(response.callId == 0)
+        #expect(response.outcome.grpcCode == .invalidArgument)
         #expect(try await connection.isClosedByServer(), "the connection is closed")
         let status = try await bystander.rpc.getStatus(GetStatusRequest())
         #expect(status.version == "test")
@@ -131,17 +131,17 @@ import Testing
     @Test func unknownMethodIsUnimplemented() async throws {
         let server = try await TestServer()
         let connection = try await server.rawConnection()
-        try await connection.send([RequestEnvelope(callID: 3, method: "/archolt.ozmap.v1.OZmapIntegration/Teleport")])
+        try await connection.send([RequestEnvelope(callId: 3, method: "/archolt.ozmap.v1.OZmapIntegration/Teleport")])
         let response = try await connection.next()
-        #expect(response.callID == 3)
-        #expect(response.status.statusCode == .unimplemented)
-        #expect(response.status.message.contains("Teleport"))
+        #expect(response.callId == 3)
+        #expect(response.outcome.grpcCode == .unimplemented)
+        #expect(response.outcome.message.contains("Teleport"))
         // A method this server registered no handler for is as unknown (ozmapd's generated
         // service has every method the proto declares: a missing one does not compile).
-        try await connection.send([RequestEnvelope(callID: 4, method: "/archolt.ozmap.v1.OZmapIntegration/ProvisionONU")])
+        try await connection.send([RequestEnvelope(callId: 4, method: "/archolt.ozmap.v1.OZmapIntegration/ProvisionONU")])
         let unregistered = try await connection.next()
-        #expect(unregistered.callID == 4 && unregistered.status.statusCode == .unimplemented)
-        #expect(unregistered.status.message.contains("ListMethods"))
+        #expect(unregistered.callId == 4 && unregistered.outcome.grpcCode == .unimplemented)
+        #expect(unregistered.outcome.message.contains("ListMethods"))
         await connection.close()
         try await server.stop()
     }
@@ -149,13 +149,13 @@ import Testing
     @Test func undecodablePayloadIsInvalidArgumentAndTheConnectionLives() async throws {
         let server = try await TestServer()
         let connection = try await server.rawConnection()
-        try await connection.send([RequestEnvelope(callID: 5, method: getStatusPath, payload: [0xff, 0xff, 0x07])])
+        try await connection.send([RequestEnvelope(callId: 5, method: getStatusPath, payload: [0xff, 0xff, 0x07])])
         let response = try await connection.next()
-        #expect(response.callID == 5)
-        #expect(response.status.statusCode == .invalidArgument)
-        #expect(response.status.violations.first?.field == "payload")
-        try await connection.send([RequestEnvelope(callID: 6, method: getStatusPath)])
-        #expect(try await connection.next().status.isOK)
+        #expect(response.callId == 5)
+        #expect(response.outcome.grpcCode == .invalidArgument)
+        #expect(response.outcome.violations.first?.field == "payload")
+        try await connection.send([RequestEnvelope(callId: 6, method: getStatusPath)])
+        #expect(try await connection.next().outcome.grpcCode == .ok)
         await connection.close()
         try await server.stop()
     }

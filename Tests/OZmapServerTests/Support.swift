@@ -12,10 +12,10 @@ import OZmapWire
 import ServiceLifecycle
 import Testing
 
-// The envelopes as the descriptor-driven codec reads them, for the tests of raw frames
-// (ArcholtOZmapV1, which OZmapClient exports, has generated messages of the same names).
-typealias RequestEnvelope = OZmapRPC.RequestEnvelope
-typealias ResponseEnvelope = OZmapRPC.ResponseEnvelope
+// The envelopes of the raw-frame tests are the generated ones (ArcholtOZmapV1, which
+// OZmapClient exports), as the framed transport reads and writes them.
+typealias RequestEnvelope = ArcholtOZmapV1.RequestEnvelope
+typealias ResponseEnvelope = ArcholtOZmapV1.ResponseEnvelope
 
 /// A gate handlers wait on until the test opens it; counts who is waiting.
 final class Gate: Sendable {
@@ -161,7 +161,7 @@ final class RawConnection: Sendable {
     func next(timeout: Duration = .seconds(10)) async throws -> ResponseEnvelope {
         try await waitUntil("a frame arrives", timeout: timeout) { queue.hasFrameOrClosed }
         guard let bytes = queue.pop() else { throw TimedOut(description: "the server closed the connection") }
-        return try ProtobufCCodec.ozmap.decode(ResponseEnvelope.self, from: bytes, as: ResponseEnvelope.messageType)
+        return try ResponseEnvelope(serializedBytes: bytes)
     }
 
     /// True when the server closes the connection with nothing more sent; false when a frame comes.
@@ -212,7 +212,7 @@ func frame(_ body: [UInt8]) -> [UInt8] {
 }
 
 func encodeRequest(_ request: RequestEnvelope) throws -> [UInt8] {
-    try ProtobufCCodec.ozmap.encode(request, as: RequestEnvelope.messageType)
+    try request.serializedBytes()
 }
 
 let getStatusPath = OZmapIntegration.Method.GetStatus.path

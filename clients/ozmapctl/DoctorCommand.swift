@@ -47,7 +47,7 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             transport = try await UnixSocketClientTransport.connect(socketPath: path)
         } catch {
-            return [DoctorCheck(name: "socket", ok: false, detail: (error as? OZmapRPC.RPCError)?.message ?? "\(error)",
+            return [DoctorCheck(name: "socket", ok: false, detail: (error as? GRPCCore.RPCError)?.message ?? "\(error)",
                                 fix: socketFix(path))]
         }
         return [DoctorCheck(name: "socket", ok: true, detail: "connected to ozmapd at \(path)")] + (await serverChecks(transport))

@@ -1,5 +1,7 @@
 import CoreMetrics
+import ArcholtOZmapV1
 import Foundation
+import GRPCCore
 import OZmapDomain
 import OZmapRPC
 import OZmapStore
@@ -37,7 +39,7 @@ public final class DaemonMetrics: Sendable {
 
     private struct CallKey: Hashable {
         var method: String
-        var code: StatusCode
+        var code: GRPCCore.Status.Code
     }
     private let ozmapRequests = Mutex<[OZmapRequestMetrics.Key: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
 
@@ -92,13 +94,13 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// The RPC dispatcher's observer.
-    func recordCall(method: String, code: StatusCode, duration: Duration) {
+    func recordCall(method: String, code: GRPCCore.Status.Code, duration: Duration) {
         let key = CallKey(method: method, code: code)
         let factory = self.factory
         let handles = calls.withLock { calls in
             if let handles = calls[key] { return handles }
             let handles = (
-                counter: CoreMetrics.Counter(label: "ozmapd_rpc_calls_total", dimensions: [("method", method), ("code", code.name)], factory: factory),
+                counter: CoreMetrics.Counter(label: "ozmapd_rpc_calls_total", dimensions: [("method", method), ("code", code.wireName)], factory: factory),
                 timer: CoreMetrics.Timer(label: "ozmapd_rpc_call_duration_seconds", dimensions: [("method", method)], factory: factory)
             )
             calls[key] = handles

@@ -1,7 +1,8 @@
 import Synchronization
 import NIOCore
 import NIOPosix
-import OZmapRPC
+import ArcholtOZmapV1
+import GRPCCore
 import OZmapWire
 
 /// A connection to ozmapd: async/await calls, pipelined on one socket, each
@@ -36,7 +37,7 @@ public final class OZmapClient: Sendable {
     }
 
     /// Calls a method with raw payload bytes; the response envelope is returned whatever its status.
-    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> OZmapRPC.ResponseEnvelope {
+    public func call(path: String, payload: [UInt8], timeout: Duration = defaultTimeout) async throws -> ResponseEnvelope {
         let connection = state.withLock { $0.connection }
         do {
             return try await connection.call(path: path, payload: payload, timeout: timeout)
@@ -49,7 +50,7 @@ public final class OZmapClient: Sendable {
         }
     }
 
-    private static let closedByCaller = OZmapRPC.RPCError(.unavailable, "this client was closed (OZmapClient.close()); connect again")
+    private static let closedByCaller = GRPCCore.RPCError(code: .unavailable, message: "this client was closed (OZmapClient.close()); connect again")
 
     /// Closes the connection; later calls fail with UNAVAILABLE instead of connecting again.
     public func close() async {
@@ -87,7 +88,7 @@ public final class OZmapClient: Sendable {
 final class Connection: Sendable {
     /// The connection was closed before the call was sent: nothing reached ozmapd.
     struct AlreadyClosed: Error {
-        let reason: OZmapRPC.RPCError
+        let reason: GRPCCore.RPCError
     }
 
     private let channel: any Channel
@@ -108,7 +109,7 @@ final class Connection: Sendable {
                         try channel.pipeline.syncOperations.addHandlers([
                             ByteToMessageHandler(LengthPrefixedFrameDecoder()),
                             MessageToByteHandler(LengthPrefixedFrameEncoder()),
-                            EnvelopeCodecHandler(clientCodec: .ozmap),
+                            EnvelopeCodecHandler.client(),
                             ResponseRouter(calls: calls),
                         ])
                     }
@@ -116,12 +117,12 @@ final class Connection: Sendable {
                 .connect(unixDomainSocketPath: socketPath)
                 .get()
         } catch {
-            throw OZmapRPC.RPCError(.unavailable, "cannot connect to ozmapd at \(socketPath): \(describe(error)) (is ozmapd running? set --socket or OZMAPD_SOCKET)")
+            throw GRPCCore.RPCError(code: .unavailable, message: "cannot connect to ozmapd at \(socketPath): \(describe(error)) (is ozmapd running? set --socket or OZMAPD_SOCKET)")
         }
         return Connection(channel: channel, calls: calls)
     }
 
-    func call(path: String, payload: [UInt8], timeout: Duration) async throws -> OZmapRPC.ResponseEnvelope {
+    func call(path: String, payload: [UInt8], timeout: Duration) async throws -> ResponseEnvelope {
         let timeoutMs = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let callID = calls.nextCallID()
         let channel = self.channel
@@ -132,18 +133,18 @@ final class Connection: Sendable {
                     return continuation.resume(throwing: AlreadyClosed(reason: closed))
                 }
                 let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
-                    calls.fail(callID, OZmapRPC.RPCError(.deadlineExceeded, "\(path) got no answer within \(timeoutMs) ms"))
+                    calls.fail(callID, GRPCCore.RPCError(code: .deadlineExceeded, message: "\(path) got no answer within \(timeoutMs) ms"))
                 }
                 calls.setTimer(callID, timer)
-                let request = OZmapRPC.RequestEnvelope(callID: callID, method: path, timeoutMs: timeoutMs, payload: payload)
+                let request = RequestEnvelope(callId: callID, method: path, timeoutMs: timeoutMs, payload: payload)
                 channel.writeAndFlush(request).whenFailure { error in
-                    let reason = OZmapRPC.RPCError(.unavailable, "cannot send to ozmapd: \(describe(error))")
+                    let reason = GRPCCore.RPCError(code: .unavailable, message: "cannot send to ozmapd: \(describe(error))")
                     // Closed before the write: not a byte of it went out.
                     calls.fail(callID, error as? ChannelError == .ioOnClosedChannel ? AlreadyClosed(reason: reason) : reason)
                 }
             }
         } onCancel: {
-            calls.fail(callID, OZmapRPC.RPCError(.cancelled, "\(path) was cancelled by the caller"))
+            calls.fail(callID, GRPCCore.RPCError(code: .cancelled, message: "\(path) was cancelled by the caller"))
         }
     }
 
@@ -157,7 +158,7 @@ final class Connection: Sendable {
 /// Calls awaiting their response, by call_id.
 final class PendingCalls: Sendable {
     private struct Call {
-        var continuation: CheckedContinuation<OZmapRPC.ResponseEnvelope, any Error>
+        var continuation: CheckedContinuation<ResponseEnvelope, any Error>
         var timer: Scheduled<Void>?
     }
 
@@ -165,7 +166,7 @@ final class PendingCalls: Sendable {
         var lastCallID: UInt64 = 0
         var calls: [UInt64: Call] = [:]
         /// Set once the connection is gone: why new calls fail.
-        var closedBecause: OZmapRPC.RPCError?
+        var closedBecause: GRPCCore.RPCError?
     }
 
     private let state = Mutex(State())
@@ -177,7 +178,7 @@ final class PendingCalls: Sendable {
     }
 
     /// Nil once registered; otherwise why the connection is closed (the server's status when it said one).
-    func register(_ callID: UInt64, _ continuation: CheckedContinuation<OZmapRPC.ResponseEnvelope, any Error>) -> OZmapRPC.RPCError? {
+    func register(_ callID: UInt64, _ continuation: CheckedContinuation<ResponseEnvelope, any Error>) -> GRPCCore.RPCError? {
         state.withLock { state in
             if let closed = state.closedBecause { return closed }
             state.calls[callID] = Call(continuation: continuation)
@@ -198,8 +199,8 @@ final class PendingCalls: Sendable {
         state.withLock { $0.calls.removeValue(forKey: callID) }
     }
 
-    func complete(_ response: OZmapRPC.ResponseEnvelope) {
-        guard let call = take(response.callID) else { return } // timed out or cancelled: dropped
+    func complete(_ response: ResponseEnvelope) {
+        guard let call = take(response.callId) else { return } // timed out or cancelled: dropped
         call.timer?.cancel()
         call.continuation.resume(returning: response)
     }
@@ -211,7 +212,7 @@ final class PendingCalls: Sendable {
     }
 
     /// Fails every waiting call and every later one.
-    func failAll(_ error: OZmapRPC.RPCError) {
+    func failAll(_ error: GRPCCore.RPCError) {
         let calls = state.withLock { state in
             if state.closedBecause == nil { state.closedBecause = error }
             defer { state.calls.removeAll() }
@@ -227,7 +228,7 @@ final class PendingCalls: Sendable {
 /// Hands each response to the call waiting for it. A response with call_id 0
 /// is the server condemning the connection: every waiting call gets its status.
 final class ResponseRouter: ChannelInboundHandler {
-    typealias InboundIn = OZmapRPC.ResponseEnvelope
+    typealias InboundIn = ResponseEnvelope
 
     private let calls: PendingCalls
 
@@ -237,26 +238,27 @@ final class ResponseRouter: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let response = unwrapInboundIn(data)
-        if response.callID == 0 {
-            calls.failAll(OZmapRPC.RPCError(status: response.status))
+        if response.callId == 0 {
+            calls.failAll(response.outcome.rpcError
+                ?? GRPCCore.RPCError(code: .unavailable, message: "ozmapd closed the connection"))
         } else {
             calls.complete(response)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        calls.failAll(OZmapRPC.RPCError(.unavailable, "ozmapd closed the connection"))
+        calls.failAll(GRPCCore.RPCError(code: .unavailable, message: "ozmapd closed the connection"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        calls.failAll(OZmapRPC.RPCError(.unavailable, "connection to ozmapd failed: \(describe(error))"))
+        calls.failAll(GRPCCore.RPCError(code: .unavailable, message: "connection to ozmapd failed: \(describe(error))"))
         context.close(promise: nil)
     }
 }
 
 func describe(_ error: any Error) -> String {
     if let error = error as? IOError { return error.description }
-    if let error = error as? OZmapRPC.RPCError { return error.message }
+    if let error = error as? GRPCCore.RPCError { return error.message }
     return "\(error)"
 }

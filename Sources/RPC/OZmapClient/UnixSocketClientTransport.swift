@@ -1,5 +1,5 @@
 public import GRPCCore
-import OZmapRPC
+import ArcholtOZmapV1
 import Synchronization
 
 /// GRPCCore's client transport over ozmapd's framed Unix-socket protocol
@@ -99,8 +99,8 @@ public struct UnixSocketClientTransport: ClientTransport {
                     let reply = try await client.call(path: path, payload: payload, timeout: timeout)
                     for part in Self.responseParts(reply) { responseParts.yield(part) }
                     responseParts.finish()
-                } catch let error as OZmapRPC.RPCError {
-                    responseParts.yield(.status(error.status.grpcStatus, FieldViolation.metadata(error.violations)))
+                } catch let error as GRPCCore.RPCError {
+                    responseParts.yield(.status(GRPCCore.Status(code: GRPCCore.Status.Code(error.code), message: error.message), error.metadata))
                     responseParts.finish()
                 } catch {
                     responseParts.finish(throwing: GRPCCore.RPCError(code: .unavailable, message: "\(path): \(error)"))
@@ -111,9 +111,9 @@ public struct UnixSocketClientTransport: ClientTransport {
         }
     }
 
-    static func responseParts(_ reply: OZmapRPC.ResponseEnvelope) -> [RPCResponsePart<[UInt8]>] {
-        guard reply.status.isOK else {
-            return [.status(reply.status.grpcStatus, FieldViolation.metadata(reply.status.violations))]
+    static func responseParts(_ reply: ResponseEnvelope) -> [RPCResponsePart<[UInt8]>] {
+        guard reply.outcome.grpcCode == .ok else {
+            return [.status(reply.outcome.grpcStatus, FieldViolation.metadata(reply.outcome.violations))]
         }
         return [.metadata([:]), .message(reply.payload), .status(GRPCCore.Status(code: .ok, message: ""), [:])]
     }

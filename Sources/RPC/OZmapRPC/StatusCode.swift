@@ -50,7 +50,7 @@ public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// One invalid request field, named by its proto path.
-public struct FieldViolation: Sendable, Hashable, Codable {
+public struct FieldViolation: Sendable, Hashable {
     public var field: String
     public var description: String
 
@@ -61,7 +61,7 @@ public struct FieldViolation: Sendable, Hashable, Codable {
 }
 
 /// The outcome of a call, as carried in `ResponseEnvelope.status`.
-public struct Status: Sendable, Hashable, Codable {
+public struct Status: Sendable, Hashable {
     public var code: Int32
     public var message: String
     public var violations: [FieldViolation]

@@ -1,3 +1,4 @@
+import GRPCCore
 import OZmapRPC
 import OZmapWire
 
@@ -52,12 +53,12 @@ public struct PeerPolicy: Sendable, Hashable {
     public var allowsEveryone: Bool { allowedUIDs.isEmpty && allowedGIDs.isEmpty }
 
     /// Nil when the peer may call; otherwise why not.
-    public func denial(for peer: PeerIdentity?) -> RPCError? {
+    public func denial(for peer: PeerIdentity?) -> GRPCCore.RPCError? {
         if allowsEveryone { return nil }
         guard let peer else {
-            return RPCError(.permissionDenied, "ozmapd could not read the peer credentials of this connection and only admits listed uids/gids")
+            return GRPCCore.RPCError(code: .permissionDenied, message: "ozmapd could not read the peer credentials of this connection and only admits listed uids/gids")
         }
         if allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid) { return nil }
-        return RPCError(.permissionDenied, "peer uid \(peer.uid) gid \(peer.gid) is not allowed to call ozmapd (allowed_uids / allowed_gids in its configuration)")
+        return GRPCCore.RPCError(code: .permissionDenied, message: "peer uid \(peer.uid) gid \(peer.gid) is not allowed to call ozmapd (allowed_uids / allowed_gids in its configuration)")
     }
 }

@@ -2,6 +2,7 @@ import GRPCCore
 import Logging
 import NIOCore
 import NIOPosix
+import ArcholtOZmapV1
 import OZmapRPC
 import OZmapWire
 import Synchronization
@@ -34,7 +35,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
 
     /// Told of every call as it is answered: the method's name ("unknown" for a path the service
     /// does not declare, so callers cannot grow the label set), its status code and how long it took.
-    public typealias CallObserver = @Sendable (_ method: String, _ code: StatusCode, _ duration: Duration) -> Void
+    public typealias CallObserver = @Sendable (_ method: String, _ code: GRPCCore.Status.Code, _ duration: Duration) -> Void
 
     public init(configuration: ServerConfiguration, stats: ServerStats = ServerStats(), logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: CallObserver? = nil) {
@@ -152,29 +153,29 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         let observer = self.observer
         let known = methods.withLock { $0[request.method] }
         let respond: @Sendable (ResponseEnvelope) -> Void = { response in
-            observer?(known?.method ?? "unknown", response.status.statusCode, ContinuousClock.now - started)
+            observer?(known?.method ?? "unknown", response.outcome.grpcCode, ContinuousClock.now - started)
             call.respond(response)
         }
         guard let method = known else {
             let service = methods.withLock { $0.values.first?.service.fullyQualifiedService } ?? "archolt.ozmap.v1.OZmapIntegration"
-            return respond(ResponseEnvelope(callID: request.callID, status: Status(
-                code: .unimplemented,
-                message: "unknown method '\(request.method)'; ListMethods lists the methods this server knows (paths look like /\(service)/GetStatus)")))
+            return respond(ResponseEnvelope(callId: request.callId, status: ArcholtOZmapV1.Status(
+                .unimplemented,
+                "unknown method '\(request.method)'; ListMethods lists the methods this server knows (paths look like /\(service)/GetStatus)")))
         }
         let timeout = request.timeoutMs == 0 ? configuration.defaultCallTimeout : .milliseconds(Int64(request.timeoutMs))
         guard started + timeout > .now else {
             // It waited for a running slot past its deadline: the handler would answer too late.
-            return respond(ResponseEnvelope(callID: request.callID, status: Status(
-                code: .deadlineExceeded, message: "\(method.method) waited past its \(timeout.readable) timeout for a running slot (max_running_calls)")))
+            return respond(ResponseEnvelope(callId: request.callId, status: ArcholtOZmapV1.Status(
+                .deadlineExceeded, "\(method.method) waited past its \(timeout.readable) timeout for a running slot (max_running_calls)")))
         }
-        let writer = UnaryResponseWriter(callID: request.callID, deliver: respond)
+        let writer = UnaryResponseWriter(callID: request.callId, deliver: respond)
         let stream = RPCStream(descriptor: method,
                                inbound: RPCAsyncSequence(wrapping: UnaryRequestParts(metadata: [:], payload: request.payload)),
                                outbound: RPCWriter.Closable(wrapping: writer))
         await withServerContextRPCCancellationHandle { handle in
             var callContext = ServerContext(descriptor: method, remotePeer: call.peer.map { "unix:\($0)" } ?? "unix:unknown",
                                             localPeer: localPeer, cancellation: handle)
-            callContext.transportSpecific = UnixSocketCall(callID: request.callID, peer: call.peer, deadline: started + timeout)
+            callContext.transportSpecific = UnixSocketCall(callID: request.callId, peer: call.peer, deadline: started + timeout)
             let context = callContext
             // The deadline is a sibling task: whichever ends first ends the other. A handler
             // that ignores cancellation is still answered at its deadline (its task ends later).
@@ -202,14 +203,14 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                     let open = self.track(channel, peer: peer)
                     let refusal = configuration.peerPolicy.denial(for: peer)
                         ?? (open > configuration.maximumConnections
-                            ? RPCError(.resourceExhausted, "ozmapd serves at most \(configuration.maximumConnections) connections at once (max_connections); close idle ones or retry later")
+                            ? GRPCCore.RPCError(code: .resourceExhausted, message: "ozmapd serves at most \(configuration.maximumConnections) connections at once (max_connections); close idle ones or retry later")
                             : nil)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(LengthPrefixedFrameDecoder(
                             maximumFrameLength: configuration.maximumFrameLength,
                             incompleteFrameTimeout: .nanoseconds(Int64(configuration.incompleteFrameTimeout / .nanoseconds(1))))),
                         MessageToByteHandler(LengthPrefixedFrameEncoder()),
-                        EnvelopeCodecHandler(serverCodec: .ozmap),
+                        EnvelopeCodecHandler.server(),
                         AdmissionHandler(refusal: refusal),
                     ])
                     if let idle = configuration.idleTimeout {

@@ -1,5 +1,6 @@
-import NIOCore
-import OZmapRPC
+public import ArcholtOZmapV1
+public import GRPCCore
+public import NIOCore
 
 /// The framing of the ozmapd wire protocol: a 4-byte big-endian length, then that many bytes.
 public enum Framing {
@@ -18,7 +19,7 @@ public struct FrameTooLargeError: Error, Hashable {
     }
 
     public var rpcError: RPCError {
-        RPCError(.resourceExhausted, "frame of \(length) bytes exceeds the maximum of \(maximum) bytes; closing the connection")
+        RPCError(code: .resourceExhausted, message: "frame of \(length) bytes exceeds the maximum of \(maximum) bytes; closing the connection")
     }
 }
 
@@ -27,7 +28,7 @@ public struct IncompleteFrameTimeoutError: Error, Hashable {
     public let timeout: TimeAmount
 
     public var rpcError: RPCError {
-        RPCError(.deadlineExceeded, "a frame took more than \(timeout.nanoseconds / 1_000_000) ms to arrive; closing the connection")
+        RPCError(code: .deadlineExceeded, message: "a frame took more than \(timeout.nanoseconds / 1_000_000) ms to arrive; closing the connection")
     }
 }
 
@@ -109,40 +110,31 @@ public struct UndecodableEnvelopeError: Error {
     public let rpcError: RPCError
 }
 
-/// Turns frames into envelopes and envelopes into frames: `In` is what the
-/// peer sends (RequestEnvelope on the server), `Out` what this side sends.
-public final class EnvelopeCodecHandler<In: Decodable & Sendable, Out: Encodable & Sendable>: ChannelDuplexHandler {
+/// Turns frames into envelopes and envelopes into frames with the generated protoc-c mapping:
+/// `In` is what the peer sends (RequestEnvelope on the server), `Out` what this side sends.
+public final class EnvelopeCodecHandler<In: WireMessage, Out: WireMessage>: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = In
     public typealias OutboundIn = Out
     public typealias OutboundOut = ByteBuffer
 
-    private let codec: ProtobufCCodec
-    private let inboundType: String
-    private let outboundType: String
-
-    public init(codec: ProtobufCCodec = .ozmap, inboundType: String, outboundType: String) {
-        self.codec = codec
-        self.inboundType = inboundType
-        self.outboundType = outboundType
-    }
+    public init() {}
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         do {
-            let envelope = try codec.decode(In.self, from: Array(frame.readableBytesView), as: inboundType)
+            let envelope = try In(serializedBytes: Array(frame.readableBytesView))
             context.fireChannelRead(wrapInboundOut(envelope))
-        } catch let error as RPCError {
-            context.fireErrorCaught(UndecodableEnvelopeError(rpcError: RPCError(
-                .invalidArgument, "undecodable \(inboundType): \(error.message); closing the connection", violations: error.violations)))
         } catch {
-            context.fireErrorCaught(UndecodableEnvelopeError(rpcError: RPCError(.invalidArgument, "undecodable \(inboundType): \(error)")))
+            context.fireErrorCaught(UndecodableEnvelopeError(rpcError: RPCError(
+                code: .invalidArgument, message: "undecodable \(In.protoName): \(error); closing the connection",
+                metadata: FieldViolation.metadata([FieldViolation(field: error.field, description: error.reason)]))))
         }
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         do {
-            let bytes = try codec.encode(unwrapOutboundIn(data), as: outboundType)
+            let bytes = try unwrapOutboundIn(data).serializedBytes()
             context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
         } catch {
             promise?.fail(error)
@@ -153,14 +145,10 @@ public final class EnvelopeCodecHandler<In: Decodable & Sendable, Out: Encodable
 
 extension EnvelopeCodecHandler where In == RequestEnvelope, Out == ResponseEnvelope {
     /// The server side: requests in, responses out.
-    public convenience init(serverCodec codec: ProtobufCCodec = .ozmap) {
-        self.init(codec: codec, inboundType: RequestEnvelope.messageType, outboundType: ResponseEnvelope.messageType)
-    }
+    public static func server() -> EnvelopeCodecHandler { EnvelopeCodecHandler() }
 }
 
 extension EnvelopeCodecHandler where In == ResponseEnvelope, Out == RequestEnvelope {
     /// The client side: responses in, requests out.
-    public convenience init(clientCodec codec: ProtobufCCodec = .ozmap) {
-        self.init(codec: codec, inboundType: ResponseEnvelope.messageType, outboundType: RequestEnvelope.messageType)
-    }
+    public static func client() -> EnvelopeCodecHandler { EnvelopeCodecHandler() }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import ArcholtOZmapV1
 import OZmapRPC
 import Synchronization
 
@@ -156,8 +157,8 @@ final class CallScheduler: Sendable {
         }
         consumer?.resume(returning: nil)
         for call in dropped {
-            call.respond(ResponseEnvelope(callID: call.request.callID,
-                                          status: Status(code: .cancelled, message: "the connection closed before the call started")))
+            call.respond(ResponseEnvelope(callId: call.request.callId,
+                                          status: ArcholtOZmapV1.Status(.cancelled, "the connection closed before the call started")))
         }
     }
 
@@ -173,8 +174,8 @@ final class CallScheduler: Sendable {
         }
         consumer?.resume(returning: nil)
         for call in dropped {
-            call.respond(ResponseEnvelope(callID: call.request.callID,
-                                          status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance")))
+            call.respond(ResponseEnvelope(callId: call.request.callId,
+                                          status: ArcholtOZmapV1.Status(.unavailable, "ozmapd is shutting down; retry against the next instance")))
         }
     }
 

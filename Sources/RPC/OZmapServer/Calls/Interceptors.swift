@@ -12,8 +12,8 @@ public enum ServerInterceptors {
 }
 
 /// Turns what a handler throws into the status the caller reads: GRPCCore's errors
-/// and `RPCErrorConvertible` as they are; the domain's `RPCError` by its code, message
-/// and field violations; cancellation as CANCELLED; anything else as INTERNAL naming the method.
+/// and `RPCErrorConvertible` (the domain's errors, with their field violations) as they
+/// are; cancellation as CANCELLED; anything else as INTERNAL naming the method.
 struct ErrorStatusInterceptor: ServerInterceptor {
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -25,8 +25,6 @@ struct ErrorStatusInterceptor: ServerInterceptor {
         } catch let error as GRPCCore.RPCError {
             throw error
         } catch let error as any RPCErrorConvertible {
-            throw GRPCCore.RPCError(error)
-        } catch let error as OZmapRPC.RPCError {
             throw GRPCCore.RPCError(error)
         } catch is CancellationError {
             throw GRPCCore.RPCError(code: .cancelled, message: "the call was cancelled (server shutting down)")
@@ -51,7 +49,9 @@ struct RequestTextInterceptor: ServerInterceptor {
             if let message = message as? any WireMessage {
                 try message.forEachString(at: "") { text, field in
                     if let violation = RequestText.violation(text) {
-                        throw GRPCCore.RPCError(OZmapRPC.RPCError.invalidArgument(field: field(), violation))
+                        let field = field()
+                        throw GRPCCore.RPCError(code: .invalidArgument, message: "\(field): \(violation)",
+                                                metadata: ArcholtOZmapV1.FieldViolation.metadata([ArcholtOZmapV1.FieldViolation(field: field, description: violation)]))
                     }
                 }
             }

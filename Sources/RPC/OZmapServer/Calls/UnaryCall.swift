@@ -1,3 +1,4 @@
+import ArcholtOZmapV1
 import GRPCCore
 import NIOCore
 import OZmapRPC
@@ -93,7 +94,7 @@ final class UnaryResponseWriter: ClosableRPCWriterProtocol, Sendable {
         }
         guard let payload else { return false }
         let ok = status.code == .ok
-        deliver(ResponseEnvelope(callID: callID, status: OZmapRPC.Status(status, metadata), payload: ok ? payload : []))
+        deliver(ResponseEnvelope(callId: callID, status: ArcholtOZmapV1.Status(status, metadata), payload: ok ? payload : []))
         return true
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
-import OZmapRPC
+import ArcholtOZmapV1
+import GRPCCore
 
 /// Admits a connection, or refuses it: answers the reason (PERMISSION_DENIED for
 /// a peer outside the allowlist, RESOURCE_EXHAUSTED when the server is full)
@@ -8,9 +9,9 @@ final class AdmissionHandler: ChannelInboundHandler {
     typealias InboundIn = RequestEnvelope
     typealias InboundOut = RequestEnvelope
 
-    private let refusal: RPCError?
+    private let refusal: GRPCCore.RPCError?
 
-    init(refusal: RPCError?) {
+    init(refusal: GRPCCore.RPCError?) {
         self.refusal = refusal
     }
 

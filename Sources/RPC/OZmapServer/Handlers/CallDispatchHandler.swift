@@ -1,3 +1,4 @@
+import ArcholtOZmapV1
 import NIOCore
 import OZmapRPC
 
@@ -65,7 +66,7 @@ final class CallDispatchHandler: ChannelDuplexHandler {
 
     private func start(_ request: RequestEnvelope, context: ChannelHandlerContext) {
         guard tracker.begin() else {
-            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callId)), promise: nil)
             return
         }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -81,14 +82,14 @@ final class CallDispatchHandler: ChannelDuplexHandler {
             stats.callWithdrawn()
             // Answered here, not through `finish`: a backlog of refusals must not recurse.
             let tracker = self.tracker
-            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callID))).whenComplete { _ in tracker.end() }
+            context.writeAndFlush(wrapOutboundOut(Self.shuttingDown(request.callId))).whenComplete { _ in tracker.end() }
             return
         }
         inFlight += 1
     }
 
     private static func shuttingDown(_ callID: UInt64) -> ResponseEnvelope {
-        ResponseEnvelope(callID: callID, status: Status(code: .unavailable, message: "ozmapd is shutting down; retry against the next instance"))
+        ResponseEnvelope(callId: callID, status: ArcholtOZmapV1.Status(.unavailable, "ozmapd is shutting down; retry against the next instance"))
     }
 
     /// One flush for the responses finished in the same event-loop tick: fewer syscalls under pipelining.

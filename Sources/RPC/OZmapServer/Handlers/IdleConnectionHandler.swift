@@ -1,3 +1,4 @@
+import ArcholtOZmapV1
 import NIOCore
 import OZmapRPC
 
@@ -41,7 +42,7 @@ final class IdleConnectionHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // Every call is answered exactly once; call_id 0 answers belong to no call.
-        if unwrapOutboundIn(data).callID != 0 {
+        if unwrapOutboundIn(data).callId != 0 {
             callsOpen = max(0, callsOpen - 1)
             if callsOpen == 0 { armTimer(context: context) }
         }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
-import OZmapRPC
+import ArcholtOZmapV1
+import GRPCCore
 import OZmapWire
 
 /// The end of the pipeline: a connection that breaks the protocol (an
@@ -17,14 +18,14 @@ final class ProtocolErrorHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let rpcError: RPCError
+        let rpcError: GRPCCore.RPCError
         switch error {
         case let error as FrameTooLargeError: rpcError = error.rpcError
         case let error as UndecodableEnvelopeError: rpcError = error.rpcError
         case let error as IncompleteFrameTimeoutError: rpcError = error.rpcError
         case is ByteToMessageDecoderError:
             return // bytes that arrived after the connection was condemned
-        case let error as RPCError:
+        case let error as WireMessageError:
             // Only a response this server built can fail to encode: a bug, never the peer's fault.
             logger.error("could not encode a response; closing the connection", metadata: ["error": "\(error)"])
             context.close(promise: nil)
