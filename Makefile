@@ -192,8 +192,9 @@ soak: deps
 	  --filter 'FaultScenarioTests|CrashTests|StateDirectoryFaultTests' 2>&1 | tee soak.log | grep -E 'figures|✘|passed after|failed after'; \
 	  grep -q 'Test run with .* passed after' soak.log
 
-# What a call costs (docs/PERFORMANCE.md, "RPC cost"): the release ozmapd as a child process
-# and a C client (Benchmarks/framebench), against a C framed-echo floor measured in the same run.
+# What a call costs (docs/PERFORMANCE.md, "Calls over the socket"): the release ozmapd as a child
+# process and a C client (Benchmarks/framebench), against a C framed-echo floor measured in the
+# same run. BENCH_RPC_ARGS="--keep-awake" keeps the cores out of deep idle (a steadier floor).
 bench: deps
 	mkdir -p .build-bench
 	$(CC) -O2 -Wall -Wextra -o .build-bench/framebench Benchmarks/framebench/framebench.c

@@ -8,7 +8,7 @@ else shares its executor. Prints each figure, its ratio to the floor (or to the 
 alone) and the target of issue 12; exits 0 whatever the ratios (a benchmark, not a test),
 non-zero when a call fails.
 
-usage: bench-rpc.py FRAMEBENCH OZMAPD OZMAP_BENCH [--calls N]
+usage: bench-rpc.py FRAMEBENCH OZMAPD OZMAP_BENCH [--calls N] [--keep-awake]
 """
 import os
 import re
@@ -49,8 +49,26 @@ def start_ready(command):
     return child
 
 
+def keep_cores_awake():
+    """One spinning process a core at the lowest priority: an idle core sleeps deeply and takes
+    tens of µs to wake, which would make the floor (and every ratio) depend on how busy the
+    machine happens to be (55-61 µs quiet against 10 µs loaded, 2026-12-02). Off by default:
+    the spinners steal slices from ozmapd's several threads (p99s of ms), not from the echo's one."""
+    spin = "import os\nos.nice(19)\nwhile True: pass\n"
+    return [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
+
+
 def main():
     framebench, ozmapd, ozmap_bench = sys.argv[1:4]
+    spinners = keep_cores_awake() if "--keep-awake" in sys.argv else []
+    try:
+        measure(framebench, ozmapd, ozmap_bench, awake=bool(spinners))
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+
+
+def measure(framebench, ozmapd, ozmap_bench, awake):
     calls = int(sys.argv[sys.argv.index("--calls") + 1]) if "--calls" in sys.argv else 20000
     work = tempfile.mkdtemp(prefix="ozmap-bench-rpc-")
     rows = []
@@ -118,7 +136,7 @@ def main():
                 inprocess[method] / figure["p50"], "-", True)
 
     print(f"ozmapd benchmark: release ozmapd as a child process, a C client, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {os.getloadavg()[0]:.1f}, " + ("cores kept awake by nice-19 spinners" if awake else "cores left to idle"))
     widths = [54, 14, 14, 9, 9, 5]
     header = ("figure", "value", "against", "ratio", "target", "met")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
