@@ -229,11 +229,15 @@ import Testing
 
         rig.simulator.setFaults(SimulatorFaults(down: true))
         let failed = try #require(try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report)
-        #expect(failed.error.hasPrefix("OZmap answered 503"), "\(failed.error)")
+        #expect(failed.error.hasPrefix("UNAVAILABLE: OZmap answered 503"), "\(failed.error)")
         #expect(try await rig.allBoxes(client) == before, "the old cache is kept")
         let status = try await client.rpc.getStatus(GetStatusRequest())
         #expect(!status.ozmapReachable)
         #expect(status.lastSync?.error == failed.error)
+        // ozmapctl reads the status name ahead of the error: `sync --wait` exits with UNAVAILABLE's 14.
+        let (exit, output, errors) = try await runProcess(binary("ozmapctl"), ["sync", "--full", "--wait", "--socket", rig.socketPath],
+                                                          directory: rig.directory)
+        #expect(exit == 14, "\(output)\(errors)")
         #expect(status.ozmapRequests.contains { $0.httpStatus == 503 })
         await client.close()
         try await rig.tearDown()

@@ -1,4 +1,5 @@
 import ArcholtOZmapV1
+import GRPCCore
 import OZmapDomain
 
 // Domain values as wire messages: the one place they are converted.
@@ -9,7 +10,8 @@ extension SyncReport {
                   startedAt: report.startedAt, finishedAt: report.finishedAt, durationMs: UInt64(max(0, report.durationMs)),
                   boxes: UInt32(clamping: report.boxes), boxesAdded: UInt32(clamping: report.added),
                   boxesUpdated: UInt32(clamping: report.updated), boxesRemoved: UInt32(clamping: report.removed),
-                  error: report.error, phase: report.phase,
+                  error: report.failure.map { "\(GRPCCore.Status.Code($0.rpcErrorCode).wireName): \(report.error)" } ?? report.error,
+                  phase: report.phase,
                   progressDone: UInt32(clamping: report.progressDone), progressTotal: UInt32(clamping: report.progressTotal),
                   ozmapRequests: UInt32(clamping: report.ozmapRequests))
     }

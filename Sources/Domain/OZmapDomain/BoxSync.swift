@@ -20,6 +20,9 @@ public struct SyncPassReport: Sendable, Hashable, Codable {
     public var removed = 0
     /// Empty when the pass succeeded.
     public var error = ""
+    /// What failed, when the pass failed with an `IntegrationError`: the edge says its kind as a
+    /// status name ahead of `error`. Not persisted (a report read back after a restart has the text).
+    public var failure: IntegrationError?
     /// What the pass is doing: "splitters", "boxes", "saving".
     public var phase = ""
     public var progressDone = 0
@@ -218,6 +221,7 @@ public actor BoxSynchronizer {
         } catch {
             report.ozmapRequests = tally.count
             report.error = "\(error)"
+            report.failure = error as? IntegrationError
             report.boxes = cache.snapshot.count
             if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
                 report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"
