@@ -28,7 +28,9 @@ import Testing
         #expect(before.code == .unavailable && before.message.contains("not loaded yet"), "\(before)")
 
         // A slow first pass: while it runs, the answer says how far it got.
-        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 250))
+        // Each request slow enough that the loading window outlasts a poll on a loaded machine
+        // (at 250 ms a whole make test run once missed it).
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 1000))
         _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
         var loading: GRPCCore.RPCError?
         try await waitUntil("GetBox answers with the first pass's progress") {
