@@ -249,7 +249,8 @@ let package = Package(
                            .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/OZmapIntegrationTests"
         ),
         .testTarget(

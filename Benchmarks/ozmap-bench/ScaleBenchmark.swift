@@ -125,7 +125,12 @@ enum ScaleBenchmark {
         // Lookups in process, on the cache as ozmapd loads it from its state directory.
         let database = try StateDatabase(stateDirectory: state)
         let cache = BoxCache()
-        cache.replace(with: BoxCacheSnapshot(boxes: try database.loadBoxes()), loaded: true)
+        let (readStart, rssBefore) = (ContinuousClock.now, try residentBytes(getpid()))
+        let stored = try database.loadBoxes()
+        let (indexStart, rssBoxes) = (ContinuousClock.now, try residentBytes(getpid()))
+        cache.replace(with: BoxCacheSnapshot(boxes: stored), loaded: true)
+        let (read, index) = (indexStart - readStart, ContinuousClock.now - indexStart)
+        let rssIndexed = try residentBytes(getpid())
         let snapshot = cache.snapshot
         let sample = (0..<2_000).map { _ in snapshot.boxesByID.values.randomElement()! }
         let resolver = CTOResolver(cache: cache)
@@ -150,14 +155,15 @@ enum ScaleBenchmark {
             in process (p50 / p99 µs): GetBox by name \(us(byName.p50)) / \(us(byName.p99)), CTO resolution \(us(cto.p50)) / \(us(cto.p99)), \
             ListBoxes prefix \(us(prefix.p50)) / \(us(prefix.p99))
             over the socket (p50 µs): GetBox by name \(us(socketGetBox.p50)), GetStatus \(us(socketStatus.p50)) (×\(String(format: "%.2f", seconds(socketGetBox.p50) / seconds(socketStatus.p50))))
-            restart to the first ListBoxes rows: \(ms(restart)) ms
+            restart to the first ListBoxes rows: \(ms(restart)) ms (in process: the boxes read from SQLite \(ms(read)) ms, \
+            +\((rssBoxes - rssBefore) / max(1, stored.count)) bytes a box resident; indexed \(ms(index)) ms, +\((rssIndexed - rssBoxes) / max(1, stored.count)) bytes a box)
             load average after: \(loadAverage())
             """)
         let line = [
             "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floor.elapsed)))",
             "ratio=\(String(format: "%.2f", ratio))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))",
             "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
-            "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))",
+            "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))", "restart_read_ms=\(ms(read))", "restart_index_ms=\(ms(index))",
             "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",
             "loadavg=\(loadAverage().split(separator: " ").first ?? "")",
         ].joined(separator: " ")

@@ -19,6 +19,15 @@ public struct CachedBox: Sendable, Hashable, Codable {
     /// The latest `updatedAt` of the box and its splitters.
     public var updatedAt: String
 
+    /// A box as it was cached (the store reads it back with this).
+    public init(id: String, name: String, project: String, oltID: String, slotID: String, ponID: String,
+                lat: Double, lng: Double, boxType: String, implanted: Bool, portsTotal: Int, portsFree: Int,
+                splitters: [OZmapSplitter], updatedAt: String) {
+        (self.id, self.name, self.project, self.oltID, self.slotID, self.ponID) = (id, name, project, oltID, slotID, ponID)
+        (self.lat, self.lng, self.boxType, self.implanted) = (lat, lng, boxType, implanted)
+        (self.portsTotal, self.portsFree, self.splitters, self.updatedAt) = (portsTotal, portsFree, splitters, updatedAt)
+    }
+
     /// The cache entry for a box and its splitters; nil when no splitter ties it to an OLT.
     public init?(box: OZmapBoxInfo, splitters: [OZmapSplitter]) {
         let ordered = splitters.sorted { ($0.isDrop ? 1 : 0, $0.name, $0.id) < ($1.isDrop ? 1 : 0, $1.name, $1.id) }

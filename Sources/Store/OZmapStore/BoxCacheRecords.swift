@@ -2,26 +2,70 @@ import Foundation
 import GRDB
 import OZmapDomain
 
-/// One cached box: the whole `CachedBox` as JSON, plus the columns it is looked up by.
-struct BoxRecord: Codable, FetchableRecord, PersistableRecord {
+/// One cached box: the box packed (`PackedBox`), plus the columns it is looked up by.
+enum BoxRecord {
     static let databaseTableName = "box"
     /// A full pass's boxes as they arrive, with the pass's number: out of sight of `loadBoxes`
     /// until the pass commits its own (a failed pass leaves the last good cache on disk, and a
     /// superseded pass's late chunk is never committed by the pass after it).
     static let stagingTableName = "boxStaging"
 
-    var id: String
-    var name: String
-    var oltID: String
-    var updatedAt: String
-    var box: CachedBox
+    /// The `box` table's columns but `box`, and their values for `box`.
+    static let keyColumns = "id, name, oltID, updatedAt"
+    static func keyValues(_ box: CachedBox) -> [any DatabaseValueConvertible] { [box.id, box.name, box.oltID, box.updatedAt] }
 
-    init(_ box: CachedBox) {
-        id = box.id
-        name = box.name
-        oltID = box.oltID
-        updatedAt = box.updatedAt
-        self.box = box
+    /// Inserts `box`, or replaces the box with its id.
+    static func save(_ box: CachedBox, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(databaseTableName) (\(keyColumns), box) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: StatementArguments(keyValues(box) + [Data(PackedBox.pack(box))]))
+    }
+
+    /// Migration v5: the tables again with `box` a blob, each cached box's JSON (GRDB's Codable
+    /// column until then) packed; what a pass had staged is dropped (the next pass stages again).
+    static func repackJSONRows(_ db: Database) throws {
+        try db.drop(table: stagingTableName)
+        try db.create(table: stagingTableName) { table in
+            table.column("pass", .integer).notNull()
+            table.column("id", .text).notNull()
+            table.column("name", .text).notNull()
+            table.column("oltID", .text).notNull()
+            table.column("updatedAt", .text).notNull()
+            table.column("box", .blob).notNull()
+            table.primaryKey(["pass", "id"])
+        }
+        let json = "boxJSON"
+        try db.rename(table: databaseTableName, to: json)
+        try db.execute(sql: "DROP INDEX IF EXISTS \(databaseTableName)_on_oltID")
+        try db.create(table: databaseTableName) { table in
+            table.primaryKey("id", .text)
+            table.column("name", .text).notNull()
+            table.column("oltID", .text).notNull().indexed()
+            table.column("updatedAt", .text).notNull()
+            table.column("box", .blob).notNull()
+        }
+        let decoder = JSONDecoder()
+        let rows = try Row.fetchCursor(db, sql: "SELECT box FROM \(json)")
+        while let row = try rows.next() {
+            let text: String = row[0]
+            try save(try decoder.decode(CachedBox.self, from: Data(text.utf8)), db)
+        }
+        try db.drop(table: json)
+    }
+
+    /// Every cached box, its repeated strings shared.
+    static func fetchAll(_ db: Database) throws -> [CachedBox] {
+        var pool = StringPool()
+        var boxes: [CachedBox] = []
+        boxes.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(databaseTableName)") ?? 0)
+        let rows = try Row.fetchCursor(db, sql: "SELECT box FROM \(databaseTableName)")
+        while let row = try rows.next() {
+            // The blob as SQLite holds it, not copied.
+            try row.withUnsafeData(atIndex: 0) { data in
+                guard let data else { throw PackedBoxError("no data") }
+                try data.withUnsafeBytes { boxes.append(try PackedBox.unpack($0, pool: &pool)) }
+            }
+        }
+        return boxes
     }
 }
 
@@ -35,8 +79,7 @@ struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
 
 extension StateDatabase: BoxCacheStore {
     public func loadBoxes() throws -> [CachedBox] {
-        var pool = StringPool()
-        return try queue.read { db in try BoxRecord.fetchAll(db) }.map { pool.intern($0.box) }
+        try queue.read { db in try BoxRecord.fetchAll(db) }
     }
 
     public func loadSyncState() throws -> SyncState {
@@ -45,8 +88,8 @@ extension StateDatabase: BoxCacheStore {
 
     public func replaceBoxes(with boxes: [CachedBox], state: SyncState) throws {
         try queue.write { db in
-            try BoxRecord.deleteAll(db)
-            for box in boxes { try BoxRecord(box).insert(db) }
+            try db.execute(sql: "DELETE FROM \(BoxRecord.databaseTableName)")
+            for box in boxes { try BoxRecord.save(box, db) }
             try SyncStateRecord(state: state).save(db)
         }
     }
@@ -56,34 +99,34 @@ extension StateDatabase: BoxCacheStore {
     }
 
     public func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {
-        // The columns as the box table has them (GRDB's JSON for `box`), encoded before the write lock.
-        let rows = try boxes.map { try BoxRecord($0).databaseDictionary }
+        // Packed before the write lock: the other fetching tasks stage meanwhile.
+        let rows = boxes.map { StatementArguments([pass] + BoxRecord.keyValues($0) + [Data(PackedBox.pack($0))]) }
         try queue.write { db in
-            for row in rows {
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO \(BoxRecord.stagingTableName) (pass, id, name, oltID, updatedAt, box) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [pass, row["id"], row["name"], row["oltID"], row["updatedAt"], row["box"]])
-            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO \(BoxRecord.stagingTableName) (pass, \(BoxRecord.keyColumns), box) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for row in rows { try insert.execute(arguments: row) }
         }
     }
 
     public func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {
         try queue.write { db in
-            try BoxRecord.deleteAll(db)
+            try db.execute(sql: "DELETE FROM \(BoxRecord.databaseTableName)")
             try db.execute(sql: """
-                INSERT INTO box (id, name, oltID, updatedAt, box)
-                SELECT id, name, oltID, updatedAt, box FROM \(BoxRecord.stagingTableName) WHERE pass = ?
+                INSERT INTO \(BoxRecord.databaseTableName) (\(BoxRecord.keyColumns), box)
+                SELECT \(BoxRecord.keyColumns), box FROM \(BoxRecord.stagingTableName) WHERE pass = ?
                 """, arguments: [pass])
             try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)")
-            for box in boxes { try BoxRecord(box).save(db) }
+            for box in boxes { try BoxRecord.save(box, db) }
             try SyncStateRecord(state: state).save(db)
         }
     }
 
     public func applyChanges(upserting boxes: [CachedBox], deleting ids: [String], state: SyncState) throws {
         try queue.write { db in
-            _ = try BoxRecord.deleteAll(db, keys: ids)
-            for box in boxes { try BoxRecord(box).save(db) }
+            let delete = try db.cachedStatement(sql: "DELETE FROM \(BoxRecord.databaseTableName) WHERE id = ?")
+            for id in ids { try delete.execute(arguments: [id]) }
+            for box in boxes { try BoxRecord.save(box, db) }
             try SyncStateRecord(state: state).save(db)
         }
     }

@@ -84,6 +84,9 @@ public final class StateDatabase: Sendable {
                 table.primaryKey(["pass", "id"])
             }
         }
+        migrator.registerMigration("v5: cached boxes packed, not JSON") { db in
+            try BoxRecord.repackJSONRows(db)
+        }
         return migrator
     }
 
