@@ -82,6 +82,8 @@ enum ScaleBenchmark {
         guard load.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(load.error)") }
         let pass = try await passRequests(http)
         let peakAfterLoad = try peakResidentBytes(daemon.process.processIdentifier)
+        // ozmapd's own CPU for the load (it started idle): what the load ratio is made of on a busy machine.
+        let loadCPU = try cpuSeconds(daemon.process.processIdentifier)
 
         // The transfer floor: the same list requests, fetched by a plain client as many at once, same run.
         let floor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
@@ -147,7 +149,7 @@ enum ScaleBenchmark {
         let ratio = seconds(loadTime) / seconds(floor.elapsed)
         print("""
             initial load:   \(load.boxes) boxes in \(String(format: "%.1f", seconds(loadTime))) s (pass \(load.durationMs) ms), \
-            \(load.ozmapRequests) requests (simulator log \(pass.count))
+            \(load.ozmapRequests) requests (simulator log \(pass.count)), ozmapd CPU \(String(format: "%.1f", loadCPU)) s
             transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client: \
             \(String(format: "%.1f", seconds(floor.elapsed))) s, \(mib(floor.bytes)) MiB → load/floor ×\(String(format: "%.2f", ratio))
             ozmapd peak RSS: \(mib(peakAfterLoad)) MiB after the load, \(mib(peak)) MiB after the incremental pass
@@ -161,7 +163,7 @@ enum ScaleBenchmark {
             """)
         let line = [
             "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floor.elapsed)))",
-            "ratio=\(String(format: "%.2f", ratio))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))",
+            "ratio=\(String(format: "%.2f", ratio))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))",
             "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
             "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))", "restart_read_ms=\(ms(read))", "restart_index_ms=\(ms(index))",
             "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",

@@ -7,7 +7,7 @@ import OZmapDomain
 extension OZmapAPIClient: OZmapProvisioner {
     public func properties(clientCode code: String) async throws -> [OZmapProperty] {
         let body = try await read("properties/client/\(Self.escape(code))", route: "properties/client/{code}", attempts: 1)
-        guard let rows = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
+        guard let rows = OZmapJSON.objects(body) else {
             throw OZmapCallError(error: IntegrationError(.ozmapUnreachable, "OZmap answered GET properties/client/{code} without a JSON array"), httpStatus: 200)
         }
         return rows.compactMap(OZmapJSON.property)
@@ -190,10 +190,10 @@ extension OZmapAPIClient: OZmapProvisioner {
 
     /// `in` filters carry at most 100 values a request (the reference's box recipe), distinct, in order,
     /// and at most ~4,000 characters of them, so that long codes keep the URL within what servers take.
-    private func chunked(_ values: [String], _ fetch: ([String]) async throws -> [[String: Any]]) async throws -> [[String: Any]] {
+    private func chunked(_ values: [String], _ fetch: ([String]) async throws -> [JSONObject]) async throws -> [JSONObject] {
         var seen = Set<String>()
         let distinct = values.filter { !$0.isEmpty && seen.insert($0).inserted }
-        var rows: [[String: Any]] = []
+        var rows: [JSONObject] = []
         var chunk: [String] = []
         var length = 0
         for value in distinct {
@@ -211,7 +211,7 @@ extension OZmapAPIClient: OZmapProvisioner {
     }
 
     /// `list`, throwing `OZmapCallError` for the outbox.
-    private func pages(_ route: String, filter: [Filter]) async throws -> [[String: Any]] {
+    private func pages(_ route: String, filter: [Filter]) async throws -> [JSONObject] {
         try await list(route, filter: filter) { path, query, route in
             try await read(path, query: query, route: route, attempts: 1)
         }

@@ -111,16 +111,16 @@ public struct OZmapAPIClient: OZmapDirectory {
     typealias PageReader = @Sendable (String, [(String, String)], String) async throws -> [UInt8]
 
     /// Every row of a list route (`forEachPage`), in page order.
-    func list(_ route: String, filter: [Filter] = [], reader: PageReader? = nil) async throws -> [[String: Any]] {
-        var pages: [Int: [RawRow]] = [:]
-        try await forEachPage(route, filter: filter, reader: reader, { $0.map(RawRow.init) }) { pages[$0] = $1 }
-        return pages.keys.sorted().flatMap { pages[$0]!.map(\.fields) }
+    func list(_ route: String, filter: [Filter] = [], reader: PageReader? = nil) async throws -> [JSONObject] {
+        var pages: [Int: [JSONObject]] = [:]
+        try await forEachPage(route, filter: filter, reader: reader, { $0 }) { pages[$0] = $1 }
+        return pages.keys.sorted().flatMap { pages[$0]! }
     }
 
     /// The pages of a list route as a stream, each handed over as soon as it is read (`forEachPage`).
     /// The stream's reader ends the fetching by dropping it; the pass's request tally goes along.
     func pageStream<Row: Sendable>(_ route: String, filter: [Filter] = [],
-                                   _ rows: @escaping @Sendable ([[String: Any]]) -> [Row]) -> AsyncThrowingStream<[Row], any Error> {
+                                   _ rows: @escaping @Sendable ([JSONObject]) -> [Row]) -> AsyncThrowingStream<[Row], any Error> {
         let (stream, continuation) = AsyncThrowingStream<[Row], any Error>.makeStream()
         let tally = OZmapRequestTally.current
         let task = Task {
@@ -143,7 +143,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     /// OZmap still says there is a next page (the list grew meanwhile; an older server without
     /// `hasNextPage` or `total` is paged until a page comes back short or empty).
     func forEachPage<Row: Sendable>(_ route: String, filter: [Filter] = [], reader: PageReader? = nil,
-                                    _ rows: @escaping @Sendable ([[String: Any]]) -> [Row],
+                                    _ rows: @escaping @Sendable ([JSONObject]) -> [Row],
                                     _ body: (Int, [Row]) throws -> Void) async throws {
         let fetch: PageReader = reader ?? { path, query, route in try await get(path, query: query, route: route) }
         let filterJSON = filter.isEmpty ? nil : "[" + filter.map(\.json).joined(separator: ",") + "]"
@@ -153,13 +153,13 @@ public struct OZmapAPIClient: OZmapDirectory {
             var query = [("page", "\(page)"), ("limit", "\(pageSize)")]
             if let filterJSON { query.append(("filter", filterJSON)) }
             let body = try OZmapJSON.object(try await fetch(route, query, route))
-            guard let pageRows = body["rows"] as? [[String: Any]] else {
+            guard let pageRows = OZmapJSON.objects(body["rows"]) else {
                 throw IntegrationError(.ozmapUnreachable, "OZmap answered GET \(route) without a 'rows' list: is \(apiURL) an OZmap API v2?")
             }
             let limit = OZmapJSON.int(body["limit"]) ?? pageSize
             let total = OZmapJSON.int(body["total"])
             let hasNext: Bool
-            if let stated = body["hasNextPage"] as? Bool {
+            if let stated = body["hasNextPage"]?.bool {
                 hasNext = stated
             } else {
                 let start = OZmapJSON.int(body["start"]) ?? (page - 1) * limit
@@ -210,12 +210,6 @@ public struct OZmapAPIClient: OZmapDirectory {
         var hasNext: Bool
         var total: Int?
         var limit: Int
-    }
-
-    /// A row as JSONSerialization reads it, carried from the task that read its page to the one
-    /// that collects the pages: Foundation's immutable values, never changed after parsing.
-    struct RawRow: @unchecked Sendable {
-        let fields: [String: Any]
     }
 
     /// A GET, retried with full-jitter backoff on UNAVAILABLE (429, 5xx, no answer), honouring Retry-After.

@@ -1,0 +1,315 @@
+/// JSON read where it lies: a value is a range of the bytes OZmap sent, decoded only when asked
+/// for. OZmap's list rows carry twenty-odd fields (a splitter's every port, its fibres) of which
+/// ozmapd reads a handful; JSONSerialization built all of them as Foundation objects, about half
+/// of a full pass's CPU (docs/PERFORMANCE.md, "A network at scale"). A document is checked whole
+/// when it is read, so a value's own reading cannot meet bad syntax.
+struct JSONValue: Sendable {
+    fileprivate let text: [UInt8]
+    fileprivate let start: Int
+    fileprivate let end: Int
+
+    /// The one value `bytes` hold (whitespace around it allowed), its syntax checked.
+    init(document bytes: [UInt8]) throws(JSONSyntaxError) {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        let start = scanner.index
+        try scanner.skipValue(depth: 0)
+        let end = scanner.index
+        scanner.skipWhitespace()
+        guard scanner.index == bytes.count else { throw JSONSyntaxError("text after the value", at: scanner.index) }
+        self.init(text: bytes, start: start, end: end)
+    }
+
+    fileprivate init(text: [UInt8], start: Int, end: Int) {
+        (self.text, self.start, self.end) = (text, start, end)
+    }
+
+    private var first: UInt8 { text[start] }
+
+    var isNull: Bool { first == UInt8(ascii: "n") }
+
+    /// The object's members; nil when the value is no object.
+    var object: JSONObject? {
+        guard first == UInt8(ascii: "{") else { return nil }
+        var scanner = JSONScanner(text, at: start + 1)
+        var members: [JSONObject.Member] = []
+        scanner.skipWhitespace()
+        while scanner.peek == UInt8(ascii: "\"") {
+            let keyStart = scanner.index
+            try! scanner.skipString()
+            let keyEnd = scanner.index
+            scanner.skipWhitespace()
+            scanner.index += 1 // ':'
+            scanner.skipWhitespace()
+            let valueStart = scanner.index
+            try! scanner.skipValue(depth: 0)
+            members.append(.init(key: keyStart + 1..<keyEnd - 1, value: valueStart..<scanner.index))
+            scanner.skipWhitespace()
+            if scanner.peek == UInt8(ascii: ",") {
+                scanner.index += 1
+                scanner.skipWhitespace()
+            }
+        }
+        return JSONObject(text: text, members: members)
+    }
+
+    /// The array's elements; nil when the value is no array.
+    var array: [JSONValue]? {
+        guard first == UInt8(ascii: "[") else { return nil }
+        var scanner = JSONScanner(text, at: start + 1)
+        var elements: [JSONValue] = []
+        scanner.skipWhitespace()
+        while scanner.peek != UInt8(ascii: "]") {
+            let valueStart = scanner.index
+            try! scanner.skipValue(depth: 0)
+            elements.append(JSONValue(text: text, start: valueStart, end: scanner.index))
+            scanner.skipWhitespace()
+            if scanner.peek == UInt8(ascii: ",") {
+                scanner.index += 1
+                scanner.skipWhitespace()
+            }
+        }
+        return elements
+    }
+
+    /// The string, its escapes decoded; nil when the value is no string.
+    var string: String? {
+        guard first == UInt8(ascii: "\"") else { return nil }
+        return JSONScanner.decodeString(text, start + 1..<end - 1)
+    }
+
+    /// A number's text as it was sent (`12`, `-3.5e2`); nil when the value is no number.
+    var numberText: String? {
+        guard first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return nil }
+        return String(decoding: text[start..<end], as: UTF8.self)
+    }
+
+    var bool: Bool? {
+        switch first {
+        case UInt8(ascii: "t"): true
+        case UInt8(ascii: "f"): false
+        default: nil
+        }
+    }
+}
+
+/// An object's members, in the order sent; a key sent twice reads as its first.
+struct JSONObject: Sendable {
+    fileprivate struct Member: Sendable {
+        /// Inside the quotes, escapes undecoded.
+        let key: Range<Int>
+        let value: Range<Int>
+    }
+
+    fileprivate let text: [UInt8]
+    fileprivate let members: [Member]
+
+    /// The members' names, decoded, in the order sent.
+    var keys: [String] { members.map { JSONScanner.decodeString(text, $0.key) } }
+
+    subscript(key: String) -> JSONValue? {
+        for member in members where matches(member.key, key) {
+            return JSONValue(text: text, start: member.value.lowerBound, end: member.value.upperBound)
+        }
+        return nil
+    }
+
+    private func matches(_ range: Range<Int>, _ key: String) -> Bool {
+        var index = range.lowerBound
+        for byte in key.utf8 {
+            guard index < range.upperBound else { return false }
+            // A key with escapes in it is compared decoded (rare: OZmap's keys are plain).
+            if text[index] == UInt8(ascii: "\\") { return JSONScanner.decodeString(text, range) == key }
+            guard text[index] == byte else { return false }
+            index += 1
+        }
+        return index == range.upperBound
+    }
+}
+
+struct JSONSyntaxError: Error, CustomStringConvertible {
+    let description: String
+    init(_ problem: String, at offset: Int) { description = "not JSON: \(problem) at byte \(offset)" }
+}
+
+/// Walks JSON text: each `skip` checks the syntax of what it passes over.
+private struct JSONScanner {
+    /// Deeper nesting than this is refused rather than risking the stack.
+    static let maximumDepth = 256
+
+    let bytes: [UInt8]
+    var index: Int
+
+    init(_ bytes: [UInt8], at index: Int = 0) {
+        self.bytes = bytes
+        self.index = index
+    }
+
+    var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
+        guard depth < Self.maximumDepth else { throw JSONSyntaxError("nested deeper than \(Self.maximumDepth)", at: index) }
+        guard let byte = peek else { throw JSONSyntaxError("a value expected", at: index) }
+        switch byte {
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"), depth: depth, members: true)
+        case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"), depth: depth, members: false)
+        case UInt8(ascii: "t"): try skipLiteral("true")
+        case UInt8(ascii: "f"): try skipLiteral("false")
+        case UInt8(ascii: "n"): try skipLiteral("null")
+        default: try skipNumber()
+        }
+    }
+
+    private mutating func skipContainer(close: UInt8, depth: Int, members: Bool) throws(JSONSyntaxError) {
+        index += 1
+        skipWhitespace()
+        if peek == close {
+            index += 1
+            return
+        }
+        while true {
+            if members {
+                guard peek == UInt8(ascii: "\"") else { throw JSONSyntaxError("a member's name expected", at: index) }
+                try skipString()
+                skipWhitespace()
+                guard peek == UInt8(ascii: ":") else { throw JSONSyntaxError("':' expected", at: index) }
+                index += 1
+                skipWhitespace()
+            }
+            try skipValue(depth: depth + 1)
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: ","):
+                index += 1
+                skipWhitespace()
+            case close:
+                index += 1
+                return
+            default:
+                throw JSONSyntaxError("',' or '\(Character(Unicode.Scalar(close)))' expected", at: index)
+            }
+        }
+    }
+
+    mutating func skipString() throws(JSONSyntaxError) {
+        let opening = index
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            guard byte >= 0x20 else { throw JSONSyntaxError("a control character in a string", at: index) }
+            if byte == UInt8(ascii: "\\") {
+                guard index + 1 < bytes.count else { break }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "u"):
+                    guard index + 6 <= bytes.count, bytes[index + 2..<index + 6].allSatisfy({ Self.hexValue($0) != nil }) else {
+                        throw JSONSyntaxError("a bad \\u escape", at: index)
+                    }
+                    index += 6
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 2
+                default:
+                    throw JSONSyntaxError("a bad escape", at: index)
+                }
+                continue
+            }
+            index += 1
+        }
+        throw JSONSyntaxError("a string not closed", at: opening)
+    }
+
+    private mutating func skipLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+              literal.withUTF8Buffer({ $0.elementsEqual(bytes[index..<index + count]) }) else {
+            throw JSONSyntaxError("an unknown word", at: index)
+        }
+        index += count
+    }
+
+    /// `-? int frac? exp?`, as JSON has it.
+    private mutating func skipNumber() throws(JSONSyntaxError) {
+        let begin = index
+        func digits() -> Int {
+            let from = index
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+            return index - from
+        }
+        if peek == UInt8(ascii: "-") { index += 1 }
+        let leadingZero = peek == UInt8(ascii: "0")
+        let whole = digits()
+        guard whole > 0, !(leadingZero && whole > 1) else { throw JSONSyntaxError("a value expected", at: begin) }
+        if peek == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { throw JSONSyntaxError("digits expected after '.'", at: index) }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw JSONSyntaxError("digits expected in an exponent", at: index) }
+        }
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case 0x30...0x39: UInt32(byte - 0x30)
+        case 0x41...0x46: UInt32(byte - 0x41 + 10)
+        case 0x61...0x66: UInt32(byte - 0x61 + 10)
+        default: nil
+        }
+    }
+
+    /// The text of a string's inside (already checked), escapes decoded; a lone surrogate reads as U+FFFD.
+    static func decodeString(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+        guard bytes[range].contains(UInt8(ascii: "\\")) else { return String(decoding: bytes[range], as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        var index = range.lowerBound
+        func hex4(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 << 4 | hexValue(bytes[at + $1])! } }
+        while index < range.upperBound {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            let escaped = bytes[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(index)
+                index += 4
+                if (0xD800..<0xDC00).contains(scalar), index + 6 <= range.upperBound,
+                   bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    let low = hex4(index + 2)
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        index += 6
+                    }
+                }
+                out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+            default: out.append(escaped) // \" \\ \/
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
