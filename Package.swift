@@ -65,6 +65,7 @@ let package = Package(
         // MARK: RPC
         .target(
             name: "OZmapRPC",
+            dependencies: [.product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Sources/RPC/OZmapRPC"
         ),
         .target(

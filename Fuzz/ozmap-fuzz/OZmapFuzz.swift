@@ -196,7 +196,7 @@ func checkMessage(_ bytes: [UInt8], as type: String, then: (ProtoValue) -> Void 
     let value: ProtoValue
     do {
         value = try codec.decode(bytes, as: type)
-    } catch let error as OZmapRPC.RPCError {
+    } catch let error as RPCError {
         expectInvalidArgument(error, bytes, "decoding \(type)")
         return
     } catch {
@@ -215,16 +215,9 @@ func checkMessage(_ bytes: [UInt8], as type: String, then: (ProtoValue) -> Void 
     then(value)
 }
 
-func expectInvalidArgument(_ error: OZmapRPC.RPCError, _ input: [UInt8], _ what: @autoclosure () -> String) {
-    guard error.code == .invalidArgument, !error.message.isEmpty, !error.violations.isEmpty,
-          error.violations.allSatisfy({ !$0.field.isEmpty }) else {
-        violated("\(what()) failed with \(error) (\(error.violations)), not INVALID_ARGUMENT naming a field", input)
-    }
-}
-
-/// The framed transport's refusal of a frame: INVALID_ARGUMENT naming a field in its metadata.
-func expectInvalidArgument(_ error: GRPCCore.RPCError, _ input: [UInt8], _ what: @autoclosure () -> String) {
-    let violations = ArcholtOZmapV1.FieldViolation.all(in: error.metadata)
+/// A refusal of bytes (the codec's or the framed transport's): INVALID_ARGUMENT naming a field in its metadata.
+func expectInvalidArgument(_ error: RPCError, _ input: [UInt8], _ what: @autoclosure () -> String) {
+    let violations = error.violations
     guard error.code == .invalidArgument, !error.message.isEmpty, !violations.isEmpty,
           violations.allSatisfy({ !$0.field.isEmpty }) else {
         violated("\(what()) failed with \(error) (\(violations)), not INVALID_ARGUMENT naming a field", input)

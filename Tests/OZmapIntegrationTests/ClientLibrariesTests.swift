@@ -56,11 +56,11 @@ import Testing
         // A bad request: the status code is the example's exit status, its name and message on stderr.
         let (status, _, errors) = try await runProcess(example, [socket, "provision", "olt-a", "c-1002", "x!", first.name],
                                                        directory: rig.directory)
-        #expect(status == Int32(StatusCode.invalidArgument.rawValue), "\(errors)")
+        #expect(status == Int32(RPCError.Code.invalidArgument.rawValue), "\(errors)")
         #expect(errors.contains("INVALID_ARGUMENT") && errors.contains("serial_number"), "\(errors)")
         #expect(rig.ozmapClients(code: "c-1002").clients == 0)
         let (missing, _, notFound) = try await runProcess(example, [socket, "get", "c-never-seen"], directory: rig.directory)
-        #expect(missing == Int32(StatusCode.notFound.rawValue), "\(notFound)")
+        #expect(missing == Int32(RPCError.Code.notFound.rawValue), "\(notFound)")
 
         // The example as written: the three calls on one connection.
         let (demo, output, demoErrors) = try await runProcess(
@@ -92,7 +92,7 @@ import Testing
 
         let (status, _, errors) = try await runProcess(python, [example, socket, "provision", "olt-a", "py-1002", "x!", first.name],
                                                        directory: rig.directory)
-        #expect(status == Int32(StatusCode.invalidArgument.rawValue), "\(errors)")
+        #expect(status == Int32(RPCError.Code.invalidArgument.rawValue), "\(errors)")
         #expect(errors.contains("InvalidArgument"), "\(errors)")
 
         // Pipelining, deadlines and every status as its exception (a fake server), then against ozmapd:

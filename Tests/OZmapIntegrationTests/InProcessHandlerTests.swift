@@ -28,8 +28,8 @@ import Testing
         ]
         for (name, json, field) in cases {
             let response = try await ozmapd.call(name, json: json)
-            #expect(response.outcome.code == StatusCode.invalidArgument.rawValue && response.outcome.message.hasPrefix(field + ":"),
-                    "\(name) \(json): \(StatusCode(wireValue: response.outcome.code).name) \(response.outcome.message)")
+            #expect(response.outcome.grpcCode == .invalidArgument && response.outcome.message.hasPrefix(field + ":"),
+                    "\(name) \(json): \(response.outcome.grpcCode.wireName) \(response.outcome.message)")
         }
         #expect(try await ozmapd.rpc.listONUs(ListONUsRequest()).onus.isEmpty, "nothing was stored")
     }
@@ -51,7 +51,7 @@ import Testing
                 for (what, value) in hostile {
                     let response = try await ozmapd.call(method.name, payload: FieldValidationTests.stringField(field.number, value))
                     checked += 1
-                    #expect(response.outcome.code == StatusCode.invalidArgument.rawValue && response.outcome.message.hasPrefix(field.name + ":"),
+                    #expect(response.outcome.grpcCode == .invalidArgument && response.outcome.message.hasPrefix(field.name + ":"),
                             "\(method.name).\(field.name) with \(what): \(response.outcome.code) \(response.outcome.message)")
                     #expect(!response.outcome.message.contains("forged log line"), "the value is not echoed back")
                 }
@@ -67,12 +67,12 @@ import Testing
         defer { ozmapd.remove() }
         // onu_id = "1" (field 2), implantation = 99 (field 9, varint).
         let provision = try await ozmapd.call("ProvisionONU", payload: [0x12, 0x01, 0x31, 0x48, 99])
-        #expect(provision.outcome.code == StatusCode.invalidArgument.rawValue && provision.outcome.message.hasPrefix("implantation:"),
+        #expect(provision.outcome.grpcCode == .invalidArgument && provision.outcome.message.hasPrefix("implantation:"),
                 "\(provision.outcome.code) \(provision.outcome.message)")
         // rows (field 2): an empty row, then a row with implanted = 99 (field 7, varint).
         let rows: [UInt8] = [0x12, 0x00, 0x12, 0x02, 0x38, 99]
         let imported = try await ozmapd.call("ImportONUs", payload: rows)
-        #expect(imported.outcome.code == StatusCode.invalidArgument.rawValue && imported.outcome.message.hasPrefix("rows[1].implanted:"),
+        #expect(imported.outcome.grpcCode == .invalidArgument && imported.outcome.message.hasPrefix("rows[1].implanted:"),
                 "\(imported.outcome.code) \(imported.outcome.message)")
     }
 
@@ -113,7 +113,7 @@ import Testing
         #expect(links.first?.ozmapOltName == "OLT-FLN-01" && links.first?.requireCtoOnActivation == true)
 
         let link = try await ozmapd.call("LinkOLT", json: #"{"archolt_olt_id": "olt-b", "ozmap_olt_id": "5f5e10000001000000000008"}"#)
-        #expect(link.outcome.code == StatusCode.failedPrecondition.rawValue && link.outcome.message.contains("SetCredentials"),
+        #expect(link.outcome.grpcCode == .failedPrecondition && link.outcome.message.contains("SetCredentials"),
                 "\(link.outcome.code) \(link.outcome.message)")
 
         let removed = try #require(try await ozmapd.rpc.unlinkOLT(UnlinkOLTRequest(archoltOltId: "olt-a")).removed)
@@ -124,7 +124,7 @@ import Testing
                                        ("GetONU", #"{"onu_id": "onu-404"}"#, "onu-404"),
                                        ("RetryOperation", #"{"operation_id": "404"}"#, "404")] {
             let response = try await ozmapd.call(name, json: json)
-            #expect(response.outcome.code == StatusCode.notFound.rawValue && response.outcome.message.contains(mentions),
+            #expect(response.outcome.grpcCode == .notFound && response.outcome.message.contains(mentions),
                     "\(name): \(response.outcome.code) \(response.outcome.message)")
         }
     }

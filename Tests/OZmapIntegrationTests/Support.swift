@@ -133,11 +133,6 @@ final class TestRig: Sendable {
     }
 }
 
-extension GRPCCore.RPCError {
-    /// The field violations ozmapd sent (its `field-violation` metadata).
-    var violations: [ArcholtOZmapV1.FieldViolation] { ArcholtOZmapV1.FieldViolation.all(in: metadata) }
-}
-
 /// What the cache should hold for a box, read straight from the simulator.
 struct ExpectedBox {
     var name: String

@@ -1,4 +1,5 @@
 import ArcholtOZmapV1
+import GRPCCore
 import OZmapRPC
 import OZmapWire
 import Testing
@@ -76,7 +77,7 @@ import Testing
     }
 
     @Test func badValuesAreInvalidArgumentNamingTheField() throws {
-        func violation(_ value: ProtoValue, _ type: String) -> OZmapRPC.FieldViolation? {
+        func violation(_ value: ProtoValue, _ type: String) -> FieldViolation? {
             do {
                 _ = try codec.encode(value, as: type)
                 return nil

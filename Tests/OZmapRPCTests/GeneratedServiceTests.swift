@@ -76,6 +76,20 @@ import Testing
         }
     }
 
+    /// A field's error names it in the message and the metadata; every code's wire name reads
+    /// back to it (ozmapctl sync --wait exits with the code its report's error names).
+    @Test func fieldErrorsAndWireNames() throws {
+        let error = RPCError.invalidArgument(field: "onu_id", "required")
+        #expect(error.code == .invalidArgument && error.message == "onu_id: required")
+        #expect(error.violations == [FieldViolation(field: "onu_id", description: "required")])
+        for raw in 0...16 {
+            let code = try #require(GRPCCore.Status.Code(rawValue: raw))
+            #expect(GRPCCore.Status.Code(wireName: code.wireName) == code)
+        }
+        #expect(GRPCCore.Status.Code(wireName: "INTERNAL") == .internalError)
+        #expect(GRPCCore.Status.Code(wireName: "SHINY") == nil && GRPCCore.Status.Code(wireName: "unavailable") == nil)
+    }
+
     @Test func everyMethodIsRegistered() {
         var router = RPCRouter<InProcessTransport.Server>()
         InProcessIntegration().registerMethods(with: &router)

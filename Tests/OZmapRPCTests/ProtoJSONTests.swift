@@ -1,3 +1,4 @@
+import GRPCCore
 import OZmapRPC
 import OZmapWire
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import ArcholtOZmapV1
 import OZmapDaemon
+import GRPCCore
 import OZmapRPC
 import OZmapTestSupport
 import Testing
@@ -30,14 +31,14 @@ import Testing
 
         let (missing, _, message) = try await runProcess(ctl, ["call", "ProvisionONU", "--data", #"{"onu_id": "1", "serial_number": "ZTEG12345678"}"#],
                                                          environment: environment, directory: directory)
-        #expect(missing == StatusCode.invalidArgument.rawValue)
+        #expect(missing == Int32(RPCError.Code.invalidArgument.rawValue))
         #expect(message.contains("INVALID_ARGUMENT: archolt_olt_id: is required"))
         let (unknown, _, _) = try await runProcess(ctl, ["call", "Teleport"], environment: environment, directory: directory)
-        #expect(unknown == StatusCode.unimplemented.rawValue)
+        #expect(unknown == Int32(RPCError.Code.unimplemented.rawValue))
 
         let (invalid, invalidJSON, _) = try await runProcess(ctl, ["call", "ProvisionONU", "--json", "--data", #"{"implanted": "yes"}"#],
                                                              environment: environment, directory: directory)
-        #expect(invalid == StatusCode.invalidArgument.rawValue)
+        #expect(invalid == Int32(RPCError.Code.invalidArgument.rawValue))
         #expect(invalidJSON.contains(#""field": "implanted""#))
 
         let (human, table, _) = try await runProcess(ctl, ["status"], environment: environment, directory: directory)
@@ -47,7 +48,7 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(try await daemon.exitStatus() == 0)
         let (down, _, downMessage) = try await runProcess(ctl, ["status"], environment: environment, directory: directory)
-        #expect(down == StatusCode.unavailable.rawValue)
+        #expect(down == Int32(RPCError.Code.unavailable.rawValue))
         #expect(downMessage.contains("cannot connect to ozmapd at \(path)"))
     }
 }

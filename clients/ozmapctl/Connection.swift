@@ -66,7 +66,7 @@ struct ConnectionOptions: ParsableArguments {
         let codec = ProtobufCCodec.ozmap
         do {
             guard let descriptor = codec.service.methods.first(where: { $0.name == method || $0.path == method }) else {
-                throw OZmapRPC.RPCError(.unimplemented, "unknown method '\(method)'; 'ozmapctl methods' lists them")
+                throw RPCError(code: .unimplemented, message: "unknown method '\(method)'; 'ozmapctl methods' lists them")
             }
             let payload = try codec.encode(request, as: descriptor.requestType)
             let response = try await withClient { grpc in
@@ -76,7 +76,7 @@ struct ConnectionOptions: ParsableArguments {
                     serializer: RawBytesCoding(), deserializer: RawBytesCoding(), options: callOptions) { try $0.message }
             }
             return try codec.decode(response, as: descriptor.responseType)
-        } catch let error as OZmapRPC.RPCError {
+        } catch let error as RPCError {
             throw failure(error)
         }
     }
@@ -86,29 +86,29 @@ struct ConnectionOptions: ParsableArguments {
     private func withClient<Result: Sendable>(_ body: (GRPCClient<UnixSocketClientTransport>) async throws -> Result) async throws -> Result {
         do {
             return try await withGRPCClient(transport: try await UnixSocketClientTransport.connect(socketPath: socketPath), handleClient: body)
-        } catch let error as GRPCCore.RPCError {
-            throw failure(OZmapRPC.RPCError(error))
-        } catch let error as OZmapRPC.RPCError {
-            throw failure(error) // UNAVAILABLE: ozmapd is not listening there
+        } catch let error as RPCError {
+            throw failure(error) // UNAVAILABLE too when ozmapd is not listening there
         }
     }
 
     /// Reports `error` (JSON on standard output with --json, else text on standard error);
     /// returns the exit code to end with: its status code.
-    func failure(_ error: OZmapRPC.RPCError) -> ExitCode {
+    func failure(_ error: RPCError) -> ExitCode {
+        let name = GRPCCore.Status.Code(error.code).wireName
+        let violations = error.violations
         if json {
-            var status: ProtoMessage = ["code": .int(Int64(error.code.rawValue)), "status": .string(error.code.name),
+            var status: ProtoMessage = ["code": .int(Int64(error.code.rawValue)), "status": .string(name),
                                         "message": .string(error.message)]
-            if !error.violations.isEmpty {
-                status["violations"] = .list(error.violations.map { .message(["field": .string($0.field), "description": .string($0.description)]) })
+            if !violations.isEmpty {
+                status["violations"] = .list(violations.map { .message(["field": .string($0.field), "description": .string($0.description)]) })
             }
             print(ProtoJSON.render(.message(["error": .message(status)])))
         } else {
-            var text = "ozmapctl: \(error.code.name): \(error.message)\n"
-            for violation in error.violations { text += "  \(violation.field): \(violation.description)\n" }
+            var text = "ozmapctl: \(name): \(error.message)\n"
+            for violation in violations { text += "  \(violation.field): \(violation.description)\n" }
             FileHandle.standardError.write(Data(text.utf8))
         }
-        return ExitCode(error.code.rawValue)
+        return ExitCode(Int32(error.code.rawValue))
     }
 }
 
@@ -160,7 +160,7 @@ func parseState<State: ProtoEnum>(_ text: String?, prefix: String, options: Conn
     guard let text else { return nil }
     let names = State.allCases.map { short($0.protoName, prefix) }.filter { $0 != "unspecified" }
     guard let state = State.allCases.first(where: { short($0.protoName, prefix) == text.lowercased() }), names.contains(text.lowercased()) else {
-        throw options.failure(OZmapRPC.RPCError.invalidArgument(field: "--state", "one of \(names.joined(separator: ", "))"))
+        throw options.failure(RPCError.invalidArgument(field: "--state", "one of \(names.joined(separator: ", "))"))
     }
     return state
 }

@@ -1,6 +1,7 @@
 import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
+import GRPCCore
 import OZmapRPC
 
 struct Status: AsyncParsableCommand {
@@ -89,7 +90,7 @@ struct Call: AsyncParsableCommand {
         do {
             request = try ProtoJSON.parse(text)
         } catch let error as RPCError {
-            throw options.failure(RPCError(.invalidArgument, "--data: \(error.message)"))
+            throw options.failure(RPCError(code: .invalidArgument, message: "--data: \(error.message)"))
         }
         print(ProtoJSON.render(try await options.call(method, request: request)))
     }

@@ -61,12 +61,12 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             return [DoctorCheck(name: "permitted", ok: true, detail: "ozmapd answers this user (uid \(getuid()))")] + response.checks
         } catch let error as GRPCCore.RPCError {
-            let error = OZmapRPC.RPCError(error)
+            let name = GRPCCore.Status.Code(error.code).wireName
             if error.code == .permissionDenied {
-                return [DoctorCheck(name: "permitted", ok: false, detail: "\(error.code.name): \(error.message)",
+                return [DoctorCheck(name: "permitted", ok: false, detail: "\(name): \(error.message)",
                                     fix: "add uid \(getuid()) or one of its groups to allowed_uids / allowed_gids in ozmapd's configuration, then restart ozmapd")]
             }
-            return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(error.code.name): \(error.message)",
+            return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(name): \(error.message)",
                                 fix: error.code == .unimplemented ? "upgrade ozmapd: this one has no RunDoctor" : "see ozmapd's log (journalctl -u ozmapd)")]
         } catch {
             return [DoctorCheck(name: "ozmapd checks", ok: false, detail: "RunDoctor failed: \(error)", fix: "see ozmapd's log (journalctl -u ozmapd)")]

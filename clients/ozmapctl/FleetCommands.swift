@@ -1,6 +1,7 @@
 import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
+import GRPCCore
 import OZmapCtlSupport
 import OZmapRPC
 
@@ -96,17 +97,18 @@ extension ONUCommand {
             } else if let data = FileManager.default.contents(atPath: file) {
                 bytes = [UInt8](data)
             } else {
-                throw options.failure(RPCError(.invalidArgument, "cannot read \(file)"))
+                throw options.failure(RPCError(code: .invalidArgument, message: "cannot read \(file)"))
             }
             do {
                 return try ImportFile(bytes: bytes)
             } catch {
-                var violations = error.problems.map { OZmapRPC.FieldViolation(field: "line \($0.line)", description: $0.message) }
+                var violations = error.problems.map { FieldViolation(field: "line \($0.line)", description: $0.message) }
                 if error.total > error.problems.count {
-                    violations.append(OZmapRPC.FieldViolation(field: "…", description: "and \(error.total - error.problems.count) more"))
+                    violations.append(FieldViolation(field: "…", description: "and \(error.total - error.problems.count) more"))
                 }
                 let count = error.total == 1 ? "a problem" : "\(error.total) problems"
-                throw options.failure(RPCError(.invalidArgument, "\(file) has \(count); nothing was sent", violations: violations))
+                throw options.failure(RPCError(code: .invalidArgument, message: "\(file) has \(count); nothing was sent",
+                                               metadata: FieldViolation.metadata(violations)))
             }
         }
 

@@ -1,6 +1,7 @@
 import ArcholtOZmapV1
 import ArgumentParser
 import Foundation
+import GRPCCore
 import OZmapRPC
 
 struct CredentialsCommand: AsyncParsableCommand {
@@ -25,7 +26,7 @@ struct CredentialsCommand: AsyncParsableCommand {
             let key: String
             if let keyFile {
                 guard let data = FileManager.default.contents(atPath: keyFile) else {
-                    throw options.failure(RPCError(.invalidArgument, "--key-file: cannot read \(keyFile)"))
+                    throw options.failure(RPCError(code: .invalidArgument, message: "--key-file: cannot read \(keyFile)"))
                 }
                 key = String(decoding: data, as: UTF8.self)
             } else {
@@ -233,8 +234,10 @@ struct SyncCommand: AsyncParsableCommand {
             print(describe(report))
         }
         if !report.error.isEmpty {
-            let code = StatusCode.allCases.first { report.error.hasPrefix($0.name + ":") } ?? .unknown
-            throw ExitCode(code.rawValue)
+            // The error begins with its status's name ("UNAVAILABLE: OZmap answered 503 …").
+            let name = report.error.firstIndex(of: ":").map { String(report.error[..<$0]) }
+            let code = name.flatMap(GRPCCore.Status.Code.init(wireName:)) ?? .unknown
+            throw ExitCode(Int32(code.rawValue))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 
 /// JSON for `ProtoValue`s, for people and scripts (ozmapctl): field names as
 /// in the .proto, enums by name, bytes in base64, 64-bit integers as numbers.
@@ -20,7 +21,7 @@ public enum ProtoJSON {
             case .dataCorrupted(let context): (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
             default: "\(error)"
             }
-            throw RPCError(.invalidArgument, "not valid JSON: \(detail)")
+            throw RPCError(code: .invalidArgument, message: "not valid JSON: \(detail)")
         }
     }
 

@@ -19,7 +19,7 @@ extension Status {
 
     /// An error's status, with the violations its metadata carries.
     public init(_ error: RPCError) {
-        self.init(GRPCCore.Status.Code(error.code), error.message, violations: FieldViolation.all(in: error.metadata))
+        self.init(GRPCCore.Status.Code(error.code), error.message, violations: error.violations)
     }
 
     /// The code as GRPCCore's; values gRPC does not define read as UNKNOWN.
@@ -57,6 +57,15 @@ extension GRPCCore.Status.Code {
         case .unauthenticated: "UNAUTHENTICATED"
         default: "UNKNOWN"
         }
+    }
+
+    /// The code `wireName` names, e.g. the prefix of a sync report's error (ozmapctl sync
+    /// --wait exits with it); nil for a name that is not one. Read through `wireName`, so
+    /// there is one table.
+    public init?(wireName: String) {
+        // gRPC defines the codes 0 (OK) to 16 (UNAUTHENTICATED).
+        guard let code = (0...16).lazy.compactMap(Self.init(rawValue:)).first(where: { $0.wireName == wireName }) else { return nil }
+        self = code
     }
 }
 

@@ -20,3 +20,15 @@ extension FieldViolation {
         return metadata
     }
 }
+
+extension RPCError {
+    /// The field violations the error's metadata carries.
+    public var violations: [FieldViolation] { FieldViolation.all(in: metadata) }
+
+    /// INVALID_ARGUMENT naming the offending field: "field: description" as the message (what
+    /// a reader sees first), and the violation as metadata (what a program reads).
+    public static func invalidArgument(field: String, _ description: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: "\(field): \(description)",
+                 metadata: FieldViolation.metadata([FieldViolation(field: field, description: description)]))
+    }
+}

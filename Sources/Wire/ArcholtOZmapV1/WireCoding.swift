@@ -56,6 +56,6 @@ extension WireMessageError: RPCErrorConvertible {
     public var rpcErrorCode: RPCError.Code { .invalidArgument }
     public var rpcErrorMessage: String { description }
     public var rpcErrorMetadata: Metadata {
-        field.isEmpty ? [:] : ["field-violation": "\(field): \(reason)"]
+        field.isEmpty ? [:] : FieldViolation.metadata([FieldViolation(field: field, description: reason)])
     }
 }

@@ -2,6 +2,7 @@ import ArcholtOZmapV1
 import CProtobufC
 import Foundation
 import OZmapRPC
+import struct GRPCCore.RPCError // only it: GRPCCore's ServiceDescriptor and MethodDescriptor clash with OZmapRPC's
 
 /// The protobuf-c implementation of `MessageCodec`: bytes are unpacked and
 /// packed by libprotobuf-c, and the C structs are read and written through
@@ -110,7 +111,7 @@ public struct ProtobufCCodec: MessageCodec {
             guard let sub = location.load(as: UnsafeRawPointer?.self) else { return nil }
             return .message(try read(sub, as: schema.message(field.messageDescriptor), path: path))
         default:
-            throw RPCError(.internal, "\(path): unsupported protobuf-c field type \(field.type.rawValue)")
+            throw RPCError(code: .internalError, message: "\(path): unsupported protobuf-c field type \(field.type.rawValue)")
         }
     }
 
@@ -263,7 +264,7 @@ public struct ProtobufCCodec: MessageCodec {
             let sub = try build(fields, as: schema.message(field.messageDescriptor), arena: arena, path: path)
             location.storeBytes(of: UnsafeRawPointer(sub), as: UnsafeRawPointer?.self)
         default:
-            throw RPCError(.internal, "\(path): unsupported protobuf-c field type \(field.type.rawValue)")
+            throw RPCError(code: .internalError, message: "\(path): unsupported protobuf-c field type \(field.type.rawValue)")
         }
     }
 

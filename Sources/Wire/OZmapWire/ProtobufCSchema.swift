@@ -1,6 +1,7 @@
 import CProtobufC
 import OZmapProtoC
 import OZmapRPC
+import struct GRPCCore.RPCError // only it: GRPCCore's ServiceDescriptor and MethodDescriptor clash with OZmapRPC's
 
 /// What protobuf-c's descriptors say about every message reachable from the
 /// OZmapIntegration service and the envelopes, indexed for the codec.
@@ -80,7 +81,7 @@ final class ProtobufCSchema: @unchecked Sendable {
 
     func message(_ name: String) throws -> Message {
         guard let message = messagesByName[name] else {
-            throw RPCError(.internal, "no message type \(name) in the ozmapd schema")
+            throw RPCError(code: .internalError, message: "no message type \(name) in the ozmapd schema")
         }
         return message
     }

@@ -49,9 +49,7 @@ struct RequestTextInterceptor: ServerInterceptor {
             if let message = message as? any WireMessage {
                 try message.forEachString(at: "") { text, field in
                     if let violation = RequestText.violation(text) {
-                        let field = field()
-                        throw GRPCCore.RPCError(code: .invalidArgument, message: "\(field): \(violation)",
-                                                metadata: ArcholtOZmapV1.FieldViolation.metadata([ArcholtOZmapV1.FieldViolation(field: field, description: violation)]))
+                        throw GRPCCore.RPCError.invalidArgument(field: field(), violation)
                     }
                 }
             }
