@@ -12,6 +12,7 @@ import Testing
     private final class Counts: Sendable {
         let blocked = Atomic<Int>(0)
         let finished = Atomic<Int>(0)
+        let probed = Atomic<Bool>(false)
     }
 
     /// Whether a probe on the cooperative pool finished while every blocker was still blocked.
@@ -24,7 +25,10 @@ import Testing
             for _ in 0..<blockers {
                 group.addTask(executorPreference: blockersPreferExecutor ? executor : nil) {
                     counts.blocked.add(1, ordering: .relaxed)
-                    usleep(2_000_000) // a synchronous SQLite call that takes its time; long, so that a loaded machine still starts the probe first
+                    // A synchronous SQLite call that takes its time: until the probe has looked, or
+                    // 10 s (a probe kept waiting that long by the suites beside it still comes first).
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while !counts.probed.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(1_000) }
                     counts.finished.add(1, ordering: .relaxed)
                     return nil
                 }
@@ -32,7 +36,9 @@ import Testing
             group.addTask(executorPreference: globalConcurrentExecutor) {
                 // Once every blocker is in (all at once on the executor; on the pool, behind them).
                 while counts.blocked.load(ordering: .relaxed) < blockers { await Task.yield() }
-                return counts.finished.load(ordering: .relaxed) == 0
+                let noneFinished = counts.finished.load(ordering: .relaxed) == 0
+                counts.probed.store(true, ordering: .releasing)
+                return noneFinished
             }
             var result = false
             for await outcome in group { if let outcome { result = outcome } }

@@ -76,10 +76,12 @@ extension IntegrationService {
         case .prefix: .prefix
         case .unrecognized(let number): throw IntegrationError.invalidInput(field: "match", "\(number) is no QueryMatch this ozmapd knows")
         }
-        let matches = synchronizer.cache.snapshot.boxes(oltID: oltID, query: request.query, match: match)
+        let snapshot = synchronizer.cache.snapshot
+        let matches = snapshot.ids(oltID: oltID, query: request.query, match: match)
         let page = matches.dropFirst(offset).prefix(pageSize)
         let next = offset + page.count < matches.count ? Paging.token(offset: offset + page.count) : ""
-        return ListBoxesResponse(boxes: page.map(ArcholtOZmapV1.Box.init), nextPageToken: next, total: UInt32(clamping: matches.count))
+        return ListBoxesResponse(boxes: page.map { ArcholtOZmapV1.Box(snapshot.boxesByID[$0]!) }, nextPageToken: next,
+                                 total: UInt32(clamping: matches.count))
     }
 
     /// By id (exact), or by name as people type it (the rules of `CTOResolver`, over every OLT).

@@ -9,13 +9,13 @@ public enum NameMatch: Sendable {
 /// snapshots, so a reader sees the old set or the new one, never half.
 /// Names are indexed by `CachedBox.normalize` and by `CachedBox.looseKey`.
 public struct BoxCacheSnapshot: Sendable {
-    public private(set) var boxesByID: [String: CachedBox]
+    public private(set) var boxesByID: BoxTable
     /// Per OLT, its ids in paging order.
-    private var idsByOLT: [String: [String]]
+    private var idsByOLT: [String: IDList]
     /// Per normalised name, its ids in paging order.
-    private var idsByName: [String: [String]]
+    private var idsByName: [String: IDList]
     /// Per loose key (numbers by value), its ids in paging order.
-    private var idsByLooseName: [String: [String]]
+    private var idsByLooseName: [String: IDList]
     /// Every id, ordered by normalised name then id: the paging order.
     private var orderedIDs: [String]
     private var normalizedNames: [String: String]
@@ -23,28 +23,31 @@ public struct BoxCacheSnapshot: Sendable {
     public static let empty = BoxCacheSnapshot(boxes: [])
 
     public init(boxes: [CachedBox]) {
-        var byID: [String: CachedBox] = [:]
+        var byID = BoxTable()
         byID.reserveCapacity(boxes.count)
         for box in boxes { byID[box.id] = box }
         self.init(boxesByID: byID)
     }
 
     /// The snapshot of these boxes (keyed by their ids), indexed.
-    public init(boxesByID byID: [String: CachedBox]) {
+    public init(boxesByID byID: BoxTable) {
         var keyed: [(name: String, id: String)] = []
         keyed.reserveCapacity(byID.count)
         for box in byID.values { keyed.append((CachedBox.normalize(box.name), box.id)) }
         keyed.sort { ($0.name, $0.id) < ($1.name, $1.id) }
+        // Sized at once: a dictionary that doubles holds both tables while it copies.
         var names: [String: String] = [:]
         names.reserveCapacity(keyed.count)
-        var byOLT: [String: [String]] = [:]
-        var byName: [String: [String]] = [:]
-        var byLoose: [String: [String]] = [:]
+        var byOLT: [String: IDList] = [:]
+        var byName: [String: IDList] = [:]
+        byName.reserveCapacity(keyed.count)
+        var byLoose: [String: IDList] = [:]
+        byLoose.reserveCapacity(keyed.count)
         for (name, id) in keyed {
             names[id] = name
-            byOLT[byID[id]!.oltID, default: []].append(id)
-            byName[name, default: []].append(id)
-            byLoose[CachedBox.looseKey(normalized: name), default: []].append(id)
+            IDList.append(id, to: &byOLT, at: byID[id]!.oltID)
+            IDList.append(id, to: &byName, at: name)
+            IDList.append(id, to: &byLoose, at: CachedBox.looseKey(normalized: name))
         }
         boxesByID = byID
         idsByOLT = byOLT
@@ -58,17 +61,17 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// Boxes whose name is exactly `name` (normalised): several when names repeat.
     public func boxes(named name: String) -> [CachedBox] {
-        (idsByName[CachedBox.normalize(name)] ?? []).map { boxesByID[$0]! }
+        (idsByName[CachedBox.normalize(name)]?.ids ?? []).map { boxesByID[$0]! }
     }
 
     /// Boxes whose normalised name is `normalized` (already normalised), in paging order.
     public func boxes(normalizedName normalized: String) -> [CachedBox] {
-        (idsByName[normalized] ?? []).map { boxesByID[$0]! }
+        (idsByName[normalized]?.ids ?? []).map { boxesByID[$0]! }
     }
 
     /// Boxes whose loose key (`CachedBox.looseKey`) is `key`, in paging order.
     public func boxes(looseKey key: String) -> [CachedBox] {
-        (idsByLooseName[key] ?? []).map { boxesByID[$0]! }
+        (idsByLooseName[key]?.ids ?? []).map { boxesByID[$0]! }
     }
 
     /// The normalised name of a box in the snapshot.
@@ -78,30 +81,33 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// The ids of an OLT's boxes (nil: every box), in paging order.
     public func boxIDs(oltID: String?) -> [String] {
-        oltID.map { idsByOLT[$0] ?? [] } ?? orderedIDs
+        oltID.map { idsByOLT[$0]?.ids ?? [] } ?? orderedIDs
     }
 
     /// Boxes of an OLT (nil: all) whose name matches the query (nil or empty: all), in paging order.
     /// The query is normalised as names are, so `cto 01 00` matches `CTO-01-001`.
     public func boxes(oltID: String?, query: String?, match: NameMatch) -> [CachedBox] {
+        ids(oltID: oltID, query: query, match: match).map { boxesByID[$0]! }
+    }
+
+    /// The ids of `boxes(oltID:query:match:)`: a page of them costs its page, not every match
+    /// (ListBoxes without a query would otherwise copy every box for 100 of them).
+    public func ids(oltID: String?, query: String?, match: NameMatch) -> [String] {
         let candidates = boxIDs(oltID: oltID)
-        guard let query, !query.isEmpty else { return candidates.map { boxesByID[$0]! } }
+        guard let query, !query.isEmpty else { return candidates }
         let needle = CachedBox.normalize(query)
         if match == .exact {
-            let named = idsByName[needle] ?? []
-            return (oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }).map { boxesByID[$0]! }
+            let named = idsByName[needle]?.ids ?? []
+            return oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }
         }
         if match == .prefix {
             // The candidates are in (name, id) order: the names with this prefix are one run of them.
-            var matches: [CachedBox] = []
-            var index = Self.insertionIndex(of: (needle, ""), in: candidates, names: normalizedNames)
-            while index < candidates.count, normalizedNames[candidates[index]]!.hasPrefix(needle) {
-                matches.append(boxesByID[candidates[index]]!)
-                index += 1
-            }
-            return matches
+            let start = Self.insertionIndex(of: (needle, ""), in: candidates, names: normalizedNames)
+            var end = start
+            while end < candidates.count, normalizedNames[candidates[end]]!.hasPrefix(needle) { end += 1 }
+            return Array(candidates[start..<end])
         }
-        return candidates.filter { normalizedNames[$0]!.contains(needle) }.map { boxesByID[$0]! }
+        return candidates.filter { normalizedNames[$0]!.contains(needle) }
     }
 
     /// Adds a box, or replaces the box with its id, keeping every index and the paging order.
@@ -164,22 +170,95 @@ public struct BoxCacheSnapshot: Sendable {
         return index < ids.count ? index : nil
     }
 
-    private static func remove(_ id: String, key: (String, String), from index: inout [String: [String]], at slot: String,
+    private static func remove(_ id: String, key: (String, String), from index: inout [String: IDList], at slot: String,
                                names: [String: String]) {
-        guard var ids = index.removeValue(forKey: slot) else { return }
+        guard var ids = index.removeValue(forKey: slot)?.ids else { return }
         if let at = position(of: key, in: ids, names: names), ids[at] == id {
             ids.remove(at: at)
         } else if let at = ids.firstIndex(of: id) {
             ids.remove(at: at)
         }
-        if !ids.isEmpty { index[slot] = ids }
+        if !ids.isEmpty { index[slot] = IDList(ids) }
     }
 
-    private static func insert(_ id: String, key: (String, String), into index: inout [String: [String]], at slot: String,
+    private static func insert(_ id: String, key: (String, String), into index: inout [String: IDList], at slot: String,
                                names: [String: String]) {
-        var ids = index.removeValue(forKey: slot) ?? []
+        var ids = index.removeValue(forKey: slot)?.ids ?? []
         ids.insert(id, at: insertionIndex(of: key, in: ids, names: names))
-        index[slot] = ids
+        index[slot] = IDList(ids)
+    }
+}
+
+/// The ids under one key of an index, in paging order. Most names belong to one box: an
+/// array each would cost an allocation a box (about 100 bytes a box over the two name indexes).
+private enum IDList: Sendable {
+    case one(String)
+    case many([String])
+
+    init(_ ids: [String]) {
+        self = ids.count == 1 ? .one(ids[0]) : .many(ids)
+    }
+
+    var ids: [String] {
+        switch self {
+        case .one(let id): [id]
+        case .many(let ids): ids
+        }
+    }
+
+    /// Adds `id` last under `key`, the list's array changed in place.
+    static func append(_ id: String, to index: inout [String: IDList], at key: String) {
+        switch index[key] {
+        case nil: index[key] = .one(id)
+        case .one(let first)?: index[key] = .many([first, id])
+        case .many(var ids)?:
+            index[key] = .one(id) // the dictionary lets go of the array: appending does not copy it
+            ids.append(id)
+            index[key] = .many(ids)
+        }
+    }
+}
+
+/// Boxes found by id, stored one after another. A `[String: CachedBox]` kept each 176-byte box
+/// in a hash table sized up to twice the boxes (about 500 bytes a box at 200,000); here a box
+/// costs its own size plus a 20-byte slot in the table of positions.
+public struct BoxTable: Sendable {
+    private var boxes: [CachedBox] = []
+    private var positions: [String: Int32] = [:]
+
+    public init() {}
+
+    public mutating func reserveCapacity(_ count: Int) {
+        boxes.reserveCapacity(count)
+        positions.reserveCapacity(count)
+    }
+
+    public var count: Int { boxes.count }
+    public var isEmpty: Bool { boxes.isEmpty }
+    /// Every box, in no particular order.
+    public var values: [CachedBox] { boxes }
+
+    /// The box with this id; setting nil removes it (the last box takes its place).
+    public subscript(id: String) -> CachedBox? {
+        get { positions[id].map { boxes[Int($0)] } }
+        set {
+            switch (positions[id], newValue) {
+            case let (position?, box?):
+                boxes[Int(position)] = box
+            case let (nil, box?):
+                positions[id] = Int32(boxes.count)
+                boxes.append(box)
+            case let (position?, nil):
+                let moved = boxes.removeLast()
+                positions[id] = nil
+                if Int(position) < boxes.count {
+                    boxes[Int(position)] = moved
+                    positions[moved.id] = position
+                }
+            case (nil, nil):
+                break
+            }
+        }
     }
 }
 

@@ -315,7 +315,7 @@ public actor BoxSynchronizer {
         passNumber += 1
         let pass = passNumber
         let old = cache.snapshot
-        var boxes: [String: CachedBox] = [:]
+        var boxes = BoxTable()
         boxes.reserveCapacity(boxIDs.count)
         var (kept, added, updated) = (0, 0, 0)
         var pool = StringPool()
@@ -326,10 +326,13 @@ public actor BoxSynchronizer {
                 if let before = old.boxesByID[box.id] {
                     kept += 1
                     if before != box { updated += 1 }
+                    // An unchanged box keeps the old snapshot's copy: its texts and splitters
+                    // are then held once while both snapshots live.
+                    boxes[box.id] = before == box ? before : box
                 } else {
                     added += 1
+                    boxes[box.id] = box
                 }
-                boxes[box.id] = box
             }
         }
         (report.added, report.updated, report.removed) = (added, updated, old.count - kept)
@@ -365,12 +368,16 @@ public actor BoxSynchronizer {
         var upserts: [CachedBox] = []
         let newestBox = try await fetchBoxes(affected, directory, report: &report) { upserts += $0 }
         upserts = upserts.map { refreshedDuringPass[$0.id] ?? $0 }
-        let old = cache.snapshot
-        let upserted = Set(upserts.map(\.id))
-        // Affected boxes that are gone, or no longer tied to an OLT, leave the cache.
-        let deletions = affected.filter { !upserted.contains($0) && old.boxesByID[$0] != nil }
-        report.added = upserts.filter { old.boxesByID[$0.id] == nil }.count
-        report.updated = upserts.filter { box in old.boxesByID[box.id].map { $0 != box } ?? false }.count
+        // Counted against the current snapshot in a scope of its own: a copy of it still held
+        // when the changes go in would make `apply` copy the whole cache.
+        let deletions = { () -> [String] in
+            let old = cache.snapshot
+            let upserted = Set(upserts.map(\.id))
+            report.added = upserts.filter { old.boxesByID[$0.id] == nil }.count
+            report.updated = upserts.filter { box in old.boxesByID[box.id].map { $0 != box } ?? false }.count
+            // Affected boxes that are gone, or no longer tied to an OLT, leave the cache.
+            return affected.filter { !upserted.contains($0) && old.boxesByID[$0] != nil }
+        }()
         report.removed = deletions.count
         var newState = state
         newState.watermark = ([watermark, newestBox] + changedSplitters.map(\.updatedAt) + changedBoxes.map(\.updatedAt))
