@@ -16,17 +16,18 @@ import Testing
         for step in 0..<5_000 {
             let id = "b\(Int.random(in: 0..<60, using: &generator))"
             if Bool.random(using: &generator) {
-                table[id] = Self.box(id, name: "n\(step)")
-                model[id] = Self.box(id, name: "n\(step)")
+                table[id] = Self.box(id, name: "N-\(step % 7)")
+                model[id] = Self.box(id, name: "N-\(step % 7)")
             } else {
                 table[id] = nil
                 model[id] = nil
             }
             #expect(table.count == model.count && table.isEmpty == model.isEmpty)
             #expect(table[id] == model[id])
+            #expect(table.normalizedName(ofID: id) == model[id].map { CachedBox.normalize($0.name) })
         }
         #expect(Set(table.values) == Set(model.values))
-        for (id, box) in model { #expect(table[id] == box) }
+        for (id, box) in model { #expect(table[id] == box && table.normalizedName(ofID: id) == CachedBox.normalize(box.name)) }
         #expect(table["never"] == nil)
     }
 }

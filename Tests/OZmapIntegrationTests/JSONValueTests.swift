@@ -95,4 +95,14 @@ import Testing
         #expect(OZmapJSON.errorMessage(Array(#"{"error": "key \"x\" unknown"}"#.utf8)) == #"key "x" unknown"#)
         #expect(throws: IntegrationError.self) { try OZmapJSON.object(Array("[]".utf8)) }
     }
+
+    /// The query's percent-encoding writes what Foundation's encoder wrote.
+    @Test func queryTextIsEncodedAsFoundationEncodesIt() {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let samples = ["", "65a1b2c3d4e5f6a7b8c9d0e1", #"[{"property":"id","operator":"in","value":["a b","c&d"]}]"#,
+                       "Ação ＣＴＯ 📡", "%25+/?#=:@!$'()*,;", "\u{0}\u{7F}\u{80}"]
+        for text in samples {
+            #expect(OZmapAPIClient.escape(text) == text.addingPercentEncoding(withAllowedCharacters: unreserved), "\(text)")
+        }
+    }
 }

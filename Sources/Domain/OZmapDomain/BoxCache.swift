@@ -18,7 +18,6 @@ public struct BoxCacheSnapshot: Sendable {
     private var idsByLooseName: [String: IDList]
     /// Every id, ordered by normalised name then id: the paging order.
     private var orderedIDs: [String]
-    private var normalizedNames: [String: String]
 
     public static let empty = BoxCacheSnapshot(boxes: [])
 
@@ -31,20 +30,15 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// The snapshot of these boxes (keyed by their ids), indexed.
     public init(boxesByID byID: BoxTable) {
-        var keyed: [(name: String, id: String)] = []
-        keyed.reserveCapacity(byID.count)
-        for box in byID.values { keyed.append((CachedBox.normalize(box.name), box.id)) }
+        var keyed = byID.namesAndIDs
         keyed.sort { ($0.name, $0.id) < ($1.name, $1.id) }
         // Sized at once: a dictionary that doubles holds both tables while it copies.
-        var names: [String: String] = [:]
-        names.reserveCapacity(keyed.count)
         var byOLT: [String: IDList] = [:]
         var byName: [String: IDList] = [:]
         byName.reserveCapacity(keyed.count)
         var byLoose: [String: IDList] = [:]
         byLoose.reserveCapacity(keyed.count)
         for (name, id) in keyed {
-            names[id] = name
             IDList.append(id, to: &byOLT, at: byID[id]!.oltID)
             IDList.append(id, to: &byName, at: name)
             IDList.append(id, to: &byLoose, at: CachedBox.looseKey(normalized: name))
@@ -54,7 +48,6 @@ public struct BoxCacheSnapshot: Sendable {
         idsByName = byName
         idsByLooseName = byLoose
         orderedIDs = keyed.map(\.id)
-        normalizedNames = names
     }
 
     public var count: Int { boxesByID.count }
@@ -76,7 +69,7 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// The normalised name of a box in the snapshot.
     public func normalizedName(ofBoxID id: String) -> String? {
-        normalizedNames[id]
+        boxesByID.normalizedName(ofID: id)
     }
 
     /// The ids of an OLT's boxes (nil: every box), in paging order.
@@ -102,12 +95,12 @@ public struct BoxCacheSnapshot: Sendable {
         }
         if match == .prefix {
             // The candidates are in (name, id) order: the names with this prefix are one run of them.
-            let start = Self.insertionIndex(of: (needle, ""), in: candidates, names: normalizedNames)
+            let start = Self.insertionIndex(of: (needle, ""), in: candidates, names: boxesByID)
             var end = start
-            while end < candidates.count, normalizedNames[candidates[end]]!.hasPrefix(needle) { end += 1 }
+            while end < candidates.count, boxesByID.normalizedName(ofID: candidates[end])!.hasPrefix(needle) { end += 1 }
             return Array(candidates[start..<end])
         }
-        return candidates.filter { normalizedNames[$0]!.contains(needle) }
+        return candidates.filter { boxesByID.normalizedName(ofID: $0)!.contains(needle) }
     }
 
     /// Adds a box, or replaces the box with its id, keeping every index and the paging order.
@@ -115,63 +108,61 @@ public struct BoxCacheSnapshot: Sendable {
     mutating func upsert(_ box: CachedBox) {
         let name = CachedBox.normalize(box.name)
         if let old = boxesByID[box.id] {
-            if old.oltID == box.oltID, normalizedNames[box.id] == name {
+            if old.oltID == box.oltID, boxesByID.normalizedName(ofID: box.id) == name {
                 boxesByID[box.id] = box
                 return
             }
-            let oldName = normalizedNames[box.id]!
+            let oldName = boxesByID.normalizedName(ofID: box.id)!
             let key = (oldName, box.id)
-            Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: normalizedNames)
-            Self.remove(box.id, key: key, from: &idsByName, at: oldName, names: normalizedNames)
-            Self.remove(box.id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: oldName), names: normalizedNames)
-            if let index = Self.position(of: key, in: orderedIDs, names: normalizedNames), orderedIDs[index] == box.id {
+            Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
+            Self.remove(box.id, key: key, from: &idsByName, at: oldName, names: boxesByID)
+            Self.remove(box.id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: oldName), names: boxesByID)
+            if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == box.id {
                 orderedIDs.remove(at: index)
             } else if let index = orderedIDs.firstIndex(of: box.id) {
                 orderedIDs.remove(at: index)
             }
         }
         boxesByID[box.id] = box
-        normalizedNames[box.id] = name
         let key = (name, box.id)
-        orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: normalizedNames))
-        Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: normalizedNames)
-        Self.insert(box.id, key: key, into: &idsByName, at: name, names: normalizedNames)
-        Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
+        orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID))
+        Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: boxesByID)
+        Self.insert(box.id, key: key, into: &idsByName, at: name, names: boxesByID)
+        Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
     }
 
     /// Removes a box from every index and the paging order; nothing when it is not there.
     mutating func remove(id: String) {
-        guard let old = boxesByID[id], let name = normalizedNames[id] else { return }
+        guard let old = boxesByID[id], let name = boxesByID.normalizedName(ofID: id) else { return }
         let key = (name, id)
-        Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: normalizedNames)
-        Self.remove(id, key: key, from: &idsByName, at: name, names: normalizedNames)
-        Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: normalizedNames)
-        if let index = Self.position(of: key, in: orderedIDs, names: normalizedNames), orderedIDs[index] == id {
+        Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
+        Self.remove(id, key: key, from: &idsByName, at: name, names: boxesByID)
+        Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
+        if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == id {
             orderedIDs.remove(at: index)
         } else if let index = orderedIDs.firstIndex(of: id) {
             orderedIDs.remove(at: index)
         }
         boxesByID[id] = nil
-        normalizedNames[id] = nil
     }
 
     /// The first index whose (name, id) is not below `key`.
-    private static func insertionIndex(of key: (String, String), in ids: [String], names: [String: String]) -> Int {
+    private static func insertionIndex(of key: (String, String), in ids: [String], names: BoxTable) -> Int {
         var low = 0, high = ids.count
         while low < high {
             let mid = (low + high) / 2
-            if (names[ids[mid]]!, ids[mid]) < key { low = mid + 1 } else { high = mid }
+            if (names.normalizedName(ofID: ids[mid])!, ids[mid]) < key { low = mid + 1 } else { high = mid }
         }
         return low
     }
 
-    private static func position(of key: (String, String), in ids: [String], names: [String: String]) -> Int? {
+    private static func position(of key: (String, String), in ids: [String], names: BoxTable) -> Int? {
         let index = insertionIndex(of: key, in: ids, names: names)
         return index < ids.count ? index : nil
     }
 
     private static func remove(_ id: String, key: (String, String), from index: inout [String: IDList], at slot: String,
-                               names: [String: String]) {
+                               names: BoxTable) {
         guard var ids = index.removeValue(forKey: slot)?.ids else { return }
         if let at = position(of: key, in: ids, names: names), ids[at] == id {
             ids.remove(at: at)
@@ -182,7 +173,7 @@ public struct BoxCacheSnapshot: Sendable {
     }
 
     private static func insert(_ id: String, key: (String, String), into index: inout [String: IDList], at slot: String,
-                               names: [String: String]) {
+                               names: BoxTable) {
         var ids = index.removeValue(forKey: slot)?.ids ?? []
         ids.insert(id, at: insertionIndex(of: key, in: ids, names: names))
         index[slot] = IDList(ids)
@@ -219,17 +210,21 @@ private enum IDList: Sendable {
     }
 }
 
-/// Boxes found by id, stored one after another. A `[String: CachedBox]` kept each 176-byte box
-/// in a hash table sized up to twice the boxes (about 500 bytes a box at 200,000); here a box
-/// costs its own size plus a 20-byte slot in the table of positions.
+/// Boxes found by id, stored one after another, each with its normalised name (the key of the
+/// paging order). A `[String: CachedBox]` kept each 176-byte box in a hash table sized up to
+/// twice the boxes, and the names took a dictionary of their own: about 580 bytes a box at
+/// 200,000 where this costs about 240.
 public struct BoxTable: Sendable {
     private var boxes: [CachedBox] = []
+    /// `CachedBox.normalize` of each box's name, at the box's position.
+    private var names: [String] = []
     private var positions: [String: Int32] = [:]
 
     public init() {}
 
     public mutating func reserveCapacity(_ count: Int) {
         boxes.reserveCapacity(count)
+        names.reserveCapacity(count)
         positions.reserveCapacity(count)
     }
 
@@ -237,6 +232,12 @@ public struct BoxTable: Sendable {
     public var isEmpty: Bool { boxes.isEmpty }
     /// Every box, in no particular order.
     public var values: [CachedBox] { boxes }
+    /// Every box's normalised name and id, in no particular order.
+    var namesAndIDs: [(name: String, id: String)] { zip(names, boxes).map { ($0, $1.id) } }
+
+    public func normalizedName(ofID id: String) -> String? {
+        positions[id].map { names[Int($0)] }
+    }
 
     /// The box with this id; setting nil removes it (the last box takes its place).
     public subscript(id: String) -> CachedBox? {
@@ -244,15 +245,19 @@ public struct BoxTable: Sendable {
         set {
             switch (positions[id], newValue) {
             case let (position?, box?):
+                if box.name != boxes[Int(position)].name { names[Int(position)] = CachedBox.normalize(box.name) }
                 boxes[Int(position)] = box
             case let (nil, box?):
                 positions[id] = Int32(boxes.count)
                 boxes.append(box)
+                names.append(CachedBox.normalize(box.name))
             case let (position?, nil):
                 let moved = boxes.removeLast()
+                let movedName = names.removeLast()
                 positions[id] = nil
                 if Int(position) < boxes.count {
                     boxes[Int(position)] = moved
+                    names[Int(position)] = movedName
                     positions[moved.id] = position
                 }
             case (nil, nil):
