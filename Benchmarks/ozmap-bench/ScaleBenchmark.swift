@@ -103,6 +103,15 @@ enum ScaleBenchmark {
         guard incremental.error.isEmpty, incremental.boxesUpdated == UInt32(boxes.count) else {
             throw BenchmarkFailure("the incremental pass: \(incremental.error), \(incremental.boxesUpdated) of \(boxes.count) boxes updated")
         }
+        let peakAfterIncremental = try peakResidentBytes(daemon.process.processIdentifier)
+
+        // A full pass again, over the cache it replaces: both snapshots live until the swap.
+        let refullStart = ContinuousClock.now
+        guard let refull = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(7_200))).report,
+              refull.error.isEmpty else {
+            throw BenchmarkFailure("the second full pass failed")
+        }
+        let refullTime = ContinuousClock.now - refullStart
         let peak = try peakResidentBytes(daemon.process.processIdentifier)
 
         // Over the socket: GetBox by name against GetStatus (a call doing no work), same run.
@@ -152,7 +161,8 @@ enum ScaleBenchmark {
             \(load.ozmapRequests) requests (simulator log \(pass.count)), ozmapd CPU \(String(format: "%.1f", loadCPU)) s
             transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client: \
             \(String(format: "%.1f", seconds(floor.elapsed))) s, \(mib(floor.bytes)) MiB → load/floor ×\(String(format: "%.2f", ratio))
-            ozmapd peak RSS: \(mib(peakAfterLoad)) MiB after the load, \(mib(peak)) MiB after the incremental pass
+            ozmapd peak RSS: \(mib(peakAfterLoad)) MiB after the load, \(mib(peakAfterIncremental)) MiB after the incremental pass, \
+            \(mib(peak)) MiB after a second full pass (\(String(format: "%.1f", seconds(refullTime))) s, \(refull.boxesUpdated) boxes updated)
             incremental:    \(incremental.boxesUpdated) boxes renamed, \(ms(incrementalTime)) ms, \(incremental.ozmapRequests) requests
             in process (p50 / p99 µs): GetBox by name \(us(byName.p50)) / \(us(byName.p99)), CTO resolution \(us(cto.p50)) / \(us(cto.p99)), \
             ListBoxes prefix \(us(prefix.p50)) / \(us(prefix.p99))
@@ -163,7 +173,7 @@ enum ScaleBenchmark {
             """)
         let line = [
             "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floor.elapsed)))",
-            "ratio=\(String(format: "%.2f", ratio))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))",
+            "ratio=\(String(format: "%.2f", ratio))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))", "peak_first_rss_mib=\(mib(peakAfterIncremental))", "refull_s=\(String(format: "%.1f", seconds(refullTime)))",
             "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
             "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))", "restart_read_ms=\(ms(read))", "restart_index_ms=\(ms(index))",
             "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",

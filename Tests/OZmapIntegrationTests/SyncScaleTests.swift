@@ -50,9 +50,10 @@ import Testing
 }
 
 /// ListBoxes read without pause during a full pass sees the old cache or the new one, never
-/// part of either: the pass builds its snapshot aside and swaps it in at once.
+/// part of either: the pass applies its changes under the cache's lock at once (a few), or
+/// builds a new snapshot aside and swaps it in (more than `BoxSynchronizer.inPlaceChangeLimit`).
 @Suite(.timeLimit(.minutes(3))) struct SyncSwapTests {
-    @Test func listBoxesDuringAPassSeesTheOldCacheOrTheNewOne() async throws {
+    @Test(arguments: [40, 300]) func listBoxesDuringAPassSeesTheOldCacheOrTheNewOne(deleted: Int) async throws {
         let rig = try await TestRig(boxes: 2_000, olts: 2)
         try await rig.startDaemon()
         let client = try await rig.client()
@@ -60,12 +61,12 @@ import Testing
         #expect(first.error.isEmpty, "\(first.error)")
         let before = Int(first.boxes)
 
-        // The next pass finds 40 boxes gone and 100 new ones, named apart: any mixture of the two
-        // caches shows as a total that is neither, or as some of the new names without the rest.
+        // The next pass finds `deleted` boxes gone and 100 new ones, named apart: any mixture of the
+        // two caches shows as a total that is neither, or as some of the new names without the rest.
         let olt = try #require(try await client.rpc.listOZmapOLTs(ListOZmapOLTsRequest()).olts.first)
-        for box in try await rig.allBoxes(client).prefix(40) { try rig.simulator.deleteBox(id: box.id) }
+        for box in try await rig.allBoxes(client).prefix(deleted) { try rig.simulator.deleteBox(id: box.id) }
         for number in 0..<100 { _ = try rig.simulator.addBox(name: "NOVA-\(number)", toOLT: olt.id) }
-        let after = before - 40 + 100
+        let after = before - deleted + 100
         // Slow enough for many reads during the pass.
         rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 150))
 

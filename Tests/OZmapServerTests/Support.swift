@@ -38,6 +38,16 @@ final class Gate: Sendable {
         }
     }
 
+    /// Lets the longest-waiting handler through; the gate stays shut for the others.
+    func releaseOne() {
+        let first = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else { return nil }
+            state.waiting -= 1
+            return state.waiters.removeFirst()
+        }
+        first?.resume()
+    }
+
     func open() {
         let waiters = state.withLockedValue { state in
             state.open = true

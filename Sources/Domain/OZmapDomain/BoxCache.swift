@@ -235,6 +235,11 @@ public struct BoxTable: Sendable {
     /// Every box's normalised name and id, in no particular order.
     var namesAndIDs: [(name: String, id: String)] { zip(names, boxes).map { ($0, $1.id) } }
 
+    /// Where the box with this id is in `values`; nil when there is none.
+    public func position(ofID id: String) -> Int? {
+        positions[id].map(Int.init)
+    }
+
     public func normalizedName(ofID id: String) -> String? {
         positions[id].map { names[Int($0)] }
     }
@@ -323,10 +328,12 @@ public final class BoxCache: Sendable {
 
     /// An incremental pass's changes, in the current snapshot and at once: in place, without
     /// copying it (unless a reader still holds it, for as long as it reads).
-    public func apply(upserting boxes: [CachedBox], deleting ids: [String]) {
+    /// `loaded`: they complete a full pass (as `replace`'s).
+    public func apply(upserting boxes: [CachedBox], deleting ids: [String], loaded: Bool = false) {
         current.withLock { view in
             for id in ids { view.snapshot.remove(id: id) }
             for box in boxes { view.snapshot.upsert(box) }
+            if loaded { view.loaded = true }
         }
     }
 

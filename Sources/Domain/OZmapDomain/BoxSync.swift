@@ -98,6 +98,9 @@ public protocol BoxCacheStore: Sendable {
 public actor BoxSynchronizer {
     /// Ids per OZmap list request: the reference's `id in [...]` recipe takes up to 100.
     static let chunkSize = 100
+    /// A full pass applies at most this many boxes added, removed or renamed to the serving
+    /// snapshot in place (under its lock, ~0.3 ms each at 200,000 boxes); more build a new one.
+    static let inPlaceChangeLimit = 256
 
     public nonisolated let cache: BoxCache
     private let store: any BoxCacheStore
@@ -314,32 +317,50 @@ public actor BoxSynchronizer {
         try store.beginStagingBoxes()
         passNumber += 1
         let pass = passNumber
-        let old = cache.snapshot
-        var boxes = BoxTable()
-        boxes.reserveCapacity(boxIDs.count)
-        var (kept, added, updated) = (0, 0, 0)
+        // What the pass found, against the snapshot serving meanwhile: the ids it saw, and the boxes
+        // new or changed. A pass that finds few changes that move a box in the indexes (the periodic
+        // one) applies them to that snapshot in place and never holds a second copy of the cache
+        // (200,000 boxes: 408 MiB at its peak with a second copy); one that finds many (the first
+        // load) builds a new snapshot and swaps it in.
+        var changed = BoxTable()
+        var (kept, added, updated, moved) = (0, 0, 0, 0)
         var pool = StringPool()
-        // Each chunk is staged by the task that fetched it (encoding it is most of a chunk's cost),
-        // under this pass's number: a late chunk of a pass superseded meanwhile is never committed.
-        let newestBox = try await fetchBoxes(boxIDs, directory, report: &report, stage: { [store] in try store.stageBoxes($0, pass: pass) }) { chunk in
-            for box in chunk.map({ pool.intern($0) }) {
-                if let before = old.boxesByID[box.id] {
-                    kept += 1
-                    if before != box { updated += 1 }
-                    // An unchanged box keeps the old snapshot's copy: its texts and splitters
-                    // are then held once while both snapshots live.
-                    boxes[box.id] = before == box ? before : box
-                } else {
-                    added += 1
-                    boxes[box.id] = box
+        let newestBox: String?
+        let oldCount: Int
+        // The serving snapshot's boxes the pass did not see (gone from OZmap, or no longer wired).
+        var gone: [String] = []
+        do {
+            let old = cache.snapshot // let go before the changes go in: a copy held then would be copied whole
+            oldCount = old.count
+            if old.count == 0 { changed.reserveCapacity(boxIDs.count) } // the first load: every box is new
+            // Which of the old boxes the pass saw, by their place in the snapshot: a bit each, not a set of ids.
+            var seenOld = [Bool](repeating: false, count: old.count)
+            // Each chunk is staged by the task that fetched it (encoding it is most of a chunk's cost),
+            // under this pass's number: a late chunk of a pass superseded meanwhile is never committed.
+            newestBox = try await fetchBoxes(boxIDs, directory, report: &report, stage: { [store] in try store.stageBoxes($0, pass: pass) }) { chunk in
+                for box in chunk {
+                    guard let position = old.boxesByID.position(ofID: box.id) else {
+                        added += 1
+                        changed[box.id] = pool.intern(box)
+                        continue
+                    }
+                    let before = old.boxesByID.values[position]
+                    if !seenOld[position] { kept += 1 }
+                    seenOld[position] = true
+                    guard before != box else { continue }
+                    updated += 1
+                    if before.name != box.name || before.oltID != box.oltID { moved += 1 }
+                    changed[box.id] = pool.intern(box)
                 }
             }
+            gone = seenOld.indices.filter { !seenOld[$0] }.map { old.boxesByID.values[$0].id }
         }
-        (report.added, report.updated, report.removed) = (added, updated, old.count - kept)
+        (report.added, report.updated, report.removed) = (added, updated, oldCount - kept)
+        let goneIDs = Set(gone)
         // Boxes `refresh` re-read during the pass are newer than what the pass fetched.
         var refreshed: [CachedBox] = []
-        for (id, box) in refreshedDuringPass where boxes[id] != nil {
-            boxes[id] = box
+        for (id, box) in refreshedDuringPass where changed[id] != nil || (cache.snapshot.boxesByID[id] != nil && !goneIDs.contains(id)) {
+            changed[id] = box
             refreshed.append(box)
         }
         var newState = state
@@ -349,7 +370,19 @@ public actor BoxSynchronizer {
         try Task.checkCancellation()
         try store.commitStagedBoxes(pass: pass, upserting: refreshed, state: newState)
         state = newState
-        cache.replace(with: BoxCacheSnapshot(boxesByID: boxes), loaded: true)
+        // Each box added, removed or renamed in place moves the paging order's ids (O(n) each).
+        if oldCount > 0, added + moved + gone.count <= Self.inPlaceChangeLimit {
+            cache.apply(upserting: changed.values, deleting: gone, loaded: true)
+        } else {
+            // The changed boxes, and the unchanged ones from the serving snapshot (none on a first load).
+            var boxes = changed
+            changed = BoxTable() // `boxes` is then the only owner: it grows in place
+            let current = cache.snapshot
+            for box in current.boxesByID.values where boxes[box.id] == nil && !goneIDs.contains(box.id) {
+                boxes[box.id] = box
+            }
+            cache.replace(with: BoxCacheSnapshot(boxesByID: boxes), loaded: true)
+        }
         report.boxes = cache.snapshot.count
     }
 
