@@ -12,10 +12,11 @@ import Testing
 /// itself, after the plain suite, as MemoryTests.
 @Suite(.timeLimit(.minutes(3)), .serialized) struct SyncMemoryTests {
     static let sizes = (small: 2_000, large: 10_000)
-    /// Measured (debug build, 2026-12-02): 842 bytes a box — the cached box with its two splitters
-    /// (repeated ids shared, `StringPool`) and its indexes, and SQLite's share; 2,135 before the
-    /// sharing. Before issue 14 the pass held every parsed page until its end: 1.34 GB with
-    /// 100,000 boxes before any was cached (about 13 KiB a box).
+    /// Measured (debug build, 2026-12-02, a full make test): 1,291 bytes a box — the cached box
+    /// with its two splitters (repeated ids shared, `StringPool`), its indexes, SQLite's share and
+    /// what the pass leaves in the allocator (release, `make bench-scale`: 64 MiB at 10,000 boxes,
+    /// 297 MiB at 200,000, about 1,290 bytes a box between them). Before issue 14 the pass held every
+    /// parsed page until its end: 1.34 GB with 100,000 boxes before any was cached (about 13 KiB a box).
     static let maximumBytesPerBox = 2 * 1024
 
     @Test func aFullPassCostsABoundedAmountPerBox() async throws {
