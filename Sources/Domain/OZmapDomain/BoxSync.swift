@@ -294,9 +294,10 @@ public actor BoxSynchronizer {
     }
 
     /// The boxes traced to an OLT, then each with all its splitters, by chunks of ids. Nothing
-    /// but the box ids is held from the splitter pages, and each chunk of boxes goes into the
-    /// store's staging and the new snapshot as it arrives; the store and the cache switch to
-    /// them together at the end (readers see the old snapshot or the new one, never part of one).
+    /// but the box ids is held from the splitter pages; each chunk goes into the store's staging
+    /// as it arrives, and what differs from the serving snapshot is kept. At the end the store
+    /// and the cache take the pass at once (readers see the old cache or the new one, never part
+    /// of one): the changes under the cache's lock when they are few, else a new snapshot.
     private func fullPass(_ directory: any OZmapDirectory, report: inout SyncPassReport) async throws {
         cache.loadStarted()
         defer { if !Task.isCancelled { cache.loadEnded() } } // a cancelled pass no longer speaks for the cache
@@ -317,11 +318,11 @@ public actor BoxSynchronizer {
         try store.beginStagingBoxes()
         passNumber += 1
         let pass = passNumber
-        // What the pass found, against the snapshot serving meanwhile: the ids it saw, and the boxes
-        // new or changed. A pass that finds few changes that move a box in the indexes (the periodic
-        // one) applies them to that snapshot in place and never holds a second copy of the cache
-        // (200,000 boxes: 408 MiB at its peak with a second copy); one that finds many (the first
-        // load) builds a new snapshot and swaps it in.
+        // What the pass found, against the snapshot serving meanwhile: which old boxes it saw, and
+        // the boxes new or changed. A pass that finds few changes that move a box in the indexes
+        // (the periodic one) applies them to that snapshot in place and never holds a second copy
+        // of the cache (200,000 boxes: 408 MiB at its peak with a second copy, 315 without); one
+        // that finds many (the first load) builds a new snapshot and swaps it in.
         var changed = BoxTable()
         var (kept, added, updated, moved) = (0, 0, 0, 0)
         var pool = StringPool()
