@@ -68,8 +68,8 @@ import Testing
         for box in try await rig.allBoxes(client).prefix(deleted) { try rig.simulator.deleteBox(id: box.id) }
         for number in 0..<100 { _ = try rig.simulator.addBox(name: "NOVA-\(number)", toOLT: olt.id) }
         let after = before - deleted + 100
-        // Slow enough for many reads during the pass.
-        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 150))
+        // Slow enough for many reads during the pass (reads slow down as much under AddressSanitizer).
+        rig.simulator.setFaults(SimulatorFaults(latencyMilliseconds: 150 * testTimeScale))
 
         let pass = Task { try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true)).report }
         try await waitUntil("the pass is running") {
@@ -79,7 +79,9 @@ import Testing
         let passEnded = Atomic<Bool>(false)
         let reads = Task {
             var answers: [(all: UInt32, new: UInt32)] = []
-            while !passEnded.load(ordering: .acquiring) || answers.count < 20 {
+            var afterThePass = 0 // reads begun once the pass had ended: they must see the new cache
+            while afterThePass < 5 {
+                if passEnded.load(ordering: .acquiring) { afterThePass += 1 }
                 let all = try await reader.rpc.listBoxes(ListBoxesRequest(pageSize: 1)).total
                 let new = try await reader.rpc.listBoxes(ListBoxesRequest(query: "nova", pageSize: 1)).total
                 answers.append((all, new))
