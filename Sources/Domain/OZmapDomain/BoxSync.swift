@@ -360,9 +360,12 @@ public actor BoxSynchronizer {
         let goneIDs = Set(gone)
         // Boxes `refresh` re-read during the pass are newer than what the pass fetched.
         var refreshed: [CachedBox] = []
-        for (id, box) in refreshedDuringPass where changed[id] != nil || (cache.snapshot.boxesByID[id] != nil && !goneIDs.contains(id)) {
-            changed[id] = box
-            refreshed.append(box)
+        do { // scoped: a copy of the serving boxes still held at `apply` would make it copy them all
+            let serving = cache.snapshot.boxesByID
+            for (id, box) in refreshedDuringPass where changed[id] != nil || (serving[id] != nil && !goneIDs.contains(id)) {
+                changed[id] = box
+                refreshed.append(box)
+            }
         }
         var newState = state
         newState.watermark = [state.watermark, newestBox, newestSplitter].compactMap { $0 }.max()
