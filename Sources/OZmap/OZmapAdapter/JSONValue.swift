@@ -2,11 +2,14 @@
 /// for. OZmap's list rows carry twenty-odd fields (a splitter's every port, its fibres) of which
 /// ozmapd reads a handful; JSONSerialization built all of them as Foundation objects, about half
 /// of a full pass's CPU (docs/PERFORMANCE.md, "A network at scale"). A document is checked whole
-/// when it is read, so a value's own reading cannot meet bad syntax.
+/// when it is read, so a value's own reading cannot meet bad syntax; the check notes where each
+/// object and array ends, so reading a page's rows jumps over them instead of scanning them again.
 struct JSONValue: Sendable {
-    fileprivate let text: [UInt8]
+    fileprivate let document: JSONDocument
     fileprivate let start: Int
     fileprivate let end: Int
+    /// The value's place in `document.containers` when it is an object or an array.
+    fileprivate let container: Int
 
     /// The one value `bytes` hold (whitespace around it allowed), its syntax checked.
     init(document bytes: [UInt8]) throws(JSONSyntaxError) {
@@ -17,71 +20,45 @@ struct JSONValue: Sendable {
         let end = scanner.index
         scanner.skipWhitespace()
         guard scanner.index == bytes.count else { throw JSONSyntaxError("text after the value", at: scanner.index) }
-        self.init(text: bytes, start: start, end: end)
+        self.init(document: JSONDocument(text: bytes, containers: scanner.containers), start: start, end: end, container: 0)
     }
 
-    fileprivate init(text: [UInt8], start: Int, end: Int) {
-        (self.text, self.start, self.end) = (text, start, end)
+    fileprivate init(document: JSONDocument, start: Int, end: Int, container: Int) {
+        (self.document, self.start, self.end, self.container) = (document, start, end, container)
     }
 
-    private var first: UInt8 { text[start] }
+    private var first: UInt8 { document.text[start] }
 
     var isNull: Bool { first == UInt8(ascii: "n") }
 
     /// The object's members; nil when the value is no object.
     var object: JSONObject? {
         guard first == UInt8(ascii: "{") else { return nil }
-        var scanner = JSONScanner(text, at: start + 1)
         var members: [JSONObject.Member] = []
-        scanner.skipWhitespace()
-        while scanner.peek == UInt8(ascii: "\"") {
-            let keyStart = scanner.index
-            try! scanner.skipString()
-            let keyEnd = scanner.index
-            scanner.skipWhitespace()
-            scanner.index += 1 // ':'
-            scanner.skipWhitespace()
-            let valueStart = scanner.index
-            scanner.skipChecked()
-            members.append(.init(key: keyStart + 1..<keyEnd - 1, value: valueStart..<scanner.index))
-            scanner.skipWhitespace()
-            if scanner.peek == UInt8(ascii: ",") {
-                scanner.index += 1
-                scanner.skipWhitespace()
-            }
+        document.walk(inside: self, members: true) { key, value in
+            members.append(.init(key: key, value: value.start..<value.end, container: value.container))
         }
-        return JSONObject(text: text, members: members)
+        return JSONObject(document: document, members: members)
     }
 
     /// The array's elements; nil when the value is no array.
     var array: [JSONValue]? {
         guard first == UInt8(ascii: "[") else { return nil }
-        var scanner = JSONScanner(text, at: start + 1)
         var elements: [JSONValue] = []
-        scanner.skipWhitespace()
-        while scanner.peek != UInt8(ascii: "]") {
-            let valueStart = scanner.index
-            scanner.skipChecked()
-            elements.append(JSONValue(text: text, start: valueStart, end: scanner.index))
-            scanner.skipWhitespace()
-            if scanner.peek == UInt8(ascii: ",") {
-                scanner.index += 1
-                scanner.skipWhitespace()
-            }
-        }
+        document.walk(inside: self, members: false) { _, value in elements.append(value) }
         return elements
     }
 
     /// The string, its escapes decoded; nil when the value is no string.
     var string: String? {
         guard first == UInt8(ascii: "\"") else { return nil }
-        return JSONScanner.decodeString(text, start + 1..<end - 1)
+        return JSONScanner.decodeString(document.text, start + 1..<end - 1)
     }
 
     /// A number's text as it was sent (`12`, `-3.5e2`); nil when the value is no number.
     var numberText: String? {
         guard first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return nil }
-        return String(decoding: text[start..<end], as: UTF8.self)
+        return String(decoding: document.text[start..<end], as: UTF8.self)
     }
 
     var bool: Bool? {
@@ -93,28 +70,110 @@ struct JSONValue: Sendable {
     }
 }
 
+/// A checked document's text, and where each of its objects and arrays ends (in the order they
+/// open), so that reading one walks its own members and jumps over what is nested in them.
+private final class JSONDocument: Sendable {
+    struct Container: Sendable {
+        /// Past the closing bracket.
+        var end: Int
+        /// The first container after this one and those nested in it.
+        var next: Int
+    }
+
+    let text: [UInt8]
+    let containers: [Container]
+
+    init(text: [UInt8], containers: [Container]) {
+        self.text = text
+        self.containers = containers
+    }
+
+    private static func isDelimiter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D: true
+        default: false
+        }
+    }
+
+    /// Calls `body` with each value inside `container` (an object's with its key inside the quotes,
+    /// escapes undecoded). Nothing is checked again: the document was checked whole.
+    func walk(inside container: JSONValue, members: Bool, _ body: (Range<Int>, JSONValue) -> Void) {
+        text.withUnsafeBufferPointer { bytes in
+            containers.withUnsafeBufferPointer { containers in
+                var index = container.start + 1
+                var nested = container.container + 1 // the next container to open
+                func skipWhitespace() {
+                    while true {
+                        switch bytes[index] {
+                        case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                        default: return
+                        }
+                    }
+                }
+                func skipString() {
+                    index += 1
+                    while bytes[index] != UInt8(ascii: "\"") { index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1 }
+                    index += 1
+                }
+                skipWhitespace()
+                while bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]") {
+                    var key = 0..<0
+                    if members {
+                        let keyStart = index
+                        skipString()
+                        key = keyStart + 1..<index - 1
+                        skipWhitespace()
+                        index += 1 // ':'
+                        skipWhitespace()
+                    }
+                    let start = index
+                    var ordinal = -1
+                    switch bytes[index] {
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        ordinal = nested
+                        index = containers[nested].end
+                        nested = containers[nested].next
+                    case UInt8(ascii: "\""):
+                        skipString()
+                    default: // a number or a word: up to the next delimiter
+                        while !Self.isDelimiter(bytes[index]) { index += 1 }
+                    }
+                    body(key, JSONValue(document: self, start: start, end: index, container: ordinal))
+                    skipWhitespace()
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        skipWhitespace()
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// An object's members, in the order sent; a key sent twice reads as its first.
 struct JSONObject: Sendable {
     fileprivate struct Member: Sendable {
         /// Inside the quotes, escapes undecoded.
         let key: Range<Int>
         let value: Range<Int>
+        let container: Int
     }
 
-    fileprivate let text: [UInt8]
+    fileprivate let document: JSONDocument
     fileprivate let members: [Member]
 
     /// The members' names, decoded, in the order sent.
-    var keys: [String] { members.map { JSONScanner.decodeString(text, $0.key) } }
+    var keys: [String] { members.map { JSONScanner.decodeString(document.text, $0.key) } }
 
     subscript(key: String) -> JSONValue? {
         for member in members where matches(member.key, key) {
-            return JSONValue(text: text, start: member.value.lowerBound, end: member.value.upperBound)
+            return JSONValue(document: document, start: member.value.lowerBound, end: member.value.upperBound, container: member.container)
         }
         return nil
     }
 
     private func matches(_ range: Range<Int>, _ key: String) -> Bool {
+        let text = document.text
         var index = range.lowerBound
         for byte in key.utf8 {
             guard index < range.upperBound else { return false }
@@ -132,13 +191,15 @@ struct JSONSyntaxError: Error, CustomStringConvertible {
     init(_ problem: String, at offset: Int) { description = "not JSON: \(problem) at byte \(offset)" }
 }
 
-/// Walks JSON text: each `skip` checks the syntax of what it passes over.
+/// Walks JSON text: each `skip` checks the syntax of what it passes over, and notes where each
+/// container ends.
 private struct JSONScanner {
     /// Deeper nesting than this is refused rather than risking the stack.
     static let maximumDepth = 256
 
     let bytes: [UInt8]
     var index: Int
+    private(set) var containers: [JSONDocument.Container] = []
 
     init(_ bytes: [UInt8], at index: Int = 0) {
         self.bytes = bytes
@@ -156,45 +217,6 @@ private struct JSONScanner {
         }
     }
 
-    /// Past a value of a document already checked: brackets counted, strings jumped, nothing
-    /// checked again (reading a row's members this way costs a fraction of checking it).
-    mutating func skipChecked() {
-        index = bytes.withUnsafeBufferPointer { Self.endOfChecked($0, from: index) }
-    }
-
-    private static func endOfChecked(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        var index = start
-        var depth = 0
-        repeat {
-            switch bytes[index] {
-            case UInt8(ascii: "\""):
-                index += 1
-                while bytes[index] != UInt8(ascii: "\"") { index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1 }
-                index += 1
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                index += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                index += 1
-            default:
-                guard depth == 0 else {
-                    index += 1
-                    continue
-                }
-                // A number or a word: up to the next delimiter.
-                while index < bytes.count {
-                    switch bytes[index] {
-                    case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D: return index
-                    default: index += 1
-                    }
-                }
-                return index
-            }
-        } while depth > 0
-        return index
-    }
-
     mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
         guard depth < Self.maximumDepth else { throw JSONSyntaxError("nested deeper than \(Self.maximumDepth)", at: index) }
         guard let byte = peek else { throw JSONSyntaxError("a value expected", at: index) }
@@ -210,6 +232,9 @@ private struct JSONScanner {
     }
 
     private mutating func skipContainer(close: UInt8, depth: Int, members: Bool) throws(JSONSyntaxError) {
+        let ordinal = containers.count
+        containers.append(.init(end: 0, next: 0))
+        defer { containers[ordinal] = .init(end: index, next: containers.count) } // read only once the document is checked
         index += 1
         skipWhitespace()
         if peek == close {
