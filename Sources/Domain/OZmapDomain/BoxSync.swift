@@ -306,10 +306,20 @@ public actor BoxSynchronizer {
         var boxIDs: [String] = []
         var newestSplitter: String?
         do {
-            var seen = Set<String>()
+            // A box the serving snapshot holds is marked by its place there and listed with the
+            // snapshot's own id string; only new ids are kept whole (200,000 boxes: a set of the
+            // ids plus a string each was ~16 MiB of a periodic pass's peak).
+            let old = cache.snapshot
+            var listedOld = [Bool](repeating: false, count: old.count)
+            var listedNew = Set<String>()
             for try await page in directory.connectedSplitterPages() {
                 for splitter in page {
-                    if seen.insert(splitter.boxID).inserted { boxIDs.append(splitter.boxID) }
+                    if let position = old.boxesByID.position(ofID: splitter.boxID) {
+                        if !listedOld[position] { boxIDs.append(old.boxesByID.values[position].id) }
+                        listedOld[position] = true
+                    } else if listedNew.insert(splitter.boxID).inserted {
+                        boxIDs.append(splitter.boxID)
+                    }
                     newestSplitter = max(newestSplitter ?? splitter.updatedAt, splitter.updatedAt)
                 }
                 setProgress(report)
