@@ -365,6 +365,7 @@ public actor BoxSynchronizer {
                 }
             }
             gone = seenOld.indices.filter { !seenOld[$0] }.map { old.boxesByID.values[$0].id }
+            boxIDs = [] // fetched: on a first load its strings are the boxes' ids a second time
         }
         (report.added, report.updated, report.removed) = (added, updated, oldCount - kept)
         let goneIDs = Set(gone)
