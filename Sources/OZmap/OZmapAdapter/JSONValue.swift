@@ -35,8 +35,8 @@ struct JSONValue: Sendable {
     var object: JSONObject? {
         guard first == UInt8(ascii: "{") else { return nil }
         var members: [JSONObject.Member] = []
-        document.walk(inside: self, members: true) { key, value in
-            members.append(.init(key: key, value: value.start..<value.end, container: value.container))
+        document.walk(inside: self, members: true) { key, keyEscaped, value, container in
+            members.append(.init(key: key, keyEscaped: keyEscaped, value: value, container: container))
         }
         return JSONObject(document: document, members: members)
     }
@@ -45,7 +45,9 @@ struct JSONValue: Sendable {
     var array: [JSONValue]? {
         guard first == UInt8(ascii: "[") else { return nil }
         var elements: [JSONValue] = []
-        document.walk(inside: self, members: false) { _, value in elements.append(value) }
+        document.walk(inside: self, members: false) { _, _, value, container in
+            elements.append(JSONValue(document: document, start: value.lowerBound, end: value.upperBound, container: container))
+        }
         return elements
     }
 
@@ -95,9 +97,10 @@ private final class JSONDocument: Sendable {
         }
     }
 
-    /// Calls `body` with each value inside `container` (an object's with its key inside the quotes,
-    /// escapes undecoded). Nothing is checked again: the document was checked whole.
-    func walk(inside container: JSONValue, members: Bool, _ body: (Range<Int>, JSONValue) -> Void) {
+    /// Calls `body` with each value inside `container`: an object's key inside the quotes (escapes
+    /// undecoded) and whether it has escapes, the value's range, its place in `containers` when it
+    /// is an object or an array (else -1). Nothing is checked again: the document was checked whole.
+    func walk(inside container: JSONValue, members: Bool, _ body: (Range<Int>, Bool, Range<Int>, Int) -> Void) {
         text.withUnsafeBufferPointer { bytes in
             containers.withUnsafeBufferPointer { containers in
                 var index = container.start + 1
@@ -110,17 +113,28 @@ private final class JSONDocument: Sendable {
                         }
                     }
                 }
-                func skipString() {
+                /// Whether the string had escapes.
+                @discardableResult func skipString() -> Bool {
+                    var escaped = false
                     index += 1
-                    while bytes[index] != UInt8(ascii: "\"") { index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1 }
+                    while bytes[index] != UInt8(ascii: "\"") {
+                        guard bytes[index] == UInt8(ascii: "\\") else {
+                            index += 1
+                            continue
+                        }
+                        escaped = true
+                        index += 2
+                    }
                     index += 1
+                    return escaped
                 }
                 skipWhitespace()
                 while bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]") {
                     var key = 0..<0
+                    var keyEscaped = false
                     if members {
                         let keyStart = index
-                        skipString()
+                        keyEscaped = skipString()
                         key = keyStart + 1..<index - 1
                         skipWhitespace()
                         index += 1 // ':'
@@ -138,7 +152,7 @@ private final class JSONDocument: Sendable {
                     default: // a number or a word: up to the next delimiter
                         while !Self.isDelimiter(bytes[index]) { index += 1 }
                     }
-                    body(key, JSONValue(document: self, start: start, end: index, container: ordinal))
+                    body(key, keyEscaped, start..<index, ordinal)
                     skipWhitespace()
                     if bytes[index] == UInt8(ascii: ",") {
                         index += 1
@@ -155,6 +169,8 @@ struct JSONObject: Sendable {
     fileprivate struct Member: Sendable {
         /// Inside the quotes, escapes undecoded.
         let key: Range<Int>
+        /// Rare: OZmap's keys are plain, compared byte for byte.
+        let keyEscaped: Bool
         let value: Range<Int>
         let container: Int
     }
@@ -166,23 +182,20 @@ struct JSONObject: Sendable {
     var keys: [String] { members.map { JSONScanner.decodeString(document.text, $0.key) } }
 
     subscript(key: String) -> JSONValue? {
-        for member in members where matches(member.key, key) {
+        for member in members where matches(member, key) {
             return JSONValue(document: document, start: member.value.lowerBound, end: member.value.upperBound, container: member.container)
         }
         return nil
     }
 
-    private func matches(_ range: Range<Int>, _ key: String) -> Bool {
-        let text = document.text
-        var index = range.lowerBound
-        for byte in key.utf8 {
-            guard index < range.upperBound else { return false }
-            // A key with escapes in it is compared decoded (rare: OZmap's keys are plain).
-            if text[index] == UInt8(ascii: "\\") { return JSONScanner.decodeString(text, range) == key }
-            guard text[index] == byte else { return false }
-            index += 1
+    private func matches(_ member: Member, _ key: String) -> Bool {
+        guard !member.keyEscaped else { return JSONScanner.decodeString(document.text, member.key) == key }
+        var key = key
+        return key.withUTF8 { wanted in
+            wanted.count == member.key.count && document.text.withUnsafeBufferPointer {
+                UnsafeBufferPointer(rebasing: $0[member.key]).elementsEqual(wanted)
+            }
         }
-        return index == range.upperBound
     }
 }
 
