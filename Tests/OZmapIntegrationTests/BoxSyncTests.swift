@@ -76,6 +76,8 @@ import Testing
             $0.method == "GET" && $0.path.hasSuffix("/splitters") && $0.queryParameters["filter"]?.contains("exists") == true
         }
         #expect(splitterPages.allSatisfy { $0.queryParameters["limit"] == "500" })
+        // Only the box and the time of each splitter are read from these pages: the ports come with the box.
+        #expect(!splitterPages.isEmpty && splitterPages.allSatisfy { $0.queryParameters["select"] == "parent,updatedAt" })
         #expect(Set(splitterPages.compactMap { $0.queryParameters["page"] }).count == splitterPages.count, "no page asked twice")
 
         // ozmapd's own paging hands out every box once.

@@ -17,6 +17,17 @@ public struct OZmapOLTInfo: Sendable, Hashable, Codable {
     }
 }
 
+/// A splitter traced to an OLT, as a full pass lists them: which box it is in, when it last changed.
+public struct TracedSplitter: Sendable, Hashable {
+    public var boxID: String
+    public var updatedAt: String
+
+    public init(boxID: String, updatedAt: String) {
+        self.boxID = boxID
+        self.updatedAt = updatedAt
+    }
+}
+
 /// A splitter inside a box. A box is connected to an OLT when one of its splitters has `oltID`.
 public struct OZmapSplitter: Sendable, Hashable, Codable {
     public var id: String
@@ -81,7 +92,7 @@ public protocol OZmapDirectory: Sendable {
     var requestConcurrency: Int { get }
     /// Every splitter traced to an OLT, a page at a time as OZmap answers (pages in any order),
     /// so that a pass holds none of them longer than it takes to read their box ids.
-    func connectedSplitterPages() -> AsyncThrowingStream<[OZmapSplitter], any Error>
+    func connectedSplitterPages() -> AsyncThrowingStream<[TracedSplitter], any Error>
     /// Splitters changed at or after an OZmap `updatedAt` time.
     func splitters(updatedSince: String) async throws -> [OZmapSplitter]
     /// Every splitter inside these boxes.

@@ -65,8 +65,12 @@ public struct OZmapAPIClient: OZmapDirectory {
 
     public var requestConcurrency: Int { configuration.concurrency }
 
-    public func connectedSplitterPages() -> AsyncThrowingStream<[OZmapSplitter], any Error> {
-        pageStream("splitters", filter: [Filter("olt", "exists", true)]) { $0.compactMap(OZmapJSON.splitter) }
+    /// Only the fields the pass reads (`select`): a splitter's ports and fibres are most of its row,
+    /// and the pass fetches them with the box. A server that ignores `select` sends whole rows, read alike.
+    public func connectedSplitterPages() -> AsyncThrowingStream<[TracedSplitter], any Error> {
+        pageStream("splitters", filter: [Filter("olt", "exists", true)], select: "parent,updatedAt") {
+            $0.compactMap(OZmapJSON.tracedSplitter)
+        }
     }
 
     public func splitters(updatedSince time: String) async throws -> [OZmapSplitter] {
@@ -119,14 +123,14 @@ public struct OZmapAPIClient: OZmapDirectory {
 
     /// The pages of a list route as a stream, each handed over as soon as it is read (`forEachPage`).
     /// The stream's reader ends the fetching by dropping it; the pass's request tally goes along.
-    func pageStream<Row: Sendable>(_ route: String, filter: [Filter] = [],
+    func pageStream<Row: Sendable>(_ route: String, filter: [Filter] = [], select: String? = nil,
                                    _ rows: @escaping @Sendable ([JSONObject]) -> [Row]) -> AsyncThrowingStream<[Row], any Error> {
         let (stream, continuation) = AsyncThrowingStream<[Row], any Error>.makeStream()
         let tally = OZmapRequestTally.current
         let task = Task {
             do {
                 try await OZmapRequestTally.$current.withValue(tally) {
-                    try await forEachPage(route, filter: filter, rows) { continuation.yield($1) }
+                    try await forEachPage(route, filter: filter, select: select, rows) { continuation.yield($1) }
                 }
                 continuation.finish()
             } catch {
@@ -142,7 +146,7 @@ public struct OZmapAPIClient: OZmapDirectory {
     /// `configuration.concurrency` at a time, in any order; then one at a time for as long as
     /// OZmap still says there is a next page (the list grew meanwhile; an older server without
     /// `hasNextPage` or `total` is paged until a page comes back short or empty).
-    func forEachPage<Row: Sendable>(_ route: String, filter: [Filter] = [], reader: PageReader? = nil,
+    func forEachPage<Row: Sendable>(_ route: String, filter: [Filter] = [], select: String? = nil, reader: PageReader? = nil,
                                     _ rows: @escaping @Sendable ([JSONObject]) -> [Row],
                                     _ body: (Int, [Row]) throws -> Void) async throws {
         let fetch: PageReader = reader ?? { path, query, route in try await get(path, query: query, route: route) }
@@ -152,6 +156,7 @@ public struct OZmapAPIClient: OZmapDirectory {
         @Sendable func read(_ page: Int) async throws -> Page<Row> {
             var query = [("page", "\(page)"), ("limit", "\(pageSize)")]
             if let filterJSON { query.append(("filter", filterJSON)) }
+            if let select { query.append(("select", select)) }
             let body = try OZmapJSON.object(try await fetch(route, query, route))
             guard let pageRows = OZmapJSON.objects(body["rows"]) else {
                 throw IntegrationError(.ozmapUnreachable, "OZmap answered GET \(route) without a 'rows' list: is \(apiURL) an OZmap API v2?")

@@ -89,6 +89,11 @@ enum OZmapJSON {
                              updatedAt: string(object["updatedAt"]) ?? "")
     }
 
+    static func tracedSplitter(_ object: JSONObject) -> TracedSplitter? {
+        guard let parent = reference(object["parent"]) else { return nil }
+        return TracedSplitter(boxID: parent, updatedAt: string(object["updatedAt"]) ?? "")
+    }
+
     /// A property, its client given as an id or populated; `connections` as the splitter ports it holds.
     static func property(_ object: JSONObject) -> OZmapProperty? {
         guard let id = id(object) else { return nil }
