@@ -38,6 +38,8 @@ import Testing
         // And the other way: what that codec writes, the generated type reads back whole.
         let rewritten = try ProtobufCCodec.ozmap.encode(decoded, as: name)
         #expect(try sample.decodes(rewritten))
+        // Both fill libprotobuf-c's structs their own way: the bytes must still be the same.
+        #expect(rewritten == bytes)
     }
 
     /// Every bool sample is true and enum fields share values, so a swap of two such
@@ -103,6 +105,51 @@ import Testing
         let bytes: [UInt8] = [0x12, 0x00] + [0x12, UInt8(row.count)] + row
         #expect(throws: WireMessageError(field: "rows[1].serial_number", reason: "contains a NUL character")) {
             try ImportONUsRequest(serializedBytes: bytes)
+        }
+    }
+
+    /// Errors name their field through nested and repeated messages and repeated strings,
+    /// both ways (the generated code builds the path only on the way out of a failure).
+    @Test func errorsNameNestedAndRepeatedFields() throws {
+        let response = ReconcileResponse(rows: [DriftRow(onuId: "1"), DriftRow(onuId: "2", fields: ["a", "b", "c\u{0}d"])])
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "contains a NUL character")) {
+            try response.serializedBytes()
+        }
+        let page = ListBoxesResponse(boxes: [Box(id: "1"), Box(id: "2", splitters: [Splitter(id: "s"), Splitter(name: "a\u{0}")])])
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "contains a NUL character")) {
+            try page.serializedBytes()
+        }
+        var status = GetStatusResponse(version: "1")
+        status.lastSync = SyncReport(startedAt: "\u{0}")
+        #expect(throws: WireMessageError(field: "last_sync.started_at", reason: "contains a NUL character")) {
+            try status.serializedBytes()
+        }
+
+        // On the wire: a valid message with one byte of one string (X) replaced.
+        func replacingX<M: WireMessage>(_ message: M, with byte: UInt8) throws -> [UInt8] {
+            var bytes = try message.serializedBytes()
+            let index = try #require(bytes.firstIndex(of: UInt8(ascii: "X")))
+            #expect(bytes.lastIndex(of: UInt8(ascii: "X")) == index)
+            bytes[index] = byte
+            return bytes
+        }
+        let reconcile = ReconcileResponse(rows: [DriftRow(onuId: "1"), DriftRow(onuId: "2", fields: ["a", "b", "cXd"])])
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "contains a NUL character")) {
+            try ReconcileResponse(serializedBytes: replacingX(reconcile, with: 0))
+        }
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "not valid UTF-8")) {
+            try ReconcileResponse(serializedBytes: replacingX(reconcile, with: 0xff))
+        }
+        let boxes = ListBoxesResponse(boxes: [Box(id: "1", lat: 1), Box(id: "2", splitters: [Splitter(id: "s"), Splitter(name: "aX")])])
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "contains a NUL character")) {
+            try ListBoxesResponse(serializedBytes: replacingX(boxes, with: 0))
+        }
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "not valid UTF-8")) {
+            try ListBoxesResponse(serializedBytes: replacingX(boxes, with: 0xff))
+        }
+        status.lastSync = SyncReport(startedAt: "X")
+        #expect(throws: WireMessageError(field: "last_sync.started_at", reason: "not valid UTF-8")) {
+            try GetStatusResponse(serializedBytes: replacingX(status, with: 0xff))
         }
     }
 

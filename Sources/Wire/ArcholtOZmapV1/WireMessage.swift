@@ -120,56 +120,95 @@ public enum ProtobufCFields {
     /// would arrive silently cut short ("1001\0x" read as "1001"). The wire still
     /// has the whole string: refuse it there, naming the field. Runs only on bytes
     /// protobuf-c has accepted (so the structure is sound), and only when a 0 byte
-    /// is in them at all.
+    /// is in them at all (a double often has one).
     public static func rejectEmbeddedNUL(_ bytes: [UInt8], _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws(WireMessageError) {
-        guard bytes.contains(0) else { return }
-        try rejectEmbeddedNUL(bytes, bytes.indices, descriptor, path: "")
+        let field: String? = bytes.withUnsafeBufferPointer { wire in
+            guard let base = wire.baseAddress, memchr(base, 0, wire.count) != nil else { return nil }
+            return firstStringWithNUL(in: wire, wire.indices, descriptor)
+        }
+        if let field {
+            throw WireMessageError(field: field, reason: "contains a NUL character")
+        }
     }
 
-    private static func rejectEmbeddedNUL(_ bytes: [UInt8], _ range: Range<Int>, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String) throws(WireMessageError) {
-        var offset = range.lowerBound
-        var occurrences: [UInt32: Int] = [:]
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < range.upperBound, shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7f) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
+    /// The path of the first string in `range` (nested messages' included) holding a 0
+    /// byte, or nil. The path is built for that string alone, on the way out.
+    private static func firstStringWithNUL(in wire: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String? {
+        var scanner = WireScanner(wire, range)
+        while let (number, value) = scanner.nextLengthDelimited() {
+            guard let field = protobuf_c_message_descriptor_get_field(descriptor, number) else { continue }
+            let inner: String?
+            switch field.pointee.type {
+            case PROTOBUF_C_TYPE_STRING:
+                guard !value.isEmpty, memchr(wire.baseAddress! + value.lowerBound, 0, value.count) != nil else { continue }
+                inner = nil
+            case PROTOBUF_C_TYPE_MESSAGE:
+                let sub = field.pointee.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+                guard let found = firstStringWithNUL(in: wire, value, sub) else { continue }
+                inner = found
+            default:
+                continue
             }
-            return nil
+            var name = String(cString: field.pointee.name)
+            if field.pointee.label == PROTOBUF_C_LABEL_REPEATED {
+                // Its index: the same field's occurrences before it.
+                var earlier = WireScanner(wire, range.lowerBound..<value.lowerBound)
+                var index = 0
+                while let (other, _) = earlier.nextLengthDelimited() {
+                    if other == number { index += 1 }
+                }
+                name += "[\(index)]"
+            }
+            return inner.map { path(name, $0) } ?? name
         }
-        while offset < range.upperBound, let tag = varint() {
+        return nil
+    }
+}
+
+/// Just enough of the wire format to find the length-delimited fields of bytes
+/// protobuf-c has accepted.
+private struct WireScanner {
+    let wire: UnsafeBufferPointer<UInt8>
+    var offset: Int
+    let end: Int
+
+    init(_ wire: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        self.wire = wire
+        self.offset = range.lowerBound
+        self.end = range.upperBound
+    }
+
+    mutating func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < end, shift < 64 {
+            let byte = wire[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// The next length-delimited field's number and bytes, past any other field; nil at
+    /// the end, or at what proto3 does not have (groups).
+    mutating func nextLengthDelimited() -> (number: UInt32, value: Range<Int>)? {
+        while offset < end, let tag = varint() {
             switch tag & 7 {
-            case 0: guard varint() != nil else { return }
+            case 0: guard varint() != nil else { return nil }
             case 1: offset += 8
             case 5: offset += 4
             case 2:
-                guard let length = varint(), length <= UInt64(range.upperBound - offset) else { return }
+                guard let length = varint(), length <= UInt64(end - offset) else { return nil }
                 let value = offset..<offset + Int(length)
                 offset = value.upperBound
-                guard tag >> 3 <= UInt64(UInt32.max),
-                      let field = protobuf_c_message_descriptor_get_field(descriptor, UInt32(tag >> 3)) else { continue }
-                let name = String(cString: field.pointee.name)
-                var fieldPath = Self.path(path, name)
-                if field.pointee.label == PROTOBUF_C_LABEL_REPEATED {
-                    let index = occurrences[field.pointee.id, default: 0]
-                    occurrences[field.pointee.id] = index + 1
-                    fieldPath += "[\(index)]"
-                }
-                switch field.pointee.type {
-                case PROTOBUF_C_TYPE_STRING where bytes[value].contains(0):
-                    throw WireMessageError(field: fieldPath, reason: "contains a NUL character")
-                case PROTOBUF_C_TYPE_MESSAGE:
-                    let sub = field.pointee.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
-                    try rejectEmbeddedNUL(bytes, value, sub, path: fieldPath)
-                default: break
-                }
-            default: return
+                guard tag >> 3 <= UInt64(UInt32.max) else { continue }
+                return (UInt32(tag >> 3), value)
+            default: return nil
             }
         }
+        return nil
     }
 }
 
