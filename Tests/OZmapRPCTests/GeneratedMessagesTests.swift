@@ -153,6 +153,22 @@ import Testing
         }
     }
 
+    /// A message whose C memory spans many of the coding arena's chunks, with strings
+    /// larger than a chunk: read back whole, and the same bytes as the descriptor-driven
+    /// codec writes.
+    @Test func aLargeMessageCodesWhole() throws {
+        let page = ListBoxesResponse(boxes: (0..<2_000).map { index in
+            Box(id: "box-\(index)", name: String(repeating: "n", count: index % 50), lat: Double(index),
+                splitters: (0..<index % 4).map { Splitter(id: "s\($0)", name: String(repeating: "é", count: index % 7)) })
+        } + [Box(id: String(repeating: "i", count: 70_000))], nextPageToken: String(repeating: "t", count: 100_000), total: 2_001)
+        let bytes = try page.serializedBytes()
+        #expect(try ListBoxesResponse(serializedBytes: bytes) == page)
+        let tree = try ProtobufCCodec.ozmap.decode(bytes, as: ListBoxesResponse.protoName)
+        #expect(try ProtobufCCodec.ozmap.encode(tree, as: ListBoxesResponse.protoName) == bytes)
+        #expect(try ListMethodsRequest().serializedBytes() == [])
+        #expect(try ListMethodsRequest(serializedBytes: []) == ListMethodsRequest())
+    }
+
     @Test func invalidUTF8IsRefusedNamingTheField() {
         let bytes: [UInt8] = [0x12, 0x02, 0xc3, 0x28]   // onu_id (field 2) = C3 28
         #expect(throws: WireMessageError(field: "onu_id", reason: "not valid UTF-8")) {

@@ -247,8 +247,8 @@ def gen_protobuf_c(file, out):
         w("        try packed()\n    }\n\n")
         w("    static func initialize(_ message: UnsafeMutablePointer<%s>) {\n" % ctype)
         w("        %s__init(message)\n    }\n\n" % cfunc)
-        w("    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<%s>? {\n" % ctype)
-        w("        %s__unpack(nil, bytes.count, bytes.baseAddress)\n    }\n\n" % cfunc)
+        w("    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<%s>? {\n" % ctype)
+        w("        %s__unpack(allocator, bytes.count, bytes.baseAddress)\n    }\n\n" % cfunc)
         w("    static func packedSize(_ message: UnsafePointer<%s>) -> Int {\n" % ctype)
         w("        %s__get_packed_size(message)\n    }\n\n" % cfunc)
         w("    static func pack(_ message: UnsafePointer<%s>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {\n" % ctype)
@@ -293,7 +293,7 @@ def gen_protobuf_c(file, out):
         # packing
         used_m = "message" if fields else "_"
         used_a = "arena" if any(f.repeated or f.type in (F.TYPE_STRING, F.TYPE_BYTES, F.TYPE_MESSAGE) for f in fields) else "_"
-        w("    func fill(_ %s: inout %s, _ %s: ProtobufCArena) throws(WireMessageError) {\n" % (used_m, ctype, used_a))
+        w("    func fill(_ %s: inout %s, _ %s: inout ProtobufCArena) throws(WireMessageError) {\n" % (used_m, ctype, used_a))
         for f in fields:
             c = "message.%s" % f.name
             s = "self.%s" % f.swift.strip("`")

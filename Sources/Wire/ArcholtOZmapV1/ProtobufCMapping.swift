@@ -2,7 +2,7 @@ import CProtobufC
 import Foundation
 
 /// What the generated code maps to and from its protoc-c struct: libprotobuf-c packs and
-/// unpacks, the generated code moves the fields.
+/// unpacks, the generated code moves the fields, `ProtobufCArena` holds the C memory.
 ///
 /// Errors name the innermost field when thrown ("serial_number") and each enclosing
 /// message adds its field on the way out ("rows[1].serial_number"): no path is built
@@ -11,36 +11,39 @@ protocol ProtobufCMessageMapping: WireMessage {
     associatedtype CMessage
     /// protoc-c's `__init`: every field at its default.
     static func initialize(_ message: UnsafeMutablePointer<CMessage>)
-    /// protoc-c's `__unpack` with malloc; nil when the bytes are not this message.
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CMessage>?
+    /// protoc-c's `__unpack`; nil when the bytes are not this message.
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CMessage>?
     /// protoc-c's `__get_packed_size`.
     static func packedSize(_ message: UnsafePointer<CMessage>) -> Int
     /// protoc-c's `__pack`: writes `packedSize` bytes, returns how many.
     static func pack(_ message: UnsafePointer<CMessage>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int
     init(unpacking message: UnsafePointer<CMessage>) throws(WireMessageError)
-    func fill(_ message: inout CMessage, _ arena: ProtobufCArena) throws(WireMessageError)
+    func fill(_ message: inout CMessage, _ arena: inout ProtobufCArena) throws(WireMessageError)
 }
 
 extension ProtobufCMessageMapping {
-    /// What `init(serializedBytes:)` does: unpack, refuse a NUL inside a string, read
-    /// the fields, free what was unpacked.
+    /// What `init(serializedBytes:)` does: unpack into an arena, refuse a NUL inside a
+    /// string, read the fields; the arena's memory goes on return.
     static func unpacked(from bytes: [UInt8]) throws(WireMessageError) -> Self {
-        guard let message = bytes.withUnsafeBufferPointer(unpack) else {
+        var arena = ProtobufCArena()
+        guard let message = arena.unpack(bytes, unpack) else {
             throw .notAMessage(protoName, byteCount: bytes.count)
         }
         // Every protoc-c struct begins with its ProtobufCMessage.
-        let base = UnsafeMutablePointer<ProtobufCMessage>(OpaquePointer(message))
-        defer { protobuf_c_message_free_unpacked(base, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, base.pointee.descriptor)
-        return try Self(unpacking: message)
+        let descriptor = UnsafeRawPointer(message).load(as: ProtobufCMessage.self).descriptor!
+        try ProtobufCFields.rejectEmbeddedNUL(bytes, descriptor)
+        // The unpacked struct is in the arena's memory: keep it alive while reading it.
+        return try withExtendedLifetime(arena) { () throws(WireMessageError) -> Self in
+            try Self(unpacking: message)
+        }
     }
 
     /// What `serializedBytes()` does: fill the struct in an arena, pack it into an array
     /// of exactly its packed size.
     func packed() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
+        var arena = ProtobufCArena()
         let message = try arena.filled(self)
-        // The struct points into the arena's memory: keep it alive while packing.
+        // The struct is in the arena's memory: keep it alive while packing.
         return withExtendedLifetime(arena) {
             [UInt8](unsafeUninitializedCapacity: Self.packedSize(message)) { buffer, count in
                 count = Self.pack(message, into: buffer.baseAddress)

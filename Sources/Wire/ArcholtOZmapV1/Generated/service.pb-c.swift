@@ -22,8 +22,8 @@ extension GetStatusRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_status_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusRequest>? {
-        archolt__ozmap__v1__get_status_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusRequest>? {
+        archolt__ozmap__v1__get_status_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusRequest>) -> Int {
@@ -38,7 +38,7 @@ extension GetStatusRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetStatusRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetStatusRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -60,8 +60,8 @@ extension GetStatusResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_status_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusResponse>? {
-        archolt__ozmap__v1__get_status_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusResponse>? {
+        archolt__ozmap__v1__get_status_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusResponse>) -> Int {
@@ -96,7 +96,7 @@ extension GetStatusResponse: ProtobufCMessageMapping {
         self.driftCheckedAt = try ProtobufCFields.string(message.pointee.drift_checked_at, "drift_checked_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetStatusResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__GetStatusResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.version = try arena.string(self.version, "version")
         message.started_at = try arena.string(self.startedAt, "started_at")
         message.uptime_ms = self.uptimeMs
@@ -148,8 +148,8 @@ extension OZmapRequestCount: ProtobufCMessageMapping {
         archolt__ozmap__v1__ozmap_request_count__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapRequestCount>? {
-        archolt__ozmap__v1__ozmap_request_count__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapRequestCount>? {
+        archolt__ozmap__v1__ozmap_request_count__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapRequestCount>) -> Int {
@@ -168,7 +168,7 @@ extension OZmapRequestCount: ProtobufCMessageMapping {
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OZmapRequestCount, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__OZmapRequestCount, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.http_method = try arena.string(self.httpMethod, "http_method")
         message.route = try arena.string(self.route, "route")
         message.http_status = self.httpStatus
@@ -196,8 +196,8 @@ extension ListMethodsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_methods_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsRequest>? {
-        archolt__ozmap__v1__list_methods_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsRequest>? {
+        archolt__ozmap__v1__list_methods_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsRequest>) -> Int {
@@ -212,7 +212,7 @@ extension ListMethodsRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListMethodsRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListMethodsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -234,8 +234,8 @@ extension ListMethodsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_methods_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsResponse>? {
-        archolt__ozmap__v1__list_methods_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsResponse>? {
+        archolt__ozmap__v1__list_methods_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsResponse>) -> Int {
@@ -251,7 +251,7 @@ extension ListMethodsResponse: ProtobufCMessageMapping {
         self.methods = try ProtobufCFields.messages(message.pointee.n_methods, message.pointee.methods, "methods", as: MethodInfo.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListMethodsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListMethodsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_methods, message.methods) = try arena.messages(self.methods, "methods")
     }
 
@@ -275,8 +275,8 @@ extension MethodInfo: ProtobufCMessageMapping {
         archolt__ozmap__v1__method_info__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__MethodInfo>? {
-        archolt__ozmap__v1__method_info__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__MethodInfo>? {
+        archolt__ozmap__v1__method_info__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__MethodInfo>) -> Int {
@@ -296,7 +296,7 @@ extension MethodInfo: ProtobufCMessageMapping {
         self.implemented = message.pointee.implemented != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__MethodInfo, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__MethodInfo, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.name = try arena.string(self.name, "name")
         message.path = try arena.string(self.path, "path")
         message.request_type = try arena.string(self.requestType, "request_type")
@@ -327,8 +327,8 @@ extension SetCredentialsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__set_credentials_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsRequest>? {
-        archolt__ozmap__v1__set_credentials_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsRequest>? {
+        archolt__ozmap__v1__set_credentials_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsRequest>) -> Int {
@@ -345,7 +345,7 @@ extension SetCredentialsRequest: ProtobufCMessageMapping {
         self.apiKey = try ProtobufCFields.string(message.pointee.api_key, "api_key")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.api_url = try arena.string(self.apiUrl, "api_url")
         message.api_key = try arena.string(self.apiKey, "api_key")
     }
@@ -371,8 +371,8 @@ extension SetCredentialsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__set_credentials_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsResponse>? {
-        archolt__ozmap__v1__set_credentials_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsResponse>? {
+        archolt__ozmap__v1__set_credentials_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsResponse>) -> Int {
@@ -388,7 +388,7 @@ extension SetCredentialsResponse: ProtobufCMessageMapping {
         self.credentials = try ProtobufCFields.message(message.pointee.credentials, "credentials", as: Credentials.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.credentials { message.credentials = try arena.message(value, "credentials") }
     }
 
@@ -412,8 +412,8 @@ extension GetCredentialsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_credentials_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsRequest>? {
-        archolt__ozmap__v1__get_credentials_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsRequest>? {
+        archolt__ozmap__v1__get_credentials_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsRequest>) -> Int {
@@ -428,7 +428,7 @@ extension GetCredentialsRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetCredentialsRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetCredentialsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -450,8 +450,8 @@ extension GetCredentialsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_credentials_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsResponse>? {
-        archolt__ozmap__v1__get_credentials_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsResponse>? {
+        archolt__ozmap__v1__get_credentials_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsResponse>) -> Int {
@@ -467,7 +467,7 @@ extension GetCredentialsResponse: ProtobufCMessageMapping {
         self.credentials = try ProtobufCFields.message(message.pointee.credentials, "credentials", as: Credentials.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetCredentialsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__GetCredentialsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.credentials { message.credentials = try arena.message(value, "credentials") }
     }
 
@@ -491,8 +491,8 @@ extension Credentials: ProtobufCMessageMapping {
         archolt__ozmap__v1__credentials__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Credentials>? {
-        archolt__ozmap__v1__credentials__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Credentials>? {
+        archolt__ozmap__v1__credentials__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Credentials>) -> Int {
@@ -511,7 +511,7 @@ extension Credentials: ProtobufCMessageMapping {
         self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Credentials, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__Credentials, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.api_url = try arena.string(self.apiUrl, "api_url")
         message.api_key_set = self.apiKeySet ? 1 : 0
         message.source = try arena.string(self.source, "source")
@@ -540,8 +540,8 @@ extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_ozmap_olts_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>? {
-        archolt__ozmap__v1__list_ozmap_olts_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>? {
+        archolt__ozmap__v1__list_ozmap_olts_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>) -> Int {
@@ -556,7 +556,7 @@ extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListOZmapOLTsRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListOZmapOLTsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -578,8 +578,8 @@ extension ListOZmapOLTsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_ozmap_olts_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>? {
-        archolt__ozmap__v1__list_ozmap_olts_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>? {
+        archolt__ozmap__v1__list_ozmap_olts_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>) -> Int {
@@ -595,7 +595,7 @@ extension ListOZmapOLTsResponse: ProtobufCMessageMapping {
         self.olts = try ProtobufCFields.messages(message.pointee.n_olts, message.pointee.olts, "olts", as: OZmapOLT.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOZmapOLTsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOZmapOLTsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_olts, message.olts) = try arena.messages(self.olts, "olts")
     }
 
@@ -619,8 +619,8 @@ extension OZmapOLT: ProtobufCMessageMapping {
         archolt__ozmap__v1__ozmap_olt__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapOLT>? {
-        archolt__ozmap__v1__ozmap_olt__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapOLT>? {
+        archolt__ozmap__v1__ozmap_olt__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapOLT>) -> Int {
@@ -641,7 +641,7 @@ extension OZmapOLT: ProtobufCMessageMapping {
         self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OZmapOLT, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__OZmapOLT, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.id = try arena.string(self.id, "id")
         message.name = try arena.string(self.name, "name")
         message.project = try arena.string(self.project, "project")
@@ -674,8 +674,8 @@ extension LinkOLTRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__link_oltrequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTRequest>? {
-        archolt__ozmap__v1__link_oltrequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTRequest>? {
+        archolt__ozmap__v1__link_oltrequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTRequest>) -> Int {
@@ -693,7 +693,7 @@ extension LinkOLTRequest: ProtobufCMessageMapping {
         self.requireCtoOnActivation = message.pointee.require_cto_on_activation != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
         message.require_cto_on_activation = self.requireCtoOnActivation ? 1 : 0
@@ -720,8 +720,8 @@ extension LinkOLTResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__link_oltresponse__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTResponse>? {
-        archolt__ozmap__v1__link_oltresponse__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTResponse>? {
+        archolt__ozmap__v1__link_oltresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTResponse>) -> Int {
@@ -738,7 +738,7 @@ extension LinkOLTResponse: ProtobufCMessageMapping {
         self.created = message.pointee.created != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.link { message.link = try arena.message(value, "link") }
         message.created = self.created ? 1 : 0
     }
@@ -763,8 +763,8 @@ extension UnlinkOLTRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__unlink_oltrequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>? {
-        archolt__ozmap__v1__unlink_oltrequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>? {
+        archolt__ozmap__v1__unlink_oltrequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>) -> Int {
@@ -780,7 +780,7 @@ extension UnlinkOLTRequest: ProtobufCMessageMapping {
         self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
     }
 
@@ -804,8 +804,8 @@ extension UnlinkOLTResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__unlink_oltresponse__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>? {
-        archolt__ozmap__v1__unlink_oltresponse__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>? {
+        archolt__ozmap__v1__unlink_oltresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>) -> Int {
@@ -821,7 +821,7 @@ extension UnlinkOLTResponse: ProtobufCMessageMapping {
         self.removed = try ProtobufCFields.message(message.pointee.removed, "removed", as: OLTLink.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.removed { message.removed = try arena.message(value, "removed") }
     }
 
@@ -845,8 +845,8 @@ extension ListOLTLinksRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_oltlinks_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>? {
-        archolt__ozmap__v1__list_oltlinks_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>? {
+        archolt__ozmap__v1__list_oltlinks_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>) -> Int {
@@ -861,7 +861,7 @@ extension ListOLTLinksRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListOLTLinksRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListOLTLinksRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -883,8 +883,8 @@ extension ListOLTLinksResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_oltlinks_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>? {
-        archolt__ozmap__v1__list_oltlinks_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>? {
+        archolt__ozmap__v1__list_oltlinks_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>) -> Int {
@@ -900,7 +900,7 @@ extension ListOLTLinksResponse: ProtobufCMessageMapping {
         self.links = try ProtobufCFields.messages(message.pointee.n_links, message.pointee.links, "links", as: OLTLink.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOLTLinksResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOLTLinksResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_links, message.links) = try arena.messages(self.links, "links")
     }
 
@@ -924,8 +924,8 @@ extension OLTLink: ProtobufCMessageMapping {
         archolt__ozmap__v1__oltlink__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OLTLink>? {
-        archolt__ozmap__v1__oltlink__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OLTLink>? {
+        archolt__ozmap__v1__oltlink__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OLTLink>) -> Int {
@@ -947,7 +947,7 @@ extension OLTLink: ProtobufCMessageMapping {
         self.problem = try ProtobufCFields.string(message.pointee.problem, "problem")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OLTLink, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__OLTLink, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
         message.ozmap_olt_name = try arena.string(self.ozmapOltName, "ozmap_olt_name")
@@ -982,8 +982,8 @@ extension SyncBoxesRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__sync_boxes_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesRequest>? {
-        archolt__ozmap__v1__sync_boxes_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesRequest>? {
+        archolt__ozmap__v1__sync_boxes_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesRequest>) -> Int {
@@ -1000,7 +1000,7 @@ extension SyncBoxesRequest: ProtobufCMessageMapping {
         self.wait = message.pointee.wait != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.full = self.full ? 1 : 0
         message.wait = self.wait ? 1 : 0
     }
@@ -1024,8 +1024,8 @@ extension SyncBoxesResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__sync_boxes_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesResponse>? {
-        archolt__ozmap__v1__sync_boxes_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesResponse>? {
+        archolt__ozmap__v1__sync_boxes_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesResponse>) -> Int {
@@ -1042,7 +1042,7 @@ extension SyncBoxesResponse: ProtobufCMessageMapping {
         self.started = message.pointee.started != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.report { message.report = try arena.message(value, "report") }
         message.started = self.started ? 1 : 0
     }
@@ -1067,8 +1067,8 @@ extension SyncReport: ProtobufCMessageMapping {
         archolt__ozmap__v1__sync_report__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncReport>? {
-        archolt__ozmap__v1__sync_report__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncReport>? {
+        archolt__ozmap__v1__sync_report__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncReport>) -> Int {
@@ -1097,7 +1097,7 @@ extension SyncReport: ProtobufCMessageMapping {
         self.ozmapRequests = message.pointee.ozmap_requests
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncReport, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncReport, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.running = self.running ? 1 : 0
         message.started_at = try arena.string(self.startedAt, "started_at")
@@ -1137,8 +1137,8 @@ extension ListBoxesRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_boxes_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesRequest>? {
-        archolt__ozmap__v1__list_boxes_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesRequest>? {
+        archolt__ozmap__v1__list_boxes_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesRequest>) -> Int {
@@ -1159,7 +1159,7 @@ extension ListBoxesRequest: ProtobufCMessageMapping {
         self.match = QueryMatch(rawValue: Int32(truncatingIfNeeded: message.pointee.match.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
         message.query = try arena.string(self.query, "query")
@@ -1191,8 +1191,8 @@ extension ListBoxesResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_boxes_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesResponse>? {
-        archolt__ozmap__v1__list_boxes_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesResponse>? {
+        archolt__ozmap__v1__list_boxes_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesResponse>) -> Int {
@@ -1210,7 +1210,7 @@ extension ListBoxesResponse: ProtobufCMessageMapping {
         self.total = message.pointee.total
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_boxes, message.boxes) = try arena.messages(self.boxes, "boxes")
         message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
         message.total = self.total
@@ -1237,8 +1237,8 @@ extension GetBoxRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_box_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetBoxRequest>? {
-        archolt__ozmap__v1__get_box_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetBoxRequest>? {
+        archolt__ozmap__v1__get_box_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetBoxRequest>) -> Int {
@@ -1255,7 +1255,7 @@ extension GetBoxRequest: ProtobufCMessageMapping {
         self.name = try ProtobufCFields.string(message.pointee.name, "name")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetBoxRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__GetBoxRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.id = try arena.string(self.id, "id")
         message.name = try arena.string(self.name, "name")
     }
@@ -1281,8 +1281,8 @@ extension Box: ProtobufCMessageMapping {
         archolt__ozmap__v1__box__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Box>? {
-        archolt__ozmap__v1__box__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Box>? {
+        archolt__ozmap__v1__box__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Box>) -> Int {
@@ -1311,7 +1311,7 @@ extension Box: ProtobufCMessageMapping {
         self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Box, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__Box, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.id = try arena.string(self.id, "id")
         message.name = try arena.string(self.name, "name")
         message.project = try arena.string(self.project, "project")
@@ -1356,8 +1356,8 @@ extension Splitter: ProtobufCMessageMapping {
         archolt__ozmap__v1__splitter__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Splitter>? {
-        archolt__ozmap__v1__splitter__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Splitter>? {
+        archolt__ozmap__v1__splitter__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Splitter>) -> Int {
@@ -1380,7 +1380,7 @@ extension Splitter: ProtobufCMessageMapping {
         self.portsFree = message.pointee.ports_free
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Splitter, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__Splitter, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.id = try arena.string(self.id, "id")
         message.name = try arena.string(self.name, "name")
         message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
@@ -1415,8 +1415,8 @@ extension ProvisionONURequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__provision_onurequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONURequest>? {
-        archolt__ozmap__v1__provision_onurequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONURequest>? {
+        archolt__ozmap__v1__provision_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONURequest>) -> Int {
@@ -1440,7 +1440,7 @@ extension ProvisionONURequest: ProtobufCMessageMapping {
         self.implantation = Implantation(rawValue: Int32(truncatingIfNeeded: message.pointee.implantation.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONURequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.serial_number = try arena.string(self.serialNumber, "serial_number")
@@ -1477,8 +1477,8 @@ extension ProvisionONUResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__provision_onuresponse__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONUResponse>? {
-        archolt__ozmap__v1__provision_onuresponse__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONUResponse>? {
+        archolt__ozmap__v1__provision_onuresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONUResponse>) -> Int {
@@ -1495,7 +1495,7 @@ extension ProvisionONUResponse: ProtobufCMessageMapping {
         self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONUResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONUResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.onu { message.onu = try arena.message(value, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
@@ -1521,8 +1521,8 @@ extension AssignCTORequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__assign_ctorequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTORequest>? {
-        archolt__ozmap__v1__assign_ctorequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTORequest>? {
+        archolt__ozmap__v1__assign_ctorequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTORequest>) -> Int {
@@ -1541,7 +1541,7 @@ extension AssignCTORequest: ProtobufCMessageMapping {
         self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, "serial_number")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTORequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTORequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.cto = try arena.string(self.cto, "cto")
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
@@ -1571,8 +1571,8 @@ extension AssignCTOResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__assign_ctoresponse__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTOResponse>? {
-        archolt__ozmap__v1__assign_ctoresponse__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTOResponse>? {
+        archolt__ozmap__v1__assign_ctoresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTOResponse>) -> Int {
@@ -1589,7 +1589,7 @@ extension AssignCTOResponse: ProtobufCMessageMapping {
         self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTOResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTOResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.onu { message.onu = try arena.message(value, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
@@ -1615,8 +1615,8 @@ extension DeprovisionONURequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__deprovision_onurequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONURequest>? {
-        archolt__ozmap__v1__deprovision_onurequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONURequest>? {
+        archolt__ozmap__v1__deprovision_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONURequest>) -> Int {
@@ -1632,7 +1632,7 @@ extension DeprovisionONURequest: ProtobufCMessageMapping {
         self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONURequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
     }
 
@@ -1656,8 +1656,8 @@ extension DeprovisionONUResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__deprovision_onuresponse__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>? {
-        archolt__ozmap__v1__deprovision_onuresponse__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>? {
+        archolt__ozmap__v1__deprovision_onuresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>) -> Int {
@@ -1674,7 +1674,7 @@ extension DeprovisionONUResponse: ProtobufCMessageMapping {
         self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONUResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONUResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.onu { message.onu = try arena.message(value, "onu") }
         if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
@@ -1700,8 +1700,8 @@ extension ONU: ProtobufCMessageMapping {
         archolt__ozmap__v1__onu__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ONU>? {
-        archolt__ozmap__v1__onu__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ONU>? {
+        archolt__ozmap__v1__onu__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ONU>) -> Int {
@@ -1735,7 +1735,7 @@ extension ONU: ProtobufCMessageMapping {
         self.port = message.pointee.port
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ONU, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ONU, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.serial_number = try arena.string(self.serialNumber, "serial_number")
@@ -1791,8 +1791,8 @@ extension Operation: ProtobufCMessageMapping {
         archolt__ozmap__v1__operation__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Operation>? {
-        archolt__ozmap__v1__operation__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Operation>? {
+        archolt__ozmap__v1__operation__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Operation>) -> Int {
@@ -1820,7 +1820,7 @@ extension Operation: ProtobufCMessageMapping {
         self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Operation, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__Operation, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.id = try arena.string(self.id, "id")
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
@@ -1864,8 +1864,8 @@ extension GetONURequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_onurequest__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetONURequest>? {
-        archolt__ozmap__v1__get_onurequest__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetONURequest>? {
+        archolt__ozmap__v1__get_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetONURequest>) -> Int {
@@ -1881,7 +1881,7 @@ extension GetONURequest: ProtobufCMessageMapping {
         self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetONURequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__GetONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
     }
 
@@ -1905,8 +1905,8 @@ extension ListONUsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_onus_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsRequest>? {
-        archolt__ozmap__v1__list_onus_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsRequest>? {
+        archolt__ozmap__v1__list_onus_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsRequest>) -> Int {
@@ -1926,7 +1926,7 @@ extension ListONUsRequest: ProtobufCMessageMapping {
         self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
         message.cto_box_id = try arena.string(self.ctoBoxId, "cto_box_id")
@@ -1956,8 +1956,8 @@ extension ListONUsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_onus_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsResponse>? {
-        archolt__ozmap__v1__list_onus_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsResponse>? {
+        archolt__ozmap__v1__list_onus_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsResponse>) -> Int {
@@ -1974,7 +1974,7 @@ extension ListONUsResponse: ProtobufCMessageMapping {
         self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_onus, message.onus) = try arena.messages(self.onus, "onus")
         message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
@@ -2000,8 +2000,8 @@ extension ListOperationsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_operations_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsRequest>? {
-        archolt__ozmap__v1__list_operations_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsRequest>? {
+        archolt__ozmap__v1__list_operations_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsRequest>) -> Int {
@@ -2020,7 +2020,7 @@ extension ListOperationsRequest: ProtobufCMessageMapping {
         self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
         message.page_size = self.pageSize
@@ -2048,8 +2048,8 @@ extension ListOperationsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_operations_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsResponse>? {
-        archolt__ozmap__v1__list_operations_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsResponse>? {
+        archolt__ozmap__v1__list_operations_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsResponse>) -> Int {
@@ -2066,7 +2066,7 @@ extension ListOperationsResponse: ProtobufCMessageMapping {
         self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_operations, message.operations) = try arena.messages(self.operations, "operations")
         message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
@@ -2092,8 +2092,8 @@ extension RetryOperationRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__retry_operation_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RetryOperationRequest>? {
-        archolt__ozmap__v1__retry_operation_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RetryOperationRequest>? {
+        archolt__ozmap__v1__retry_operation_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RetryOperationRequest>) -> Int {
@@ -2109,7 +2109,7 @@ extension RetryOperationRequest: ProtobufCMessageMapping {
         self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RetryOperationRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__RetryOperationRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.operation_id = try arena.string(self.operationId, "operation_id")
     }
 
@@ -2133,8 +2133,8 @@ extension ListAuditLogRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_audit_log_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogRequest>? {
-        archolt__ozmap__v1__list_audit_log_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogRequest>? {
+        archolt__ozmap__v1__list_audit_log_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogRequest>) -> Int {
@@ -2153,7 +2153,7 @@ extension ListAuditLogRequest: ProtobufCMessageMapping {
         self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.after_seq = self.afterSeq
         message.page_size = self.pageSize
@@ -2181,8 +2181,8 @@ extension ListAuditLogResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__list_audit_log_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogResponse>? {
-        archolt__ozmap__v1__list_audit_log_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogResponse>? {
+        archolt__ozmap__v1__list_audit_log_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogResponse>) -> Int {
@@ -2199,7 +2199,7 @@ extension ListAuditLogResponse: ProtobufCMessageMapping {
         self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_entries, message.entries) = try arena.messages(self.entries, "entries")
         message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
@@ -2225,8 +2225,8 @@ extension AuditEntry: ProtobufCMessageMapping {
         archolt__ozmap__v1__audit_entry__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AuditEntry>? {
-        archolt__ozmap__v1__audit_entry__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AuditEntry>? {
+        archolt__ozmap__v1__audit_entry__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AuditEntry>) -> Int {
@@ -2252,7 +2252,7 @@ extension AuditEntry: ProtobufCMessageMapping {
         self.detail = try ProtobufCFields.string(message.pointee.detail, "detail")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AuditEntry, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__AuditEntry, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.seq = self.seq
         message.at = try arena.string(self.at, "at")
         message.onu_id = try arena.string(self.onuId, "onu_id")
@@ -2293,8 +2293,8 @@ extension ReconcileRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__reconcile_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileRequest>? {
-        archolt__ozmap__v1__reconcile_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileRequest>? {
+        archolt__ozmap__v1__reconcile_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileRequest>) -> Int {
@@ -2314,7 +2314,7 @@ extension ReconcileRequest: ProtobufCMessageMapping {
         self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.dryRun {
             message.dry_run_set_case = ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET_DRY_RUN
             message.dry_run = value ? 1 : 0
@@ -2344,8 +2344,8 @@ extension DriftRow: ProtobufCMessageMapping {
         archolt__ozmap__v1__drift_row__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftRow>? {
-        archolt__ozmap__v1__drift_row__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftRow>? {
+        archolt__ozmap__v1__drift_row__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftRow>) -> Int {
@@ -2369,7 +2369,7 @@ extension DriftRow: ProtobufCMessageMapping {
         self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DriftRow, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DriftRow, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.ozmap_client_id = try arena.string(self.ozmapClientId, "ozmap_client_id")
@@ -2408,8 +2408,8 @@ extension DriftCount: ProtobufCMessageMapping {
         archolt__ozmap__v1__drift_count__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftCount>? {
-        archolt__ozmap__v1__drift_count__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftCount>? {
+        archolt__ozmap__v1__drift_count__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftCount>) -> Int {
@@ -2426,7 +2426,7 @@ extension DriftCount: ProtobufCMessageMapping {
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DriftCount, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DriftCount, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.count = self.count
     }
@@ -2450,8 +2450,8 @@ extension ReconcileResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__reconcile_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileResponse>? {
-        archolt__ozmap__v1__reconcile_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileResponse>? {
+        archolt__ozmap__v1__reconcile_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileResponse>) -> Int {
@@ -2473,7 +2473,7 @@ extension ReconcileResponse: ProtobufCMessageMapping {
         self.checkedAt = try ProtobufCFields.string(message.pointee.checked_at, "checked_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.dry_run = self.dryRun ? 1 : 0
         (message.n_rows, message.rows) = try arena.messages(self.rows, "rows")
         (message.n_counts, message.counts) = try arena.messages(self.counts, "counts")
@@ -2506,8 +2506,8 @@ extension ImportRow: ProtobufCMessageMapping {
         archolt__ozmap__v1__import_row__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRow>? {
-        archolt__ozmap__v1__import_row__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRow>? {
+        archolt__ozmap__v1__import_row__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRow>) -> Int {
@@ -2529,7 +2529,7 @@ extension ImportRow: ProtobufCMessageMapping {
         self.implanted = Implantation(rawValue: Int32(truncatingIfNeeded: message.pointee.implanted.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportRow, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportRow, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.serial_number = try arena.string(self.serialNumber, "serial_number")
@@ -2564,8 +2564,8 @@ extension ImportONUsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__import_onus_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsRequest>? {
-        archolt__ozmap__v1__import_onus_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsRequest>? {
+        archolt__ozmap__v1__import_onus_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsRequest>) -> Int {
@@ -2584,7 +2584,7 @@ extension ImportONUsRequest: ProtobufCMessageMapping {
         self.rows = try ProtobufCFields.messages(message.pointee.n_rows, message.pointee.rows, "rows", as: ImportRow.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsRequest, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.dryRun {
             message.dry_run_set_case = ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET_DRY_RUN
             message.dry_run = value ? 1 : 0
@@ -2612,8 +2612,8 @@ extension ImportRowResult: ProtobufCMessageMapping {
         archolt__ozmap__v1__import_row_result__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRowResult>? {
-        archolt__ozmap__v1__import_row_result__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRowResult>? {
+        archolt__ozmap__v1__import_row_result__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRowResult>) -> Int {
@@ -2637,7 +2637,7 @@ extension ImportRowResult: ProtobufCMessageMapping {
         self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportRowResult, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportRowResult, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.row = self.row
         message.onu_id = try arena.string(self.onuId, "onu_id")
         message.action = .init(rawValue: .init(truncatingIfNeeded: self.action.rawValue))
@@ -2675,8 +2675,8 @@ extension ImportActionCount: ProtobufCMessageMapping {
         archolt__ozmap__v1__import_action_count__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportActionCount>? {
-        archolt__ozmap__v1__import_action_count__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportActionCount>? {
+        archolt__ozmap__v1__import_action_count__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportActionCount>) -> Int {
@@ -2693,7 +2693,7 @@ extension ImportActionCount: ProtobufCMessageMapping {
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportActionCount, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportActionCount, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.action = .init(rawValue: .init(truncatingIfNeeded: self.action.rawValue))
         message.count = self.count
     }
@@ -2717,8 +2717,8 @@ extension ImportONUsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__import_onus_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsResponse>? {
-        archolt__ozmap__v1__import_onus_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsResponse>? {
+        archolt__ozmap__v1__import_onus_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsResponse>) -> Int {
@@ -2738,7 +2738,7 @@ extension ImportONUsResponse: ProtobufCMessageMapping {
         self.ozmapRequests = message.pointee.ozmap_requests
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.dry_run = self.dryRun ? 1 : 0
         (message.n_results, message.results) = try arena.messages(self.results, "results")
         (message.n_counts, message.counts) = try arena.messages(self.counts, "counts")
@@ -2767,8 +2767,8 @@ extension GetMetricsRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_metrics_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsRequest>? {
-        archolt__ozmap__v1__get_metrics_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsRequest>? {
+        archolt__ozmap__v1__get_metrics_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsRequest>) -> Int {
@@ -2783,7 +2783,7 @@ extension GetMetricsRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetMetricsRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetMetricsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2805,8 +2805,8 @@ extension GetMetricsResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__get_metrics_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsResponse>? {
-        archolt__ozmap__v1__get_metrics_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsResponse>? {
+        archolt__ozmap__v1__get_metrics_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsResponse>) -> Int {
@@ -2822,7 +2822,7 @@ extension GetMetricsResponse: ProtobufCMessageMapping {
         self.prometheusText = try ProtobufCFields.string(message.pointee.prometheus_text, "prometheus_text")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetMetricsResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__GetMetricsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.prometheus_text = try arena.string(self.prometheusText, "prometheus_text")
     }
 
@@ -2846,8 +2846,8 @@ extension RunDoctorRequest: ProtobufCMessageMapping {
         archolt__ozmap__v1__run_doctor_request__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorRequest>? {
-        archolt__ozmap__v1__run_doctor_request__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorRequest>? {
+        archolt__ozmap__v1__run_doctor_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorRequest>) -> Int {
@@ -2862,7 +2862,7 @@ extension RunDoctorRequest: ProtobufCMessageMapping {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__RunDoctorRequest, _ _: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__RunDoctorRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2884,8 +2884,8 @@ extension DoctorCheck: ProtobufCMessageMapping {
         archolt__ozmap__v1__doctor_check__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DoctorCheck>? {
-        archolt__ozmap__v1__doctor_check__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DoctorCheck>? {
+        archolt__ozmap__v1__doctor_check__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DoctorCheck>) -> Int {
@@ -2904,7 +2904,7 @@ extension DoctorCheck: ProtobufCMessageMapping {
         self.fix = try ProtobufCFields.string(message.pointee.fix, "fix")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DoctorCheck, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DoctorCheck, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.name = try arena.string(self.name, "name")
         message.ok = self.ok ? 1 : 0
         message.detail = try arena.string(self.detail, "detail")
@@ -2933,8 +2933,8 @@ extension RunDoctorResponse: ProtobufCMessageMapping {
         archolt__ozmap__v1__run_doctor_response__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorResponse>? {
-        archolt__ozmap__v1__run_doctor_response__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorResponse>? {
+        archolt__ozmap__v1__run_doctor_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorResponse>) -> Int {
@@ -2950,7 +2950,7 @@ extension RunDoctorResponse: ProtobufCMessageMapping {
         self.checks = try ProtobufCFields.messages(message.pointee.n_checks, message.pointee.checks, "checks", as: DoctorCheck.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RunDoctorResponse, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__RunDoctorResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         (message.n_checks, message.checks) = try arena.messages(self.checks, "checks")
     }
 

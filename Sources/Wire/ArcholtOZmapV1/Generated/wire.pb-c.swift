@@ -22,8 +22,8 @@ extension RequestEnvelope: ProtobufCMessageMapping {
         archolt__ozmap__v1__request_envelope__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RequestEnvelope>? {
-        archolt__ozmap__v1__request_envelope__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RequestEnvelope>? {
+        archolt__ozmap__v1__request_envelope__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RequestEnvelope>) -> Int {
@@ -42,7 +42,7 @@ extension RequestEnvelope: ProtobufCMessageMapping {
         self.payload = ProtobufCFields.bytes(message.pointee.payload)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RequestEnvelope, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__RequestEnvelope, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.call_id = self.callId
         message.method = try arena.string(self.method, "method")
         message.timeout_ms = self.timeoutMs
@@ -69,8 +69,8 @@ extension ResponseEnvelope: ProtobufCMessageMapping {
         archolt__ozmap__v1__response_envelope__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ResponseEnvelope>? {
-        archolt__ozmap__v1__response_envelope__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ResponseEnvelope>? {
+        archolt__ozmap__v1__response_envelope__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ResponseEnvelope>) -> Int {
@@ -88,7 +88,7 @@ extension ResponseEnvelope: ProtobufCMessageMapping {
         self.payload = ProtobufCFields.bytes(message.pointee.payload)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ResponseEnvelope, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ResponseEnvelope, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.call_id = self.callId
         if let value = self.status { message.status = try arena.message(value, "status") }
         message.payload = arena.bytes(self.payload)
@@ -114,8 +114,8 @@ extension Status: ProtobufCMessageMapping {
         archolt__ozmap__v1__status__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Status>? {
-        archolt__ozmap__v1__status__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Status>? {
+        archolt__ozmap__v1__status__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Status>) -> Int {
@@ -133,7 +133,7 @@ extension Status: ProtobufCMessageMapping {
         self.violations = try ProtobufCFields.messages(message.pointee.n_violations, message.pointee.violations, "violations", as: FieldViolation.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Status, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__Status, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.code = self.code
         message.message = try arena.string(self.message, "message")
         (message.n_violations, message.violations) = try arena.messages(self.violations, "violations")
@@ -160,8 +160,8 @@ extension FieldViolation: ProtobufCMessageMapping {
         archolt__ozmap__v1__field_violation__init(message)
     }
 
-    static func unpack(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__FieldViolation>? {
-        archolt__ozmap__v1__field_violation__unpack(nil, bytes.count, bytes.baseAddress)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__FieldViolation>? {
+        archolt__ozmap__v1__field_violation__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
     static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__FieldViolation>) -> Int {
@@ -178,7 +178,7 @@ extension FieldViolation: ProtobufCMessageMapping {
         self.description = try ProtobufCFields.string(message.pointee.description, "description")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__FieldViolation, _ arena: ProtobufCArena) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__FieldViolation, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.field = try arena.string(self.field, "field")
         message.description = try arena.string(self.description, "description")
     }
