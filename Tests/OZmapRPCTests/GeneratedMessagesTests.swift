@@ -38,6 +38,8 @@ import Testing
         // And the other way: what that codec writes, the generated type reads back whole.
         let rewritten = try ProtobufCCodec.ozmap.encode(decoded, as: name)
         #expect(try sample.decodes(rewritten))
+        // Both fill libprotobuf-c's structs their own way: the bytes must still be the same.
+        #expect(rewritten == bytes)
     }
 
     /// Every bool sample is true and enum fields share values, so a swap of two such
@@ -104,6 +106,67 @@ import Testing
         #expect(throws: WireMessageError(field: "rows[1].serial_number", reason: "contains a NUL character")) {
             try ImportONUsRequest(serializedBytes: bytes)
         }
+    }
+
+    /// Errors name their field through nested and repeated messages and repeated strings,
+    /// both ways (the generated code builds the path only on the way out of a failure).
+    @Test func errorsNameNestedAndRepeatedFields() throws {
+        let response = ReconcileResponse(rows: [DriftRow(onuId: "1"), DriftRow(onuId: "2", fields: ["a", "b", "c\u{0}d"])])
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "contains a NUL character")) {
+            try response.serializedBytes()
+        }
+        let page = ListBoxesResponse(boxes: [Box(id: "1"), Box(id: "2", splitters: [Splitter(id: "s"), Splitter(name: "a\u{0}")])])
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "contains a NUL character")) {
+            try page.serializedBytes()
+        }
+        var status = GetStatusResponse(version: "1")
+        status.lastSync = SyncReport(startedAt: "\u{0}")
+        #expect(throws: WireMessageError(field: "last_sync.started_at", reason: "contains a NUL character")) {
+            try status.serializedBytes()
+        }
+
+        // On the wire: a valid message with one byte of one string (X) replaced.
+        func replacingX<M: WireMessage>(_ message: M, with byte: UInt8) throws -> [UInt8] {
+            var bytes = try message.serializedBytes()
+            let index = try #require(bytes.firstIndex(of: UInt8(ascii: "X")))
+            #expect(bytes.lastIndex(of: UInt8(ascii: "X")) == index)
+            bytes[index] = byte
+            return bytes
+        }
+        let reconcile = ReconcileResponse(rows: [DriftRow(onuId: "1"), DriftRow(onuId: "2", fields: ["a", "b", "cXd"])])
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "contains a NUL character")) {
+            try ReconcileResponse(serializedBytes: replacingX(reconcile, with: 0))
+        }
+        #expect(throws: WireMessageError(field: "rows[1].fields[2]", reason: "not valid UTF-8")) {
+            try ReconcileResponse(serializedBytes: replacingX(reconcile, with: 0xff))
+        }
+        let boxes = ListBoxesResponse(boxes: [Box(id: "1", lat: 1), Box(id: "2", splitters: [Splitter(id: "s"), Splitter(name: "aX")])])
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "contains a NUL character")) {
+            try ListBoxesResponse(serializedBytes: replacingX(boxes, with: 0))
+        }
+        #expect(throws: WireMessageError(field: "boxes[1].splitters[1].name", reason: "not valid UTF-8")) {
+            try ListBoxesResponse(serializedBytes: replacingX(boxes, with: 0xff))
+        }
+        status.lastSync = SyncReport(startedAt: "X")
+        #expect(throws: WireMessageError(field: "last_sync.started_at", reason: "not valid UTF-8")) {
+            try GetStatusResponse(serializedBytes: replacingX(status, with: 0xff))
+        }
+    }
+
+    /// A message whose C memory spans many of the coding arena's chunks, with strings
+    /// larger than a chunk: read back whole, and the same bytes as the descriptor-driven
+    /// codec writes.
+    @Test func aLargeMessageCodesWhole() throws {
+        let page = ListBoxesResponse(boxes: (0..<2_000).map { index in
+            Box(id: "box-\(index)", name: String(repeating: "n", count: index % 50), lat: Double(index),
+                splitters: (0..<index % 4).map { Splitter(id: "s\($0)", name: String(repeating: "é", count: index % 7)) })
+        } + [Box(id: String(repeating: "i", count: 70_000))], nextPageToken: String(repeating: "t", count: 100_000), total: 2_001)
+        let bytes = try page.serializedBytes()
+        #expect(try ListBoxesResponse(serializedBytes: bytes) == page)
+        let tree = try ProtobufCCodec.ozmap.decode(bytes, as: ListBoxesResponse.protoName)
+        #expect(try ProtobufCCodec.ozmap.encode(tree, as: ListBoxesResponse.protoName) == bytes)
+        #expect(try ListMethodsRequest().serializedBytes() == [])
+        #expect(try ListMethodsRequest(serializedBytes: []) == ListMethodsRequest())
     }
 
     @Test func invalidUTF8IsRefusedNamingTheField() {

@@ -239,32 +239,28 @@ def gen_protobuf_c(file, out):
         w = out.append
         w("extension %s: ProtobufCMessageMapping {\n" % msg.name)
         w('    public static let protoName = "%s"\n\n' % full)
+        # The work is in ProtobufCMessageMapping's extension (ProtobufCMapping.swift):
+        # here, only what names this message's C functions.
         w("    public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {\n")
-        w("        let unpacked = bytes.withUnsafeBufferPointer { %s__unpack(nil, $0.count, $0.baseAddress) }\n" % cfunc)
-        w("        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }\n")
-        w("        defer { %s__free_unpacked(unpacked, nil) }\n" % cfunc)
-        w("        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)\n")
-        w('        try self.init(unpacking: unpacked, path: "")\n    }\n\n')
+        w("        self = try Self.unpacked(from: bytes)\n    }\n\n")
         w("    public func serializedBytes() throws(WireMessageError) -> [UInt8] {\n")
-        w("        let arena = ProtobufCArena()\n")
-        w("        var message = %s()\n" % ctype)
-        w("        %s__init(&message)\n" % cfunc)
-        w('        try fill(&message, arena, path: "")\n')
-        w("        // The struct points into the arena's memory: keep it alive while packing.\n")
-        w("        return withExtendedLifetime(arena) {\n")
-        w("            [UInt8](unsafeUninitializedCapacity: %s__get_packed_size(&message)) { buffer, count in\n" % cfunc)
-        w("                count = %s__pack(&message, buffer.baseAddress)\n            }\n        }\n    }\n\n" % cfunc)
+        w("        try packed()\n    }\n\n")
         w("    static func initialize(_ message: UnsafeMutablePointer<%s>) {\n" % ctype)
         w("        %s__init(message)\n    }\n\n" % cfunc)
+        w("    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<%s>? {\n" % ctype)
+        w("        %s__unpack(allocator, bytes.count, bytes.baseAddress)\n    }\n\n" % cfunc)
+        w("    static func packedSize(_ message: UnsafePointer<%s>) -> Int {\n" % ctype)
+        w("        %s__get_packed_size(message)\n    }\n\n" % cfunc)
+        w("    static func pack(_ message: UnsafePointer<%s>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {\n" % ctype)
+        w("        %s__pack(message, buffer)\n    }\n\n" % cfunc)
         # unpacking
         used = "message" if fields else "_"
-        used_p = "path: String" if any(f.type in (F.TYPE_STRING, F.TYPE_MESSAGE) for f in fields) else "path _: String"
-        w("    init(unpacking %s: UnsafePointer<%s>, %s) throws(WireMessageError) {\n" % (used, ctype, used_p))
+        w("    init(unpacking %s: UnsafePointer<%s>) throws(WireMessageError) {\n" % (used, ctype))
         w("        self.init()\n")
         for f in fields:
             c = "message.pointee.%s" % f.name
             sw = "self.%s" % f.swift.strip("`")
-            at = 'at: path, "%s"' % f.name
+            at = '"%s"' % f.name
             if f.repeated:
                 n = "message.pointee.n_%s" % f.name
                 if f.type == F.TYPE_MESSAGE:
@@ -297,11 +293,11 @@ def gen_protobuf_c(file, out):
         # packing
         used_m = "message" if fields else "_"
         used_a = "arena" if any(f.repeated or f.type in (F.TYPE_STRING, F.TYPE_BYTES, F.TYPE_MESSAGE) for f in fields) else "_"
-        w("    func fill(_ %s: inout %s, _ %s: ProtobufCArena, %s) throws(WireMessageError) {\n" % (used_m, ctype, used_a, used_p))
+        w("    func fill(_ %s: inout %s, _ %s: inout ProtobufCArena) throws(WireMessageError) {\n" % (used_m, ctype, used_a))
         for f in fields:
             c = "message.%s" % f.name
             s = "self.%s" % f.swift.strip("`")
-            at = 'at: path, "%s"' % f.name
+            at = '"%s"' % f.name
             if f.repeated:
                 n = "message.n_%s" % f.name
                 if f.type == F.TYPE_MESSAGE:

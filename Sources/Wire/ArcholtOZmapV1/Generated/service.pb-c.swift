@@ -11,35 +11,34 @@ extension GetStatusRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetStatusRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_status_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_status_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetStatusRequest()
-        archolt__ozmap__v1__get_status_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_status_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusRequest>) {
         archolt__ozmap__v1__get_status_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetStatusRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusRequest>? {
+        archolt__ozmap__v1__get_status_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusRequest>) -> Int {
+        archolt__ozmap__v1__get_status_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_status_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetStatusRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetStatusRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetStatusRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -50,75 +49,74 @@ extension GetStatusResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetStatusResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_status_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_status_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetStatusResponse()
-        archolt__ozmap__v1__get_status_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_status_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_status_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusResponse>) {
         archolt__ozmap__v1__get_status_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetStatusResponse>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetStatusResponse>? {
+        archolt__ozmap__v1__get_status_response__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusResponse>) -> Int {
+        archolt__ozmap__v1__get_status_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetStatusResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_status_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetStatusResponse>) throws(WireMessageError) {
         self.init()
-        self.version = try ProtobufCFields.string(message.pointee.version, at: path, "version")
-        self.startedAt = try ProtobufCFields.string(message.pointee.started_at, at: path, "started_at")
+        self.version = try ProtobufCFields.string(message.pointee.version, "version")
+        self.startedAt = try ProtobufCFields.string(message.pointee.started_at, "started_at")
         self.uptimeMs = message.pointee.uptime_ms
-        self.socketPath = try ProtobufCFields.string(message.pointee.socket_path, at: path, "socket_path")
+        self.socketPath = try ProtobufCFields.string(message.pointee.socket_path, "socket_path")
         self.connectionsOpen = message.pointee.connections_open
         self.connectionsAccepted = message.pointee.connections_accepted
         self.callsServed = message.pointee.calls_served
         self.callsInFlight = message.pointee.calls_in_flight
         self.credentialsSet = message.pointee.credentials_set != 0
         self.ozmapReachable = message.pointee.ozmap_reachable != 0
-        self.lastSync = try ProtobufCFields.message(message.pointee.last_sync, at: path, "last_sync", as: SyncReport.self)
-        self.nextSyncAt = try ProtobufCFields.string(message.pointee.next_sync_at, at: path, "next_sync_at")
+        self.lastSync = try ProtobufCFields.message(message.pointee.last_sync, "last_sync", as: SyncReport.self)
+        self.nextSyncAt = try ProtobufCFields.string(message.pointee.next_sync_at, "next_sync_at")
         self.boxCount = message.pointee.box_count
-        self.ozmapRequests = try ProtobufCFields.messages(message.pointee.n_ozmap_requests, message.pointee.ozmap_requests, at: path, "ozmap_requests", as: OZmapRequestCount.self)
-        self.credentialsState = try ProtobufCFields.string(message.pointee.credentials_state, at: path, "credentials_state")
-        self.credentialsError = try ProtobufCFields.string(message.pointee.credentials_error, at: path, "credentials_error")
+        self.ozmapRequests = try ProtobufCFields.messages(message.pointee.n_ozmap_requests, message.pointee.ozmap_requests, "ozmap_requests", as: OZmapRequestCount.self)
+        self.credentialsState = try ProtobufCFields.string(message.pointee.credentials_state, "credentials_state")
+        self.credentialsError = try ProtobufCFields.string(message.pointee.credentials_error, "credentials_error")
         self.operationsPending = message.pointee.operations_pending
         self.operationsFailed = message.pointee.operations_failed
-        self.drift = try ProtobufCFields.messages(message.pointee.n_drift, message.pointee.drift, at: path, "drift", as: DriftCount.self)
-        self.driftCheckedAt = try ProtobufCFields.string(message.pointee.drift_checked_at, at: path, "drift_checked_at")
+        self.drift = try ProtobufCFields.messages(message.pointee.n_drift, message.pointee.drift, "drift", as: DriftCount.self)
+        self.driftCheckedAt = try ProtobufCFields.string(message.pointee.drift_checked_at, "drift_checked_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetStatusResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.version = try arena.string(self.version, at: path, "version")
-        message.started_at = try arena.string(self.startedAt, at: path, "started_at")
+    func fill(_ message: inout Archolt__Ozmap__V1__GetStatusResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.version = try arena.string(self.version, "version")
+        message.started_at = try arena.string(self.startedAt, "started_at")
         message.uptime_ms = self.uptimeMs
-        message.socket_path = try arena.string(self.socketPath, at: path, "socket_path")
+        message.socket_path = try arena.string(self.socketPath, "socket_path")
         message.connections_open = self.connectionsOpen
         message.connections_accepted = self.connectionsAccepted
         message.calls_served = self.callsServed
         message.calls_in_flight = self.callsInFlight
         message.credentials_set = self.credentialsSet ? 1 : 0
         message.ozmap_reachable = self.ozmapReachable ? 1 : 0
-        if let value = self.lastSync { message.last_sync = try arena.message(value, at: path, "last_sync") }
-        message.next_sync_at = try arena.string(self.nextSyncAt, at: path, "next_sync_at")
+        if let value = self.lastSync { message.last_sync = try arena.message(value, "last_sync") }
+        message.next_sync_at = try arena.string(self.nextSyncAt, "next_sync_at")
         message.box_count = self.boxCount
-        (message.n_ozmap_requests, message.ozmap_requests) = try arena.messages(self.ozmapRequests, at: path, "ozmap_requests")
-        message.credentials_state = try arena.string(self.credentialsState, at: path, "credentials_state")
-        message.credentials_error = try arena.string(self.credentialsError, at: path, "credentials_error")
+        (message.n_ozmap_requests, message.ozmap_requests) = try arena.messages(self.ozmapRequests, "ozmap_requests")
+        message.credentials_state = try arena.string(self.credentialsState, "credentials_state")
+        message.credentials_error = try arena.string(self.credentialsError, "credentials_error")
         message.operations_pending = self.operationsPending
         message.operations_failed = self.operationsFailed
-        (message.n_drift, message.drift) = try arena.messages(self.drift, at: path, "drift")
-        message.drift_checked_at = try arena.string(self.driftCheckedAt, at: path, "drift_checked_at")
+        (message.n_drift, message.drift) = try arena.messages(self.drift, "drift")
+        message.drift_checked_at = try arena.string(self.driftCheckedAt, "drift_checked_at")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -139,41 +137,40 @@ extension OZmapRequestCount: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.OZmapRequestCount"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__ozmap_request_count__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__ozmap_request_count__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__OZmapRequestCount()
-        archolt__ozmap__v1__ozmap_request_count__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_request_count__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__ozmap_request_count__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapRequestCount>) {
         archolt__ozmap__v1__ozmap_request_count__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OZmapRequestCount>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapRequestCount>? {
+        archolt__ozmap__v1__ozmap_request_count__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapRequestCount>) -> Int {
+        archolt__ozmap__v1__ozmap_request_count__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapRequestCount>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__ozmap_request_count__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OZmapRequestCount>) throws(WireMessageError) {
         self.init()
-        self.httpMethod = try ProtobufCFields.string(message.pointee.http_method, at: path, "http_method")
-        self.route = try ProtobufCFields.string(message.pointee.route, at: path, "route")
+        self.httpMethod = try ProtobufCFields.string(message.pointee.http_method, "http_method")
+        self.route = try ProtobufCFields.string(message.pointee.route, "route")
         self.httpStatus = message.pointee.http_status
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OZmapRequestCount, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.http_method = try arena.string(self.httpMethod, at: path, "http_method")
-        message.route = try arena.string(self.route, at: path, "route")
+    func fill(_ message: inout Archolt__Ozmap__V1__OZmapRequestCount, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.http_method = try arena.string(self.httpMethod, "http_method")
+        message.route = try arena.string(self.route, "route")
         message.http_status = self.httpStatus
         message.count = self.count
     }
@@ -188,35 +185,34 @@ extension ListMethodsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListMethodsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_methods_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_methods_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListMethodsRequest()
-        archolt__ozmap__v1__list_methods_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_methods_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsRequest>) {
         archolt__ozmap__v1__list_methods_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListMethodsRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsRequest>? {
+        archolt__ozmap__v1__list_methods_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsRequest>) -> Int {
+        archolt__ozmap__v1__list_methods_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_methods_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListMethodsRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListMethodsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListMethodsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -227,37 +223,36 @@ extension ListMethodsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListMethodsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_methods_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_methods_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListMethodsResponse()
-        archolt__ozmap__v1__list_methods_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_methods_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_methods_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsResponse>) {
         archolt__ozmap__v1__list_methods_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.methods = try ProtobufCFields.messages(message.pointee.n_methods, message.pointee.methods, at: path, "methods", as: MethodInfo.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListMethodsResponse>? {
+        archolt__ozmap__v1__list_methods_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListMethodsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_methods, message.methods) = try arena.messages(self.methods, at: path, "methods")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsResponse>) -> Int {
+        archolt__ozmap__v1__list_methods_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_methods_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListMethodsResponse>) throws(WireMessageError) {
+        self.init()
+        self.methods = try ProtobufCFields.messages(message.pointee.n_methods, message.pointee.methods, "methods", as: MethodInfo.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListMethodsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_methods, message.methods) = try arena.messages(self.methods, "methods")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -269,44 +264,43 @@ extension MethodInfo: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.MethodInfo"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__method_info__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__method_info__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__MethodInfo()
-        archolt__ozmap__v1__method_info__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__method_info__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__method_info__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__MethodInfo>) {
         archolt__ozmap__v1__method_info__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__MethodInfo>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__MethodInfo>? {
+        archolt__ozmap__v1__method_info__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__MethodInfo>) -> Int {
+        archolt__ozmap__v1__method_info__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__MethodInfo>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__method_info__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__MethodInfo>) throws(WireMessageError) {
         self.init()
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
-        self.path = try ProtobufCFields.string(message.pointee.path, at: path, "path")
-        self.requestType = try ProtobufCFields.string(message.pointee.request_type, at: path, "request_type")
-        self.responseType = try ProtobufCFields.string(message.pointee.response_type, at: path, "response_type")
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+        self.path = try ProtobufCFields.string(message.pointee.path, "path")
+        self.requestType = try ProtobufCFields.string(message.pointee.request_type, "request_type")
+        self.responseType = try ProtobufCFields.string(message.pointee.response_type, "response_type")
         self.implemented = message.pointee.implemented != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__MethodInfo, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.name = try arena.string(self.name, at: path, "name")
-        message.path = try arena.string(self.path, at: path, "path")
-        message.request_type = try arena.string(self.requestType, at: path, "request_type")
-        message.response_type = try arena.string(self.responseType, at: path, "response_type")
+    func fill(_ message: inout Archolt__Ozmap__V1__MethodInfo, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.name = try arena.string(self.name, "name")
+        message.path = try arena.string(self.path, "path")
+        message.request_type = try arena.string(self.requestType, "request_type")
+        message.response_type = try arena.string(self.responseType, "response_type")
         message.implemented = self.implemented ? 1 : 0
     }
 
@@ -322,39 +316,38 @@ extension SetCredentialsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.SetCredentialsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__set_credentials_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__set_credentials_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__SetCredentialsRequest()
-        archolt__ozmap__v1__set_credentials_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__set_credentials_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsRequest>) {
         archolt__ozmap__v1__set_credentials_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.apiUrl = try ProtobufCFields.string(message.pointee.api_url, at: path, "api_url")
-        self.apiKey = try ProtobufCFields.string(message.pointee.api_key, at: path, "api_key")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsRequest>? {
+        archolt__ozmap__v1__set_credentials_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.api_url = try arena.string(self.apiUrl, at: path, "api_url")
-        message.api_key = try arena.string(self.apiKey, at: path, "api_key")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsRequest>) -> Int {
+        archolt__ozmap__v1__set_credentials_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__set_credentials_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsRequest>) throws(WireMessageError) {
+        self.init()
+        self.apiUrl = try ProtobufCFields.string(message.pointee.api_url, "api_url")
+        self.apiKey = try ProtobufCFields.string(message.pointee.api_key, "api_key")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.api_url = try arena.string(self.apiUrl, "api_url")
+        message.api_key = try arena.string(self.apiKey, "api_key")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -367,37 +360,36 @@ extension SetCredentialsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.SetCredentialsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__set_credentials_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__set_credentials_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__SetCredentialsResponse()
-        archolt__ozmap__v1__set_credentials_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__set_credentials_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__set_credentials_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsResponse>) {
         archolt__ozmap__v1__set_credentials_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.credentials = try ProtobufCFields.message(message.pointee.credentials, at: path, "credentials", as: Credentials.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SetCredentialsResponse>? {
+        archolt__ozmap__v1__set_credentials_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.credentials { message.credentials = try arena.message(value, at: path, "credentials") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsResponse>) -> Int {
+        archolt__ozmap__v1__set_credentials_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__set_credentials_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SetCredentialsResponse>) throws(WireMessageError) {
+        self.init()
+        self.credentials = try ProtobufCFields.message(message.pointee.credentials, "credentials", as: Credentials.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__SetCredentialsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.credentials { message.credentials = try arena.message(value, "credentials") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -409,35 +401,34 @@ extension GetCredentialsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetCredentialsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_credentials_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_credentials_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetCredentialsRequest()
-        archolt__ozmap__v1__get_credentials_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_credentials_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsRequest>) {
         archolt__ozmap__v1__get_credentials_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsRequest>? {
+        archolt__ozmap__v1__get_credentials_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsRequest>) -> Int {
+        archolt__ozmap__v1__get_credentials_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_credentials_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetCredentialsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetCredentialsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -448,37 +439,36 @@ extension GetCredentialsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetCredentialsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_credentials_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_credentials_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetCredentialsResponse()
-        archolt__ozmap__v1__get_credentials_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_credentials_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_credentials_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsResponse>) {
         archolt__ozmap__v1__get_credentials_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.credentials = try ProtobufCFields.message(message.pointee.credentials, at: path, "credentials", as: Credentials.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetCredentialsResponse>? {
+        archolt__ozmap__v1__get_credentials_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetCredentialsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.credentials { message.credentials = try arena.message(value, at: path, "credentials") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsResponse>) -> Int {
+        archolt__ozmap__v1__get_credentials_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_credentials_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetCredentialsResponse>) throws(WireMessageError) {
+        self.init()
+        self.credentials = try ProtobufCFields.message(message.pointee.credentials, "credentials", as: Credentials.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__GetCredentialsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.credentials { message.credentials = try arena.message(value, "credentials") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -490,43 +480,42 @@ extension Credentials: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.Credentials"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__credentials__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__credentials__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__Credentials()
-        archolt__ozmap__v1__credentials__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__credentials__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__credentials__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__Credentials>) {
         archolt__ozmap__v1__credentials__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Credentials>, path: String) throws(WireMessageError) {
-        self.init()
-        self.apiUrl = try ProtobufCFields.string(message.pointee.api_url, at: path, "api_url")
-        self.apiKeySet = message.pointee.api_key_set != 0
-        self.source = try ProtobufCFields.string(message.pointee.source, at: path, "source")
-        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, at: path, "updated_at")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Credentials>? {
+        archolt__ozmap__v1__credentials__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Credentials, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.api_url = try arena.string(self.apiUrl, at: path, "api_url")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Credentials>) -> Int {
+        archolt__ozmap__v1__credentials__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__Credentials>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__credentials__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Credentials>) throws(WireMessageError) {
+        self.init()
+        self.apiUrl = try ProtobufCFields.string(message.pointee.api_url, "api_url")
+        self.apiKeySet = message.pointee.api_key_set != 0
+        self.source = try ProtobufCFields.string(message.pointee.source, "source")
+        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__Credentials, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.api_url = try arena.string(self.apiUrl, "api_url")
         message.api_key_set = self.apiKeySet ? 1 : 0
-        message.source = try arena.string(self.source, at: path, "source")
-        message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
+        message.source = try arena.string(self.source, "source")
+        message.updated_at = try arena.string(self.updatedAt, "updated_at")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -540,35 +529,34 @@ extension ListOZmapOLTsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOZmapOLTsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_ozmap_olts_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_ozmap_olts_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOZmapOLTsRequest()
-        archolt__ozmap__v1__list_ozmap_olts_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_ozmap_olts_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>) {
         archolt__ozmap__v1__list_ozmap_olts_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>? {
+        archolt__ozmap__v1__list_ozmap_olts_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>) -> Int {
+        archolt__ozmap__v1__list_ozmap_olts_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_ozmap_olts_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListOZmapOLTsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListOZmapOLTsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -579,37 +567,36 @@ extension ListOZmapOLTsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOZmapOLTsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_ozmap_olts_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_ozmap_olts_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOZmapOLTsResponse()
-        archolt__ozmap__v1__list_ozmap_olts_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_ozmap_olts_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_ozmap_olts_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>) {
         archolt__ozmap__v1__list_ozmap_olts_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.olts = try ProtobufCFields.messages(message.pointee.n_olts, message.pointee.olts, at: path, "olts", as: OZmapOLT.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>? {
+        archolt__ozmap__v1__list_ozmap_olts_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOZmapOLTsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_olts, message.olts) = try arena.messages(self.olts, at: path, "olts")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>) -> Int {
+        archolt__ozmap__v1__list_ozmap_olts_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_ozmap_olts_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOZmapOLTsResponse>) throws(WireMessageError) {
+        self.init()
+        self.olts = try ProtobufCFields.messages(message.pointee.n_olts, message.pointee.olts, "olts", as: OZmapOLT.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOZmapOLTsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_olts, message.olts) = try arena.messages(self.olts, "olts")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -621,47 +608,46 @@ extension OZmapOLT: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.OZmapOLT"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__ozmap_olt__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__ozmap_olt__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__OZmapOLT()
-        archolt__ozmap__v1__ozmap_olt__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__ozmap_olt__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__ozmap_olt__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapOLT>) {
         archolt__ozmap__v1__ozmap_olt__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OZmapOLT>, path: String) throws(WireMessageError) {
-        self.init()
-        self.id = try ProtobufCFields.string(message.pointee.id, at: path, "id")
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
-        self.project = try ProtobufCFields.string(message.pointee.project, at: path, "project")
-        self.ip = try ProtobufCFields.string(message.pointee.ip, at: path, "ip")
-        self.implanted = message.pointee.implanted != 0
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OZmapOLT>? {
+        archolt__ozmap__v1__ozmap_olt__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OZmapOLT, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.id = try arena.string(self.id, at: path, "id")
-        message.name = try arena.string(self.name, at: path, "name")
-        message.project = try arena.string(self.project, at: path, "project")
-        message.ip = try arena.string(self.ip, at: path, "ip")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapOLT>) -> Int {
+        archolt__ozmap__v1__ozmap_olt__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__OZmapOLT>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__ozmap_olt__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OZmapOLT>) throws(WireMessageError) {
+        self.init()
+        self.id = try ProtobufCFields.string(message.pointee.id, "id")
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+        self.project = try ProtobufCFields.string(message.pointee.project, "project")
+        self.ip = try ProtobufCFields.string(message.pointee.ip, "ip")
+        self.implanted = message.pointee.implanted != 0
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__OZmapOLT, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.id = try arena.string(self.id, "id")
+        message.name = try arena.string(self.name, "name")
+        message.project = try arena.string(self.project, "project")
+        message.ip = try arena.string(self.ip, "ip")
         message.implanted = self.implanted ? 1 : 0
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -677,40 +663,39 @@ extension LinkOLTRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.LinkOLTRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__link_oltrequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__link_oltrequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__LinkOLTRequest()
-        archolt__ozmap__v1__link_oltrequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltrequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__link_oltrequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTRequest>) {
         archolt__ozmap__v1__link_oltrequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTRequest>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTRequest>? {
+        archolt__ozmap__v1__link_oltrequest__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTRequest>) -> Int {
+        archolt__ozmap__v1__link_oltrequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__link_oltrequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTRequest>) throws(WireMessageError) {
         self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, at: path, "ozmap_olt_id")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, "ozmap_olt_id")
         self.requireCtoOnActivation = message.pointee.require_cto_on_activation != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
+    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
         message.require_cto_on_activation = self.requireCtoOnActivation ? 1 : 0
     }
 
@@ -724,38 +709,37 @@ extension LinkOLTResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.LinkOLTResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__link_oltresponse__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__link_oltresponse__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__LinkOLTResponse()
-        archolt__ozmap__v1__link_oltresponse__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__link_oltresponse__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__link_oltresponse__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTResponse>) {
         archolt__ozmap__v1__link_oltresponse__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTResponse>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__LinkOLTResponse>? {
+        archolt__ozmap__v1__link_oltresponse__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTResponse>) -> Int {
+        archolt__ozmap__v1__link_oltresponse__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__link_oltresponse__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__LinkOLTResponse>) throws(WireMessageError) {
         self.init()
-        self.link = try ProtobufCFields.message(message.pointee.link, at: path, "link", as: OLTLink.self)
+        self.link = try ProtobufCFields.message(message.pointee.link, "link", as: OLTLink.self)
         self.created = message.pointee.created != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.link { message.link = try arena.message(value, at: path, "link") }
+    func fill(_ message: inout Archolt__Ozmap__V1__LinkOLTResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.link { message.link = try arena.message(value, "link") }
         message.created = self.created ? 1 : 0
     }
 
@@ -768,37 +752,36 @@ extension UnlinkOLTRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.UnlinkOLTRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__unlink_oltrequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__unlink_oltrequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__UnlinkOLTRequest()
-        archolt__ozmap__v1__unlink_oltrequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltrequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__unlink_oltrequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>) {
         archolt__ozmap__v1__unlink_oltrequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>? {
+        archolt__ozmap__v1__unlink_oltrequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>) -> Int {
+        archolt__ozmap__v1__unlink_oltrequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__unlink_oltrequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTRequest>) throws(WireMessageError) {
+        self.init()
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -810,37 +793,36 @@ extension UnlinkOLTResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.UnlinkOLTResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__unlink_oltresponse__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__unlink_oltresponse__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__UnlinkOLTResponse()
-        archolt__ozmap__v1__unlink_oltresponse__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__unlink_oltresponse__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__unlink_oltresponse__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>) {
         archolt__ozmap__v1__unlink_oltresponse__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.removed = try ProtobufCFields.message(message.pointee.removed, at: path, "removed", as: OLTLink.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>? {
+        archolt__ozmap__v1__unlink_oltresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.removed { message.removed = try arena.message(value, at: path, "removed") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>) -> Int {
+        archolt__ozmap__v1__unlink_oltresponse__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__unlink_oltresponse__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__UnlinkOLTResponse>) throws(WireMessageError) {
+        self.init()
+        self.removed = try ProtobufCFields.message(message.pointee.removed, "removed", as: OLTLink.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__UnlinkOLTResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.removed { message.removed = try arena.message(value, "removed") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -852,35 +834,34 @@ extension ListOLTLinksRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOLTLinksRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_oltlinks_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_oltlinks_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOLTLinksRequest()
-        archolt__ozmap__v1__list_oltlinks_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_oltlinks_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>) {
         archolt__ozmap__v1__list_oltlinks_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>? {
+        archolt__ozmap__v1__list_oltlinks_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>) -> Int {
+        archolt__ozmap__v1__list_oltlinks_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_oltlinks_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__ListOLTLinksRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__ListOLTLinksRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -891,37 +872,36 @@ extension ListOLTLinksResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOLTLinksResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_oltlinks_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_oltlinks_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOLTLinksResponse()
-        archolt__ozmap__v1__list_oltlinks_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_oltlinks_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_oltlinks_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>) {
         archolt__ozmap__v1__list_oltlinks_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.links = try ProtobufCFields.messages(message.pointee.n_links, message.pointee.links, at: path, "links", as: OLTLink.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>? {
+        archolt__ozmap__v1__list_oltlinks_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOLTLinksResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_links, message.links) = try arena.messages(self.links, at: path, "links")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>) -> Int {
+        archolt__ozmap__v1__list_oltlinks_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_oltlinks_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOLTLinksResponse>) throws(WireMessageError) {
+        self.init()
+        self.links = try ProtobufCFields.messages(message.pointee.n_links, message.pointee.links, "links", as: OLTLink.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOLTLinksResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_links, message.links) = try arena.messages(self.links, "links")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -933,49 +913,48 @@ extension OLTLink: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.OLTLink"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__oltlink__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__oltlink__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__OLTLink()
-        archolt__ozmap__v1__oltlink__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__oltlink__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__oltlink__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__OLTLink>) {
         archolt__ozmap__v1__oltlink__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OLTLink>, path: String) throws(WireMessageError) {
-        self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, at: path, "ozmap_olt_id")
-        self.ozmapOltName = try ProtobufCFields.string(message.pointee.ozmap_olt_name, at: path, "ozmap_olt_name")
-        self.requireCtoOnActivation = message.pointee.require_cto_on_activation != 0
-        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, at: path, "created_at")
-        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, at: path, "updated_at")
-        self.problem = try ProtobufCFields.string(message.pointee.problem, at: path, "problem")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__OLTLink>? {
+        archolt__ozmap__v1__oltlink__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__OLTLink, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
-        message.ozmap_olt_name = try arena.string(self.ozmapOltName, at: path, "ozmap_olt_name")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__OLTLink>) -> Int {
+        archolt__ozmap__v1__oltlink__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__OLTLink>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__oltlink__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__OLTLink>) throws(WireMessageError) {
+        self.init()
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, "ozmap_olt_id")
+        self.ozmapOltName = try ProtobufCFields.string(message.pointee.ozmap_olt_name, "ozmap_olt_name")
+        self.requireCtoOnActivation = message.pointee.require_cto_on_activation != 0
+        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, "created_at")
+        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
+        self.problem = try ProtobufCFields.string(message.pointee.problem, "problem")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__OLTLink, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
+        message.ozmap_olt_name = try arena.string(self.ozmapOltName, "ozmap_olt_name")
         message.require_cto_on_activation = self.requireCtoOnActivation ? 1 : 0
-        message.created_at = try arena.string(self.createdAt, at: path, "created_at")
-        message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
-        message.problem = try arena.string(self.problem, at: path, "problem")
+        message.created_at = try arena.string(self.createdAt, "created_at")
+        message.updated_at = try arena.string(self.updatedAt, "updated_at")
+        message.problem = try arena.string(self.problem, "problem")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -992,37 +971,36 @@ extension SyncBoxesRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.SyncBoxesRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__sync_boxes_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__sync_boxes_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__SyncBoxesRequest()
-        archolt__ozmap__v1__sync_boxes_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__sync_boxes_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesRequest>) {
         archolt__ozmap__v1__sync_boxes_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesRequest>? {
+        archolt__ozmap__v1__sync_boxes_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesRequest>) -> Int {
+        archolt__ozmap__v1__sync_boxes_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__sync_boxes_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesRequest>) throws(WireMessageError) {
         self.init()
         self.full = message.pointee.full != 0
         self.wait = message.pointee.wait != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.full = self.full ? 1 : 0
         message.wait = self.wait ? 1 : 0
     }
@@ -1035,38 +1013,37 @@ extension SyncBoxesResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.SyncBoxesResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__sync_boxes_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__sync_boxes_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__SyncBoxesResponse()
-        archolt__ozmap__v1__sync_boxes_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_boxes_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__sync_boxes_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesResponse>) {
         archolt__ozmap__v1__sync_boxes_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesResponse>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncBoxesResponse>? {
+        archolt__ozmap__v1__sync_boxes_response__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesResponse>) -> Int {
+        archolt__ozmap__v1__sync_boxes_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__sync_boxes_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncBoxesResponse>) throws(WireMessageError) {
         self.init()
-        self.report = try ProtobufCFields.message(message.pointee.report, at: path, "report", as: SyncReport.self)
+        self.report = try ProtobufCFields.message(message.pointee.report, "report", as: SyncReport.self)
         self.started = message.pointee.started != 0
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.report { message.report = try arena.message(value, at: path, "report") }
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncBoxesResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.report { message.report = try arena.message(value, "report") }
         message.started = self.started ? 1 : 0
     }
 
@@ -1079,60 +1056,59 @@ extension SyncReport: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.SyncReport"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__sync_report__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__sync_report__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__SyncReport()
-        archolt__ozmap__v1__sync_report__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__sync_report__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__sync_report__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__SyncReport>) {
         archolt__ozmap__v1__sync_report__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncReport>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__SyncReport>? {
+        archolt__ozmap__v1__sync_report__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncReport>) -> Int {
+        archolt__ozmap__v1__sync_report__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__SyncReport>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__sync_report__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__SyncReport>) throws(WireMessageError) {
         self.init()
         self.kind = SyncKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
         self.running = message.pointee.running != 0
-        self.startedAt = try ProtobufCFields.string(message.pointee.started_at, at: path, "started_at")
-        self.finishedAt = try ProtobufCFields.string(message.pointee.finished_at, at: path, "finished_at")
+        self.startedAt = try ProtobufCFields.string(message.pointee.started_at, "started_at")
+        self.finishedAt = try ProtobufCFields.string(message.pointee.finished_at, "finished_at")
         self.durationMs = message.pointee.duration_ms
         self.boxes = message.pointee.boxes
         self.boxesAdded = message.pointee.boxes_added
         self.boxesUpdated = message.pointee.boxes_updated
         self.boxesRemoved = message.pointee.boxes_removed
-        self.error = try ProtobufCFields.string(message.pointee.error, at: path, "error")
-        self.phase = try ProtobufCFields.string(message.pointee.phase, at: path, "phase")
+        self.error = try ProtobufCFields.string(message.pointee.error, "error")
+        self.phase = try ProtobufCFields.string(message.pointee.phase, "phase")
         self.progressDone = message.pointee.progress_done
         self.progressTotal = message.pointee.progress_total
         self.ozmapRequests = message.pointee.ozmap_requests
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__SyncReport, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__SyncReport, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.running = self.running ? 1 : 0
-        message.started_at = try arena.string(self.startedAt, at: path, "started_at")
-        message.finished_at = try arena.string(self.finishedAt, at: path, "finished_at")
+        message.started_at = try arena.string(self.startedAt, "started_at")
+        message.finished_at = try arena.string(self.finishedAt, "finished_at")
         message.duration_ms = self.durationMs
         message.boxes = self.boxes
         message.boxes_added = self.boxesAdded
         message.boxes_updated = self.boxesUpdated
         message.boxes_removed = self.boxesRemoved
-        message.error = try arena.string(self.error, at: path, "error")
-        message.phase = try arena.string(self.phase, at: path, "phase")
+        message.error = try arena.string(self.error, "error")
+        message.phase = try arena.string(self.phase, "phase")
         message.progress_done = self.progressDone
         message.progress_total = self.progressTotal
         message.ozmap_requests = self.ozmapRequests
@@ -1150,46 +1126,45 @@ extension ListBoxesRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListBoxesRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_boxes_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_boxes_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListBoxesRequest()
-        archolt__ozmap__v1__list_boxes_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_boxes_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesRequest>) {
         archolt__ozmap__v1__list_boxes_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesRequest>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesRequest>? {
+        archolt__ozmap__v1__list_boxes_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesRequest>) -> Int {
+        archolt__ozmap__v1__list_boxes_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_boxes_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesRequest>) throws(WireMessageError) {
         self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, at: path, "ozmap_olt_id")
-        self.query = try ProtobufCFields.string(message.pointee.query, at: path, "query")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, "ozmap_olt_id")
+        self.query = try ProtobufCFields.string(message.pointee.query, "query")
         self.pageSize = message.pointee.page_size
-        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, at: path, "page_token")
+        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
         self.match = QueryMatch(rawValue: Int32(truncatingIfNeeded: message.pointee.match.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
-        message.query = try arena.string(self.query, at: path, "query")
+    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
+        message.query = try arena.string(self.query, "query")
         message.page_size = self.pageSize
-        message.page_token = try arena.string(self.pageToken, at: path, "page_token")
+        message.page_token = try arena.string(self.pageToken, "page_token")
         message.match = .init(rawValue: .init(truncatingIfNeeded: self.match.rawValue))
     }
 
@@ -1205,40 +1180,39 @@ extension ListBoxesResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListBoxesResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_boxes_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_boxes_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListBoxesResponse()
-        archolt__ozmap__v1__list_boxes_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_boxes_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_boxes_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesResponse>) {
         archolt__ozmap__v1__list_boxes_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesResponse>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListBoxesResponse>? {
+        archolt__ozmap__v1__list_boxes_response__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesResponse>) -> Int {
+        archolt__ozmap__v1__list_boxes_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_boxes_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListBoxesResponse>) throws(WireMessageError) {
         self.init()
-        self.boxes = try ProtobufCFields.messages(message.pointee.n_boxes, message.pointee.boxes, at: path, "boxes", as: Box.self)
-        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, at: path, "next_page_token")
+        self.boxes = try ProtobufCFields.messages(message.pointee.n_boxes, message.pointee.boxes, "boxes", as: Box.self)
+        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
         self.total = message.pointee.total
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_boxes, message.boxes) = try arena.messages(self.boxes, at: path, "boxes")
-        message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    func fill(_ message: inout Archolt__Ozmap__V1__ListBoxesResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_boxes, message.boxes) = try arena.messages(self.boxes, "boxes")
+        message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
         message.total = self.total
     }
 
@@ -1252,39 +1226,38 @@ extension GetBoxRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetBoxRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_box_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_box_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetBoxRequest()
-        archolt__ozmap__v1__get_box_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_box_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_box_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetBoxRequest>) {
         archolt__ozmap__v1__get_box_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetBoxRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.id = try ProtobufCFields.string(message.pointee.id, at: path, "id")
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetBoxRequest>? {
+        archolt__ozmap__v1__get_box_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetBoxRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.id = try arena.string(self.id, at: path, "id")
-        message.name = try arena.string(self.name, at: path, "name")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetBoxRequest>) -> Int {
+        archolt__ozmap__v1__get_box_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetBoxRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_box_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetBoxRequest>) throws(WireMessageError) {
+        self.init()
+        self.id = try ProtobufCFields.string(message.pointee.id, "id")
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__GetBoxRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.id = try arena.string(self.id, "id")
+        message.name = try arena.string(self.name, "name")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1297,63 +1270,62 @@ extension Box: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.Box"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__box__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__box__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__Box()
-        archolt__ozmap__v1__box__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__box__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__box__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__Box>) {
         archolt__ozmap__v1__box__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Box>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Box>? {
+        archolt__ozmap__v1__box__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Box>) -> Int {
+        archolt__ozmap__v1__box__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__Box>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__box__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Box>) throws(WireMessageError) {
         self.init()
-        self.id = try ProtobufCFields.string(message.pointee.id, at: path, "id")
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
-        self.project = try ProtobufCFields.string(message.pointee.project, at: path, "project")
-        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, at: path, "ozmap_olt_id")
-        self.slotId = try ProtobufCFields.string(message.pointee.slot_id, at: path, "slot_id")
-        self.ponId = try ProtobufCFields.string(message.pointee.pon_id, at: path, "pon_id")
+        self.id = try ProtobufCFields.string(message.pointee.id, "id")
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+        self.project = try ProtobufCFields.string(message.pointee.project, "project")
+        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, "ozmap_olt_id")
+        self.slotId = try ProtobufCFields.string(message.pointee.slot_id, "slot_id")
+        self.ponId = try ProtobufCFields.string(message.pointee.pon_id, "pon_id")
         self.lat = message.pointee.lat
         self.lng = message.pointee.lng
-        self.boxType = try ProtobufCFields.string(message.pointee.box_type, at: path, "box_type")
+        self.boxType = try ProtobufCFields.string(message.pointee.box_type, "box_type")
         self.implanted = message.pointee.implanted != 0
         self.portsTotal = message.pointee.ports_total
         self.portsFree = message.pointee.ports_free
-        self.splitters = try ProtobufCFields.messages(message.pointee.n_splitters, message.pointee.splitters, at: path, "splitters", as: Splitter.self)
-        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, at: path, "updated_at")
+        self.splitters = try ProtobufCFields.messages(message.pointee.n_splitters, message.pointee.splitters, "splitters", as: Splitter.self)
+        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Box, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.id = try arena.string(self.id, at: path, "id")
-        message.name = try arena.string(self.name, at: path, "name")
-        message.project = try arena.string(self.project, at: path, "project")
-        message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
-        message.slot_id = try arena.string(self.slotId, at: path, "slot_id")
-        message.pon_id = try arena.string(self.ponId, at: path, "pon_id")
+    func fill(_ message: inout Archolt__Ozmap__V1__Box, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.id = try arena.string(self.id, "id")
+        message.name = try arena.string(self.name, "name")
+        message.project = try arena.string(self.project, "project")
+        message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
+        message.slot_id = try arena.string(self.slotId, "slot_id")
+        message.pon_id = try arena.string(self.ponId, "pon_id")
         message.lat = self.lat
         message.lng = self.lng
-        message.box_type = try arena.string(self.boxType, at: path, "box_type")
+        message.box_type = try arena.string(self.boxType, "box_type")
         message.implanted = self.implanted ? 1 : 0
         message.ports_total = self.portsTotal
         message.ports_free = self.portsFree
-        (message.n_splitters, message.splitters) = try arena.messages(self.splitters, at: path, "splitters")
-        message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
+        (message.n_splitters, message.splitters) = try arena.messages(self.splitters, "splitters")
+        message.updated_at = try arena.string(self.updatedAt, "updated_at")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1373,48 +1345,47 @@ extension Splitter: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.Splitter"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__splitter__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__splitter__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__Splitter()
-        archolt__ozmap__v1__splitter__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__splitter__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__splitter__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__Splitter>) {
         archolt__ozmap__v1__splitter__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Splitter>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Splitter>? {
+        archolt__ozmap__v1__splitter__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Splitter>) -> Int {
+        archolt__ozmap__v1__splitter__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__Splitter>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__splitter__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Splitter>) throws(WireMessageError) {
         self.init()
-        self.id = try ProtobufCFields.string(message.pointee.id, at: path, "id")
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
-        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, at: path, "ozmap_olt_id")
-        self.slotId = try ProtobufCFields.string(message.pointee.slot_id, at: path, "slot_id")
-        self.ponId = try ProtobufCFields.string(message.pointee.pon_id, at: path, "pon_id")
+        self.id = try ProtobufCFields.string(message.pointee.id, "id")
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+        self.ozmapOltId = try ProtobufCFields.string(message.pointee.ozmap_olt_id, "ozmap_olt_id")
+        self.slotId = try ProtobufCFields.string(message.pointee.slot_id, "slot_id")
+        self.ponId = try ProtobufCFields.string(message.pointee.pon_id, "pon_id")
         self.isDrop = message.pointee.is_drop != 0
         self.portsTotal = message.pointee.ports_total
         self.portsFree = message.pointee.ports_free
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Splitter, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.id = try arena.string(self.id, at: path, "id")
-        message.name = try arena.string(self.name, at: path, "name")
-        message.ozmap_olt_id = try arena.string(self.ozmapOltId, at: path, "ozmap_olt_id")
-        message.slot_id = try arena.string(self.slotId, at: path, "slot_id")
-        message.pon_id = try arena.string(self.ponId, at: path, "pon_id")
+    func fill(_ message: inout Archolt__Ozmap__V1__Splitter, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.id = try arena.string(self.id, "id")
+        message.name = try arena.string(self.name, "name")
+        message.ozmap_olt_id = try arena.string(self.ozmapOltId, "ozmap_olt_id")
+        message.slot_id = try arena.string(self.slotId, "slot_id")
+        message.pon_id = try arena.string(self.ponId, "pon_id")
         message.is_drop = self.isDrop ? 1 : 0
         message.ports_total = self.portsTotal
         message.ports_free = self.portsFree
@@ -1433,50 +1404,49 @@ extension ProvisionONURequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ProvisionONURequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__provision_onurequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__provision_onurequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ProvisionONURequest()
-        archolt__ozmap__v1__provision_onurequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onurequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__provision_onurequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONURequest>) {
         archolt__ozmap__v1__provision_onurequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONURequest>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONURequest>? {
+        archolt__ozmap__v1__provision_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONURequest>) -> Int {
+        archolt__ozmap__v1__provision_onurequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONURequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__provision_onurequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONURequest>) throws(WireMessageError) {
         self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, at: path, "serial_number")
-        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, at: path, "mac_address")
-        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, at: path, "pppoe_user")
-        self.cto = try ProtobufCFields.string(message.pointee.cto, at: path, "cto")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, "serial_number")
+        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, "mac_address")
+        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, "pppoe_user")
+        self.cto = try ProtobufCFields.string(message.pointee.cto, "cto")
         self.implanted = message.pointee.implanted != 0
         self.requireCto = message.pointee.require_cto != 0
         self.implantation = Implantation(rawValue: Int32(truncatingIfNeeded: message.pointee.implantation.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONURequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.serial_number = try arena.string(self.serialNumber, at: path, "serial_number")
-        message.mac_address = try arena.string(self.macAddress, at: path, "mac_address")
-        message.pppoe_user = try arena.string(self.pppoeUser, at: path, "pppoe_user")
-        message.cto = try arena.string(self.cto, at: path, "cto")
+    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.serial_number = try arena.string(self.serialNumber, "serial_number")
+        message.mac_address = try arena.string(self.macAddress, "mac_address")
+        message.pppoe_user = try arena.string(self.pppoeUser, "pppoe_user")
+        message.cto = try arena.string(self.cto, "cto")
         message.implanted = self.implanted ? 1 : 0
         message.require_cto = self.requireCto ? 1 : 0
         message.implantation = .init(rawValue: .init(truncatingIfNeeded: self.implantation.rawValue))
@@ -1496,39 +1466,38 @@ extension ProvisionONUResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ProvisionONUResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__provision_onuresponse__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__provision_onuresponse__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ProvisionONUResponse()
-        archolt__ozmap__v1__provision_onuresponse__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__provision_onuresponse__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__provision_onuresponse__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONUResponse>) {
         archolt__ozmap__v1__provision_onuresponse__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONUResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onu = try ProtobufCFields.message(message.pointee.onu, at: path, "onu", as: ONU.self)
-        self.operation = try ProtobufCFields.message(message.pointee.operation, at: path, "operation", as: Operation.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ProvisionONUResponse>? {
+        archolt__ozmap__v1__provision_onuresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONUResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
-        if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONUResponse>) -> Int {
+        archolt__ozmap__v1__provision_onuresponse__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONUResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__provision_onuresponse__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ProvisionONUResponse>) throws(WireMessageError) {
+        self.init()
+        self.onu = try ProtobufCFields.message(message.pointee.onu, "onu", as: ONU.self)
+        self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ProvisionONUResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.onu { message.onu = try arena.message(value, "onu") }
+        if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1541,43 +1510,42 @@ extension AssignCTORequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.AssignCTORequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__assign_ctorequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__assign_ctorequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__AssignCTORequest()
-        archolt__ozmap__v1__assign_ctorequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctorequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__assign_ctorequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTORequest>) {
         archolt__ozmap__v1__assign_ctorequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AssignCTORequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.cto = try ProtobufCFields.string(message.pointee.cto, at: path, "cto")
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, at: path, "serial_number")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTORequest>? {
+        archolt__ozmap__v1__assign_ctorequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTORequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.cto = try arena.string(self.cto, at: path, "cto")
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.serial_number = try arena.string(self.serialNumber, at: path, "serial_number")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTORequest>) -> Int {
+        archolt__ozmap__v1__assign_ctorequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTORequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__assign_ctorequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AssignCTORequest>) throws(WireMessageError) {
+        self.init()
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.cto = try ProtobufCFields.string(message.pointee.cto, "cto")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, "serial_number")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTORequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.cto = try arena.string(self.cto, "cto")
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.serial_number = try arena.string(self.serialNumber, "serial_number")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1592,39 +1560,38 @@ extension AssignCTOResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.AssignCTOResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__assign_ctoresponse__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__assign_ctoresponse__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__AssignCTOResponse()
-        archolt__ozmap__v1__assign_ctoresponse__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__assign_ctoresponse__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__assign_ctoresponse__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTOResponse>) {
         archolt__ozmap__v1__assign_ctoresponse__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AssignCTOResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onu = try ProtobufCFields.message(message.pointee.onu, at: path, "onu", as: ONU.self)
-        self.operation = try ProtobufCFields.message(message.pointee.operation, at: path, "operation", as: Operation.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AssignCTOResponse>? {
+        archolt__ozmap__v1__assign_ctoresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTOResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
-        if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTOResponse>) -> Int {
+        archolt__ozmap__v1__assign_ctoresponse__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__AssignCTOResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__assign_ctoresponse__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AssignCTOResponse>) throws(WireMessageError) {
+        self.init()
+        self.onu = try ProtobufCFields.message(message.pointee.onu, "onu", as: ONU.self)
+        self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__AssignCTOResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.onu { message.onu = try arena.message(value, "onu") }
+        if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1637,37 +1604,36 @@ extension DeprovisionONURequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.DeprovisionONURequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__deprovision_onurequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__deprovision_onurequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__DeprovisionONURequest()
-        archolt__ozmap__v1__deprovision_onurequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onurequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__deprovision_onurequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONURequest>) {
         archolt__ozmap__v1__deprovision_onurequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONURequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONURequest>? {
+        archolt__ozmap__v1__deprovision_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONURequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONURequest>) -> Int {
+        archolt__ozmap__v1__deprovision_onurequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONURequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__deprovision_onurequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONURequest>) throws(WireMessageError) {
+        self.init()
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1679,39 +1645,38 @@ extension DeprovisionONUResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.DeprovisionONUResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__deprovision_onuresponse__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__deprovision_onuresponse__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__DeprovisionONUResponse()
-        archolt__ozmap__v1__deprovision_onuresponse__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__deprovision_onuresponse__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__deprovision_onuresponse__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>) {
         archolt__ozmap__v1__deprovision_onuresponse__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onu = try ProtobufCFields.message(message.pointee.onu, at: path, "onu", as: ONU.self)
-        self.operation = try ProtobufCFields.message(message.pointee.operation, at: path, "operation", as: Operation.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>? {
+        archolt__ozmap__v1__deprovision_onuresponse__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONUResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        if let value = self.onu { message.onu = try arena.message(value, at: path, "onu") }
-        if let value = self.operation { message.operation = try arena.message(value, at: path, "operation") }
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>) -> Int {
+        archolt__ozmap__v1__deprovision_onuresponse__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__deprovision_onuresponse__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DeprovisionONUResponse>) throws(WireMessageError) {
+        self.init()
+        self.onu = try ProtobufCFields.message(message.pointee.onu, "onu", as: ONU.self)
+        self.operation = try ProtobufCFields.message(message.pointee.operation, "operation", as: Operation.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__DeprovisionONUResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        if let value = self.onu { message.onu = try arena.message(value, "onu") }
+        if let value = self.operation { message.operation = try arena.message(value, "operation") }
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1724,72 +1689,71 @@ extension ONU: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ONU"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__onu__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__onu__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ONU()
-        archolt__ozmap__v1__onu__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__onu__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__onu__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ONU>) {
         archolt__ozmap__v1__onu__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ONU>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ONU>? {
+        archolt__ozmap__v1__onu__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ONU>) -> Int {
+        archolt__ozmap__v1__onu__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ONU>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__onu__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ONU>) throws(WireMessageError) {
         self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, at: path, "serial_number")
-        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, at: path, "mac_address")
-        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, at: path, "pppoe_user")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, "serial_number")
+        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, "mac_address")
+        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, "pppoe_user")
         self.implanted = message.pointee.implanted != 0
-        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, at: path, "cto_box_id")
-        self.ctoBoxName = try ProtobufCFields.string(message.pointee.cto_box_name, at: path, "cto_box_name")
-        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, at: path, "ozmap_client_id")
-        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, at: path, "ozmap_property_id")
+        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, "cto_box_id")
+        self.ctoBoxName = try ProtobufCFields.string(message.pointee.cto_box_name, "cto_box_name")
+        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, "ozmap_client_id")
+        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, "ozmap_property_id")
         self.state = ONUState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
-        self.lastError = try ProtobufCFields.string(message.pointee.last_error, at: path, "last_error")
-        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, at: path, "created_at")
-        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, at: path, "updated_at")
-        self.ozmapClientCode = try ProtobufCFields.string(message.pointee.ozmap_client_code, at: path, "ozmap_client_code")
+        self.lastError = try ProtobufCFields.string(message.pointee.last_error, "last_error")
+        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, "created_at")
+        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
+        self.ozmapClientCode = try ProtobufCFields.string(message.pointee.ozmap_client_code, "ozmap_client_code")
         self.adopted = message.pointee.adopted != 0
-        self.splitterId = try ProtobufCFields.string(message.pointee.splitter_id, at: path, "splitter_id")
-        self.splitterName = try ProtobufCFields.string(message.pointee.splitter_name, at: path, "splitter_name")
+        self.splitterId = try ProtobufCFields.string(message.pointee.splitter_id, "splitter_id")
+        self.splitterName = try ProtobufCFields.string(message.pointee.splitter_name, "splitter_name")
         self.port = message.pointee.port
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ONU, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.serial_number = try arena.string(self.serialNumber, at: path, "serial_number")
-        message.mac_address = try arena.string(self.macAddress, at: path, "mac_address")
-        message.pppoe_user = try arena.string(self.pppoeUser, at: path, "pppoe_user")
+    func fill(_ message: inout Archolt__Ozmap__V1__ONU, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.serial_number = try arena.string(self.serialNumber, "serial_number")
+        message.mac_address = try arena.string(self.macAddress, "mac_address")
+        message.pppoe_user = try arena.string(self.pppoeUser, "pppoe_user")
         message.implanted = self.implanted ? 1 : 0
-        message.cto_box_id = try arena.string(self.ctoBoxId, at: path, "cto_box_id")
-        message.cto_box_name = try arena.string(self.ctoBoxName, at: path, "cto_box_name")
-        message.ozmap_client_id = try arena.string(self.ozmapClientId, at: path, "ozmap_client_id")
-        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, at: path, "ozmap_property_id")
+        message.cto_box_id = try arena.string(self.ctoBoxId, "cto_box_id")
+        message.cto_box_name = try arena.string(self.ctoBoxName, "cto_box_name")
+        message.ozmap_client_id = try arena.string(self.ozmapClientId, "ozmap_client_id")
+        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, "ozmap_property_id")
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
-        message.last_error = try arena.string(self.lastError, at: path, "last_error")
-        message.created_at = try arena.string(self.createdAt, at: path, "created_at")
-        message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
-        message.ozmap_client_code = try arena.string(self.ozmapClientCode, at: path, "ozmap_client_code")
+        message.last_error = try arena.string(self.lastError, "last_error")
+        message.created_at = try arena.string(self.createdAt, "created_at")
+        message.updated_at = try arena.string(self.updatedAt, "updated_at")
+        message.ozmap_client_code = try arena.string(self.ozmapClientCode, "ozmap_client_code")
         message.adopted = self.adopted ? 1 : 0
-        message.splitter_id = try arena.string(self.splitterId, at: path, "splitter_id")
-        message.splitter_name = try arena.string(self.splitterName, at: path, "splitter_name")
+        message.splitter_id = try arena.string(self.splitterId, "splitter_id")
+        message.splitter_name = try arena.string(self.splitterName, "splitter_name")
         message.port = self.port
     }
 
@@ -1816,61 +1780,60 @@ extension Operation: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.Operation"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__operation__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__operation__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__Operation()
-        archolt__ozmap__v1__operation__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__operation__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__operation__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__Operation>) {
         archolt__ozmap__v1__operation__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Operation>, path: String) throws(WireMessageError) {
-        self.init()
-        self.id = try ProtobufCFields.string(message.pointee.id, at: path, "id")
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.kind = OperationKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
-        self.state = OperationState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
-        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, at: path, "cto_box_id")
-        self.attempts = message.pointee.attempts
-        self.lastError = try ProtobufCFields.string(message.pointee.last_error, at: path, "last_error")
-        self.lastHttpStatus = message.pointee.last_http_status
-        self.nextAttemptAt = try ProtobufCFields.string(message.pointee.next_attempt_at, at: path, "next_attempt_at")
-        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, at: path, "ozmap_client_id")
-        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, at: path, "ozmap_property_id")
-        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, at: path, "created_at")
-        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, at: path, "updated_at")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Operation>? {
+        archolt__ozmap__v1__operation__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Operation, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.id = try arena.string(self.id, at: path, "id")
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Operation>) -> Int {
+        archolt__ozmap__v1__operation__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__Operation>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__operation__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Operation>) throws(WireMessageError) {
+        self.init()
+        self.id = try ProtobufCFields.string(message.pointee.id, "id")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.kind = OperationKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
+        self.state = OperationState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
+        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, "cto_box_id")
+        self.attempts = message.pointee.attempts
+        self.lastError = try ProtobufCFields.string(message.pointee.last_error, "last_error")
+        self.lastHttpStatus = message.pointee.last_http_status
+        self.nextAttemptAt = try ProtobufCFields.string(message.pointee.next_attempt_at, "next_attempt_at")
+        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, "ozmap_client_id")
+        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, "ozmap_property_id")
+        self.createdAt = try ProtobufCFields.string(message.pointee.created_at, "created_at")
+        self.updatedAt = try ProtobufCFields.string(message.pointee.updated_at, "updated_at")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__Operation, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.id = try arena.string(self.id, "id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
-        message.cto_box_id = try arena.string(self.ctoBoxId, at: path, "cto_box_id")
+        message.cto_box_id = try arena.string(self.ctoBoxId, "cto_box_id")
         message.attempts = self.attempts
-        message.last_error = try arena.string(self.lastError, at: path, "last_error")
+        message.last_error = try arena.string(self.lastError, "last_error")
         message.last_http_status = self.lastHttpStatus
-        message.next_attempt_at = try arena.string(self.nextAttemptAt, at: path, "next_attempt_at")
-        message.ozmap_client_id = try arena.string(self.ozmapClientId, at: path, "ozmap_client_id")
-        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, at: path, "ozmap_property_id")
-        message.created_at = try arena.string(self.createdAt, at: path, "created_at")
-        message.updated_at = try arena.string(self.updatedAt, at: path, "updated_at")
+        message.next_attempt_at = try arena.string(self.nextAttemptAt, "next_attempt_at")
+        message.ozmap_client_id = try arena.string(self.ozmapClientId, "ozmap_client_id")
+        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, "ozmap_property_id")
+        message.created_at = try arena.string(self.createdAt, "created_at")
+        message.updated_at = try arena.string(self.updatedAt, "updated_at")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1890,37 +1853,36 @@ extension GetONURequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetONURequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_onurequest__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_onurequest__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetONURequest()
-        archolt__ozmap__v1__get_onurequest__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_onurequest__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_onurequest__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetONURequest>) {
         archolt__ozmap__v1__get_onurequest__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetONURequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetONURequest>? {
+        archolt__ozmap__v1__get_onurequest__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetONURequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetONURequest>) -> Int {
+        archolt__ozmap__v1__get_onurequest__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetONURequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_onurequest__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetONURequest>) throws(WireMessageError) {
+        self.init()
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__GetONURequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1932,45 +1894,44 @@ extension ListONUsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListONUsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_onus_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_onus_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListONUsRequest()
-        archolt__ozmap__v1__list_onus_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_onus_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsRequest>) {
         archolt__ozmap__v1__list_onus_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListONUsRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.state = ONUState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
-        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, at: path, "cto_box_id")
-        self.pageSize = message.pointee.page_size
-        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, at: path, "page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsRequest>? {
+        archolt__ozmap__v1__list_onus_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsRequest>) -> Int {
+        archolt__ozmap__v1__list_onus_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_onus_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListONUsRequest>) throws(WireMessageError) {
+        self.init()
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.state = ONUState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
+        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, "cto_box_id")
+        self.pageSize = message.pointee.page_size
+        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
-        message.cto_box_id = try arena.string(self.ctoBoxId, at: path, "cto_box_id")
+        message.cto_box_id = try arena.string(self.ctoBoxId, "cto_box_id")
         message.page_size = self.pageSize
-        message.page_token = try arena.string(self.pageToken, at: path, "page_token")
+        message.page_token = try arena.string(self.pageToken, "page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -1984,39 +1945,38 @@ extension ListONUsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListONUsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_onus_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_onus_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListONUsResponse()
-        archolt__ozmap__v1__list_onus_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_onus_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_onus_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsResponse>) {
         archolt__ozmap__v1__list_onus_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListONUsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onus = try ProtobufCFields.messages(message.pointee.n_onus, message.pointee.onus, at: path, "onus", as: ONU.self)
-        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, at: path, "next_page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListONUsResponse>? {
+        archolt__ozmap__v1__list_onus_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_onus, message.onus) = try arena.messages(self.onus, at: path, "onus")
-        message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsResponse>) -> Int {
+        archolt__ozmap__v1__list_onus_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListONUsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_onus_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListONUsResponse>) throws(WireMessageError) {
+        self.init()
+        self.onus = try ProtobufCFields.messages(message.pointee.n_onus, message.pointee.onus, "onus", as: ONU.self)
+        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListONUsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_onus, message.onus) = try arena.messages(self.onus, "onus")
+        message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2029,43 +1989,42 @@ extension ListOperationsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOperationsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_operations_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_operations_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOperationsRequest()
-        archolt__ozmap__v1__list_operations_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_operations_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsRequest>) {
         archolt__ozmap__v1__list_operations_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.state = OperationState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
-        self.pageSize = message.pointee.page_size
-        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, at: path, "page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsRequest>? {
+        archolt__ozmap__v1__list_operations_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsRequest>) -> Int {
+        archolt__ozmap__v1__list_operations_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_operations_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsRequest>) throws(WireMessageError) {
+        self.init()
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.state = OperationState(rawValue: Int32(truncatingIfNeeded: message.pointee.state.rawValue))
+        self.pageSize = message.pointee.page_size
+        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
         message.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
         message.page_size = self.pageSize
-        message.page_token = try arena.string(self.pageToken, at: path, "page_token")
+        message.page_token = try arena.string(self.pageToken, "page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2078,39 +2037,38 @@ extension ListOperationsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListOperationsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_operations_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_operations_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListOperationsResponse()
-        archolt__ozmap__v1__list_operations_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_operations_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_operations_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsResponse>) {
         archolt__ozmap__v1__list_operations_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.operations = try ProtobufCFields.messages(message.pointee.n_operations, message.pointee.operations, at: path, "operations", as: Operation.self)
-        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, at: path, "next_page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListOperationsResponse>? {
+        archolt__ozmap__v1__list_operations_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_operations, message.operations) = try arena.messages(self.operations, at: path, "operations")
-        message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsResponse>) -> Int {
+        archolt__ozmap__v1__list_operations_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_operations_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListOperationsResponse>) throws(WireMessageError) {
+        self.init()
+        self.operations = try ProtobufCFields.messages(message.pointee.n_operations, message.pointee.operations, "operations", as: Operation.self)
+        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListOperationsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_operations, message.operations) = try arena.messages(self.operations, "operations")
+        message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2123,37 +2081,36 @@ extension RetryOperationRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.RetryOperationRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__retry_operation_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__retry_operation_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__RetryOperationRequest()
-        archolt__ozmap__v1__retry_operation_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__retry_operation_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__retry_operation_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__RetryOperationRequest>) {
         archolt__ozmap__v1__retry_operation_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RetryOperationRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, at: path, "operation_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RetryOperationRequest>? {
+        archolt__ozmap__v1__retry_operation_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RetryOperationRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RetryOperationRequest>) -> Int {
+        archolt__ozmap__v1__retry_operation_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__RetryOperationRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__retry_operation_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RetryOperationRequest>) throws(WireMessageError) {
+        self.init()
+        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__RetryOperationRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.operation_id = try arena.string(self.operationId, "operation_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2165,43 +2122,42 @@ extension ListAuditLogRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListAuditLogRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_audit_log_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_audit_log_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListAuditLogRequest()
-        archolt__ozmap__v1__list_audit_log_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_audit_log_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogRequest>) {
         archolt__ozmap__v1__list_audit_log_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogRequest>, path: String) throws(WireMessageError) {
-        self.init()
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.afterSeq = message.pointee.after_seq
-        self.pageSize = message.pointee.page_size
-        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, at: path, "page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogRequest>? {
+        archolt__ozmap__v1__list_audit_log_request__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogRequest>) -> Int {
+        archolt__ozmap__v1__list_audit_log_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_audit_log_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogRequest>) throws(WireMessageError) {
+        self.init()
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.afterSeq = message.pointee.after_seq
+        self.pageSize = message.pointee.page_size
+        self.pageToken = try ProtobufCFields.string(message.pointee.page_token, "page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.onu_id = try arena.string(self.onuId, "onu_id")
         message.after_seq = self.afterSeq
         message.page_size = self.pageSize
-        message.page_token = try arena.string(self.pageToken, at: path, "page_token")
+        message.page_token = try arena.string(self.pageToken, "page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2214,39 +2170,38 @@ extension ListAuditLogResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ListAuditLogResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__list_audit_log_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__list_audit_log_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ListAuditLogResponse()
-        archolt__ozmap__v1__list_audit_log_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__list_audit_log_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__list_audit_log_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogResponse>) {
         archolt__ozmap__v1__list_audit_log_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.entries = try ProtobufCFields.messages(message.pointee.n_entries, message.pointee.entries, at: path, "entries", as: AuditEntry.self)
-        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, at: path, "next_page_token")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ListAuditLogResponse>? {
+        archolt__ozmap__v1__list_audit_log_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_entries, message.entries) = try arena.messages(self.entries, at: path, "entries")
-        message.next_page_token = try arena.string(self.nextPageToken, at: path, "next_page_token")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogResponse>) -> Int {
+        archolt__ozmap__v1__list_audit_log_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__list_audit_log_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ListAuditLogResponse>) throws(WireMessageError) {
+        self.init()
+        self.entries = try ProtobufCFields.messages(message.pointee.n_entries, message.pointee.entries, "entries", as: AuditEntry.self)
+        self.nextPageToken = try ProtobufCFields.string(message.pointee.next_page_token, "next_page_token")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ListAuditLogResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_entries, message.entries) = try arena.messages(self.entries, "entries")
+        message.next_page_token = try arena.string(self.nextPageToken, "next_page_token")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2259,57 +2214,56 @@ extension AuditEntry: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.AuditEntry"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__audit_entry__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__audit_entry__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__AuditEntry()
-        archolt__ozmap__v1__audit_entry__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__audit_entry__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__audit_entry__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__AuditEntry>) {
         archolt__ozmap__v1__audit_entry__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AuditEntry>, path: String) throws(WireMessageError) {
-        self.init()
-        self.seq = message.pointee.seq
-        self.at = try ProtobufCFields.string(message.pointee.at, at: path, "at")
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, at: path, "operation_id")
-        self.httpMethod = try ProtobufCFields.string(message.pointee.http_method, at: path, "http_method")
-        self.route = try ProtobufCFields.string(message.pointee.route, at: path, "route")
-        self.httpStatus = message.pointee.http_status
-        self.durationMs = message.pointee.duration_ms
-        self.result = try ProtobufCFields.string(message.pointee.result, at: path, "result")
-        self.error = try ProtobufCFields.string(message.pointee.error, at: path, "error")
-        self.detail = try ProtobufCFields.string(message.pointee.detail, at: path, "detail")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__AuditEntry>? {
+        archolt__ozmap__v1__audit_entry__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__AuditEntry, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__AuditEntry>) -> Int {
+        archolt__ozmap__v1__audit_entry__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__AuditEntry>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__audit_entry__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__AuditEntry>) throws(WireMessageError) {
+        self.init()
+        self.seq = message.pointee.seq
+        self.at = try ProtobufCFields.string(message.pointee.at, "at")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
+        self.httpMethod = try ProtobufCFields.string(message.pointee.http_method, "http_method")
+        self.route = try ProtobufCFields.string(message.pointee.route, "route")
+        self.httpStatus = message.pointee.http_status
+        self.durationMs = message.pointee.duration_ms
+        self.result = try ProtobufCFields.string(message.pointee.result, "result")
+        self.error = try ProtobufCFields.string(message.pointee.error, "error")
+        self.detail = try ProtobufCFields.string(message.pointee.detail, "detail")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__AuditEntry, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.seq = self.seq
-        message.at = try arena.string(self.at, at: path, "at")
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
-        message.http_method = try arena.string(self.httpMethod, at: path, "http_method")
-        message.route = try arena.string(self.route, at: path, "route")
+        message.at = try arena.string(self.at, "at")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.operation_id = try arena.string(self.operationId, "operation_id")
+        message.http_method = try arena.string(self.httpMethod, "http_method")
+        message.route = try arena.string(self.route, "route")
         message.http_status = self.httpStatus
         message.duration_ms = self.durationMs
-        message.result = try arena.string(self.result, at: path, "result")
-        message.error = try arena.string(self.error, at: path, "error")
-        message.detail = try arena.string(self.detail, at: path, "detail")
+        message.result = try arena.string(self.result, "result")
+        message.error = try arena.string(self.error, "error")
+        message.detail = try arena.string(self.detail, "detail")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2328,46 +2282,45 @@ extension ReconcileRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ReconcileRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__reconcile_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__reconcile_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ReconcileRequest()
-        archolt__ozmap__v1__reconcile_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__reconcile_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileRequest>) {
         archolt__ozmap__v1__reconcile_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ReconcileRequest>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileRequest>? {
+        archolt__ozmap__v1__reconcile_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileRequest>) -> Int {
+        archolt__ozmap__v1__reconcile_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__reconcile_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ReconcileRequest>) throws(WireMessageError) {
         self.init()
         if message.pointee.dry_run_set_case == ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET_DRY_RUN {
             self.dryRun = message.pointee.dry_run != 0
         }
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.dryRun {
             message.dry_run_set_case = ARCHOLT__OZMAP__V1__RECONCILE_REQUEST__DRY_RUN_SET_DRY_RUN
             message.dry_run = value ? 1 : 0
         }
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2380,53 +2333,52 @@ extension DriftRow: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.DriftRow"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__drift_row__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__drift_row__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__DriftRow()
-        archolt__ozmap__v1__drift_row__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_row__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__drift_row__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__DriftRow>) {
         archolt__ozmap__v1__drift_row__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DriftRow>, path: String) throws(WireMessageError) {
-        self.init()
-        self.kind = DriftKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, at: path, "ozmap_client_id")
-        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, at: path, "ozmap_property_id")
-        self.fields = try ProtobufCFields.strings(message.pointee.n_fields, message.pointee.fields, at: path, "fields")
-        self.ozmapdHolds = try ProtobufCFields.string(message.pointee.ozmapd_holds, at: path, "ozmapd_holds")
-        self.ozmapHolds = try ProtobufCFields.string(message.pointee.ozmap_holds, at: path, "ozmap_holds")
-        self.action = try ProtobufCFields.string(message.pointee.action, at: path, "action")
-        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, at: path, "operation_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftRow>? {
+        archolt__ozmap__v1__drift_row__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DriftRow, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftRow>) -> Int {
+        archolt__ozmap__v1__drift_row__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftRow>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__drift_row__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DriftRow>) throws(WireMessageError) {
+        self.init()
+        self.kind = DriftKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, "ozmap_client_id")
+        self.ozmapPropertyId = try ProtobufCFields.string(message.pointee.ozmap_property_id, "ozmap_property_id")
+        self.fields = try ProtobufCFields.strings(message.pointee.n_fields, message.pointee.fields, "fields")
+        self.ozmapdHolds = try ProtobufCFields.string(message.pointee.ozmapd_holds, "ozmapd_holds")
+        self.ozmapHolds = try ProtobufCFields.string(message.pointee.ozmap_holds, "ozmap_holds")
+        self.action = try ProtobufCFields.string(message.pointee.action, "action")
+        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__DriftRow, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.ozmap_client_id = try arena.string(self.ozmapClientId, at: path, "ozmap_client_id")
-        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, at: path, "ozmap_property_id")
-        (message.n_fields, message.fields) = try arena.strings(self.fields, at: path, "fields")
-        message.ozmapd_holds = try arena.string(self.ozmapdHolds, at: path, "ozmapd_holds")
-        message.ozmap_holds = try arena.string(self.ozmapHolds, at: path, "ozmap_holds")
-        message.action = try arena.string(self.action, at: path, "action")
-        message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.ozmap_client_id = try arena.string(self.ozmapClientId, "ozmap_client_id")
+        message.ozmap_property_id = try arena.string(self.ozmapPropertyId, "ozmap_property_id")
+        (message.n_fields, message.fields) = try arena.strings(self.fields, "fields")
+        message.ozmapd_holds = try arena.string(self.ozmapdHolds, "ozmapd_holds")
+        message.ozmap_holds = try arena.string(self.ozmapHolds, "ozmap_holds")
+        message.action = try arena.string(self.action, "action")
+        message.operation_id = try arena.string(self.operationId, "operation_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2445,37 +2397,36 @@ extension DriftCount: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.DriftCount"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__drift_count__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__drift_count__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__DriftCount()
-        archolt__ozmap__v1__drift_count__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__drift_count__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__drift_count__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__DriftCount>) {
         archolt__ozmap__v1__drift_count__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DriftCount>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DriftCount>? {
+        archolt__ozmap__v1__drift_count__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftCount>) -> Int {
+        archolt__ozmap__v1__drift_count__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__DriftCount>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__drift_count__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DriftCount>) throws(WireMessageError) {
         self.init()
         self.kind = DriftKind(rawValue: Int32(truncatingIfNeeded: message.pointee.kind.rawValue))
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DriftCount, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__DriftCount, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         message.count = self.count
     }
@@ -2488,49 +2439,48 @@ extension ReconcileResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ReconcileResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__reconcile_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__reconcile_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ReconcileResponse()
-        archolt__ozmap__v1__reconcile_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__reconcile_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__reconcile_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileResponse>) {
         archolt__ozmap__v1__reconcile_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ReconcileResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.dryRun = message.pointee.dry_run != 0
-        self.rows = try ProtobufCFields.messages(message.pointee.n_rows, message.pointee.rows, at: path, "rows", as: DriftRow.self)
-        self.counts = try ProtobufCFields.messages(message.pointee.n_counts, message.pointee.counts, at: path, "counts", as: DriftCount.self)
-        self.onusChecked = message.pointee.onus_checked
-        self.ozmapRequests = message.pointee.ozmap_requests
-        self.operationIds = try ProtobufCFields.strings(message.pointee.n_operation_ids, message.pointee.operation_ids, at: path, "operation_ids")
-        self.checkedAt = try ProtobufCFields.string(message.pointee.checked_at, at: path, "checked_at")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ReconcileResponse>? {
+        archolt__ozmap__v1__reconcile_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileResponse>) -> Int {
+        archolt__ozmap__v1__reconcile_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ReconcileResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__reconcile_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ReconcileResponse>) throws(WireMessageError) {
+        self.init()
+        self.dryRun = message.pointee.dry_run != 0
+        self.rows = try ProtobufCFields.messages(message.pointee.n_rows, message.pointee.rows, "rows", as: DriftRow.self)
+        self.counts = try ProtobufCFields.messages(message.pointee.n_counts, message.pointee.counts, "counts", as: DriftCount.self)
+        self.onusChecked = message.pointee.onus_checked
+        self.ozmapRequests = message.pointee.ozmap_requests
+        self.operationIds = try ProtobufCFields.strings(message.pointee.n_operation_ids, message.pointee.operation_ids, "operation_ids")
+        self.checkedAt = try ProtobufCFields.string(message.pointee.checked_at, "checked_at")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ReconcileResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.dry_run = self.dryRun ? 1 : 0
-        (message.n_rows, message.rows) = try arena.messages(self.rows, at: path, "rows")
-        (message.n_counts, message.counts) = try arena.messages(self.counts, at: path, "counts")
+        (message.n_rows, message.rows) = try arena.messages(self.rows, "rows")
+        (message.n_counts, message.counts) = try arena.messages(self.counts, "counts")
         message.onus_checked = self.onusChecked
         message.ozmap_requests = self.ozmapRequests
-        (message.n_operation_ids, message.operation_ids) = try arena.strings(self.operationIds, at: path, "operation_ids")
-        message.checked_at = try arena.string(self.checkedAt, at: path, "checked_at")
+        (message.n_operation_ids, message.operation_ids) = try arena.strings(self.operationIds, "operation_ids")
+        message.checked_at = try arena.string(self.checkedAt, "checked_at")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2545,48 +2495,47 @@ extension ImportRow: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ImportRow"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__import_row__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__import_row__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ImportRow()
-        archolt__ozmap__v1__import_row__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__import_row__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRow>) {
         archolt__ozmap__v1__import_row__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportRow>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRow>? {
+        archolt__ozmap__v1__import_row__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRow>) -> Int {
+        archolt__ozmap__v1__import_row__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRow>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__import_row__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportRow>) throws(WireMessageError) {
         self.init()
-        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, at: path, "archolt_olt_id")
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, at: path, "serial_number")
-        self.cto = try ProtobufCFields.string(message.pointee.cto, at: path, "cto")
-        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, at: path, "mac_address")
-        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, at: path, "pppoe_user")
+        self.archoltOltId = try ProtobufCFields.string(message.pointee.archolt_olt_id, "archolt_olt_id")
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.serialNumber = try ProtobufCFields.string(message.pointee.serial_number, "serial_number")
+        self.cto = try ProtobufCFields.string(message.pointee.cto, "cto")
+        self.macAddress = try ProtobufCFields.string(message.pointee.mac_address, "mac_address")
+        self.pppoeUser = try ProtobufCFields.string(message.pointee.pppoe_user, "pppoe_user")
         self.implanted = Implantation(rawValue: Int32(truncatingIfNeeded: message.pointee.implanted.rawValue))
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportRow, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.archolt_olt_id = try arena.string(self.archoltOltId, at: path, "archolt_olt_id")
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
-        message.serial_number = try arena.string(self.serialNumber, at: path, "serial_number")
-        message.cto = try arena.string(self.cto, at: path, "cto")
-        message.mac_address = try arena.string(self.macAddress, at: path, "mac_address")
-        message.pppoe_user = try arena.string(self.pppoeUser, at: path, "pppoe_user")
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportRow, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.archolt_olt_id = try arena.string(self.archoltOltId, "archolt_olt_id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
+        message.serial_number = try arena.string(self.serialNumber, "serial_number")
+        message.cto = try arena.string(self.cto, "cto")
+        message.mac_address = try arena.string(self.macAddress, "mac_address")
+        message.pppoe_user = try arena.string(self.pppoeUser, "pppoe_user")
         message.implanted = .init(rawValue: .init(truncatingIfNeeded: self.implanted.rawValue))
     }
 
@@ -2604,44 +2553,43 @@ extension ImportONUsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ImportONUsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__import_onus_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__import_onus_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ImportONUsRequest()
-        archolt__ozmap__v1__import_onus_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__import_onus_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsRequest>) {
         archolt__ozmap__v1__import_onus_request__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsRequest>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsRequest>? {
+        archolt__ozmap__v1__import_onus_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsRequest>) -> Int {
+        archolt__ozmap__v1__import_onus_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__import_onus_request__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsRequest>) throws(WireMessageError) {
         self.init()
         if message.pointee.dry_run_set_case == ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET_DRY_RUN {
             self.dryRun = message.pointee.dry_run != 0
         }
-        self.rows = try ProtobufCFields.messages(message.pointee.n_rows, message.pointee.rows, at: path, "rows", as: ImportRow.self)
+        self.rows = try ProtobufCFields.messages(message.pointee.n_rows, message.pointee.rows, "rows", as: ImportRow.self)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsRequest, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsRequest, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         if let value = self.dryRun {
             message.dry_run_set_case = ARCHOLT__OZMAP__V1__IMPORT_ONUS_REQUEST__DRY_RUN_SET_DRY_RUN
             message.dry_run = value ? 1 : 0
         }
-        (message.n_rows, message.rows) = try arena.messages(self.rows, at: path, "rows")
+        (message.n_rows, message.rows) = try arena.messages(self.rows, "rows")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2653,53 +2601,52 @@ extension ImportRowResult: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ImportRowResult"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__import_row_result__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__import_row_result__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ImportRowResult()
-        archolt__ozmap__v1__import_row_result__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_row_result__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__import_row_result__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRowResult>) {
         archolt__ozmap__v1__import_row_result__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportRowResult>, path: String) throws(WireMessageError) {
-        self.init()
-        self.row = message.pointee.row
-        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, at: path, "onu_id")
-        self.action = ImportAction(rawValue: Int32(truncatingIfNeeded: message.pointee.action.rawValue))
-        self.detail = try ProtobufCFields.string(message.pointee.detail, at: path, "detail")
-        self.error = try ProtobufCFields.string(message.pointee.error, at: path, "error")
-        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, at: path, "cto_box_id")
-        self.ctoBoxName = try ProtobufCFields.string(message.pointee.cto_box_name, at: path, "cto_box_name")
-        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, at: path, "ozmap_client_id")
-        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, at: path, "operation_id")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportRowResult>? {
+        archolt__ozmap__v1__import_row_result__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportRowResult, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRowResult>) -> Int {
+        archolt__ozmap__v1__import_row_result__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportRowResult>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__import_row_result__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportRowResult>) throws(WireMessageError) {
+        self.init()
+        self.row = message.pointee.row
+        self.onuId = try ProtobufCFields.string(message.pointee.onu_id, "onu_id")
+        self.action = ImportAction(rawValue: Int32(truncatingIfNeeded: message.pointee.action.rawValue))
+        self.detail = try ProtobufCFields.string(message.pointee.detail, "detail")
+        self.error = try ProtobufCFields.string(message.pointee.error, "error")
+        self.ctoBoxId = try ProtobufCFields.string(message.pointee.cto_box_id, "cto_box_id")
+        self.ctoBoxName = try ProtobufCFields.string(message.pointee.cto_box_name, "cto_box_name")
+        self.ozmapClientId = try ProtobufCFields.string(message.pointee.ozmap_client_id, "ozmap_client_id")
+        self.operationId = try ProtobufCFields.string(message.pointee.operation_id, "operation_id")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportRowResult, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.row = self.row
-        message.onu_id = try arena.string(self.onuId, at: path, "onu_id")
+        message.onu_id = try arena.string(self.onuId, "onu_id")
         message.action = .init(rawValue: .init(truncatingIfNeeded: self.action.rawValue))
-        message.detail = try arena.string(self.detail, at: path, "detail")
-        message.error = try arena.string(self.error, at: path, "error")
-        message.cto_box_id = try arena.string(self.ctoBoxId, at: path, "cto_box_id")
-        message.cto_box_name = try arena.string(self.ctoBoxName, at: path, "cto_box_name")
-        message.ozmap_client_id = try arena.string(self.ozmapClientId, at: path, "ozmap_client_id")
-        message.operation_id = try arena.string(self.operationId, at: path, "operation_id")
+        message.detail = try arena.string(self.detail, "detail")
+        message.error = try arena.string(self.error, "error")
+        message.cto_box_id = try arena.string(self.ctoBoxId, "cto_box_id")
+        message.cto_box_name = try arena.string(self.ctoBoxName, "cto_box_name")
+        message.ozmap_client_id = try arena.string(self.ozmapClientId, "ozmap_client_id")
+        message.operation_id = try arena.string(self.operationId, "operation_id")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2717,37 +2664,36 @@ extension ImportActionCount: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ImportActionCount"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__import_action_count__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__import_action_count__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ImportActionCount()
-        archolt__ozmap__v1__import_action_count__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_action_count__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__import_action_count__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ImportActionCount>) {
         archolt__ozmap__v1__import_action_count__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportActionCount>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportActionCount>? {
+        archolt__ozmap__v1__import_action_count__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportActionCount>) -> Int {
+        archolt__ozmap__v1__import_action_count__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportActionCount>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__import_action_count__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportActionCount>) throws(WireMessageError) {
         self.init()
         self.action = ImportAction(rawValue: Int32(truncatingIfNeeded: message.pointee.action.rawValue))
         self.count = message.pointee.count
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportActionCount, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportActionCount, _ _: inout ProtobufCArena) throws(WireMessageError) {
         message.action = .init(rawValue: .init(truncatingIfNeeded: self.action.rawValue))
         message.count = self.count
     }
@@ -2760,43 +2706,42 @@ extension ImportONUsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ImportONUsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__import_onus_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__import_onus_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ImportONUsResponse()
-        archolt__ozmap__v1__import_onus_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__import_onus_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__import_onus_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsResponse>) {
         archolt__ozmap__v1__import_onus_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsResponse>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ImportONUsResponse>? {
+        archolt__ozmap__v1__import_onus_response__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsResponse>) -> Int {
+        archolt__ozmap__v1__import_onus_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__import_onus_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ImportONUsResponse>) throws(WireMessageError) {
         self.init()
         self.dryRun = message.pointee.dry_run != 0
-        self.results = try ProtobufCFields.messages(message.pointee.n_results, message.pointee.results, at: path, "results", as: ImportRowResult.self)
-        self.counts = try ProtobufCFields.messages(message.pointee.n_counts, message.pointee.counts, at: path, "counts", as: ImportActionCount.self)
+        self.results = try ProtobufCFields.messages(message.pointee.n_results, message.pointee.results, "results", as: ImportRowResult.self)
+        self.counts = try ProtobufCFields.messages(message.pointee.n_counts, message.pointee.counts, "counts", as: ImportActionCount.self)
         self.errors = message.pointee.errors
         self.ozmapRequests = message.pointee.ozmap_requests
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ImportONUsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.dry_run = self.dryRun ? 1 : 0
-        (message.n_results, message.results) = try arena.messages(self.results, at: path, "results")
-        (message.n_counts, message.counts) = try arena.messages(self.counts, at: path, "counts")
+        (message.n_results, message.results) = try arena.messages(self.results, "results")
+        (message.n_counts, message.counts) = try arena.messages(self.counts, "counts")
         message.errors = self.errors
         message.ozmap_requests = self.ozmapRequests
     }
@@ -2811,35 +2756,34 @@ extension GetMetricsRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetMetricsRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_metrics_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_metrics_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetMetricsRequest()
-        archolt__ozmap__v1__get_metrics_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_metrics_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsRequest>) {
         archolt__ozmap__v1__get_metrics_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetMetricsRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsRequest>? {
+        archolt__ozmap__v1__get_metrics_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsRequest>) -> Int {
+        archolt__ozmap__v1__get_metrics_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_metrics_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__GetMetricsRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__GetMetricsRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__GetMetricsRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2850,37 +2794,36 @@ extension GetMetricsResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.GetMetricsResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__get_metrics_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__get_metrics_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__GetMetricsResponse()
-        archolt__ozmap__v1__get_metrics_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__get_metrics_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__get_metrics_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsResponse>) {
         archolt__ozmap__v1__get_metrics_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.prometheusText = try ProtobufCFields.string(message.pointee.prometheus_text, at: path, "prometheus_text")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__GetMetricsResponse>? {
+        archolt__ozmap__v1__get_metrics_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__GetMetricsResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.prometheus_text = try arena.string(self.prometheusText, at: path, "prometheus_text")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsResponse>) -> Int {
+        archolt__ozmap__v1__get_metrics_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__get_metrics_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__GetMetricsResponse>) throws(WireMessageError) {
+        self.init()
+        self.prometheusText = try ProtobufCFields.string(message.pointee.prometheus_text, "prometheus_text")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__GetMetricsResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.prometheus_text = try arena.string(self.prometheusText, "prometheus_text")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2892,35 +2835,34 @@ extension RunDoctorRequest: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.RunDoctorRequest"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__run_doctor_request__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__run_doctor_request__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__RunDoctorRequest()
-        archolt__ozmap__v1__run_doctor_request__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_request__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__run_doctor_request__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorRequest>) {
         archolt__ozmap__v1__run_doctor_request__init(message)
     }
 
-    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__RunDoctorRequest>, path _: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorRequest>? {
+        archolt__ozmap__v1__run_doctor_request__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorRequest>) -> Int {
+        archolt__ozmap__v1__run_doctor_request__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorRequest>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__run_doctor_request__pack(message, buffer)
+    }
+
+    init(unpacking _: UnsafePointer<Archolt__Ozmap__V1__RunDoctorRequest>) throws(WireMessageError) {
         self.init()
     }
 
-    func fill(_ _: inout Archolt__Ozmap__V1__RunDoctorRequest, _ _: ProtobufCArena, path _: String) throws(WireMessageError) {
+    func fill(_ _: inout Archolt__Ozmap__V1__RunDoctorRequest, _ _: inout ProtobufCArena) throws(WireMessageError) {
     }
 
     public func forEachString(at _: String, _ _: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2931,43 +2873,42 @@ extension DoctorCheck: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.DoctorCheck"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__doctor_check__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__doctor_check__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__DoctorCheck()
-        archolt__ozmap__v1__doctor_check__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__doctor_check__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__doctor_check__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__DoctorCheck>) {
         archolt__ozmap__v1__doctor_check__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DoctorCheck>, path: String) throws(WireMessageError) {
-        self.init()
-        self.name = try ProtobufCFields.string(message.pointee.name, at: path, "name")
-        self.ok = message.pointee.ok != 0
-        self.detail = try ProtobufCFields.string(message.pointee.detail, at: path, "detail")
-        self.fix = try ProtobufCFields.string(message.pointee.fix, at: path, "fix")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__DoctorCheck>? {
+        archolt__ozmap__v1__doctor_check__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__DoctorCheck, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.name = try arena.string(self.name, at: path, "name")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__DoctorCheck>) -> Int {
+        archolt__ozmap__v1__doctor_check__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__DoctorCheck>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__doctor_check__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__DoctorCheck>) throws(WireMessageError) {
+        self.init()
+        self.name = try ProtobufCFields.string(message.pointee.name, "name")
+        self.ok = message.pointee.ok != 0
+        self.detail = try ProtobufCFields.string(message.pointee.detail, "detail")
+        self.fix = try ProtobufCFields.string(message.pointee.fix, "fix")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__DoctorCheck, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.name = try arena.string(self.name, "name")
         message.ok = self.ok ? 1 : 0
-        message.detail = try arena.string(self.detail, at: path, "detail")
-        message.fix = try arena.string(self.fix, at: path, "fix")
+        message.detail = try arena.string(self.detail, "detail")
+        message.fix = try arena.string(self.fix, "fix")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -2981,37 +2922,36 @@ extension RunDoctorResponse: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.RunDoctorResponse"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__run_doctor_response__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__run_doctor_response__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__RunDoctorResponse()
-        archolt__ozmap__v1__run_doctor_response__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__run_doctor_response__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__run_doctor_response__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorResponse>) {
         archolt__ozmap__v1__run_doctor_response__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorResponse>, path: String) throws(WireMessageError) {
-        self.init()
-        self.checks = try ProtobufCFields.messages(message.pointee.n_checks, message.pointee.checks, at: path, "checks", as: DoctorCheck.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RunDoctorResponse>? {
+        archolt__ozmap__v1__run_doctor_response__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RunDoctorResponse, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        (message.n_checks, message.checks) = try arena.messages(self.checks, at: path, "checks")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorResponse>) -> Int {
+        archolt__ozmap__v1__run_doctor_response__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorResponse>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__run_doctor_response__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RunDoctorResponse>) throws(WireMessageError) {
+        self.init()
+        self.checks = try ProtobufCFields.messages(message.pointee.n_checks, message.pointee.checks, "checks", as: DoctorCheck.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__RunDoctorResponse, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        (message.n_checks, message.checks) = try arena.messages(self.checks, "checks")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {

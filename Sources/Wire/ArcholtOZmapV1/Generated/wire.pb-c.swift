@@ -11,41 +11,40 @@ extension RequestEnvelope: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.RequestEnvelope"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__request_envelope__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__request_envelope__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__RequestEnvelope()
-        archolt__ozmap__v1__request_envelope__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__request_envelope__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__request_envelope__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__RequestEnvelope>) {
         archolt__ozmap__v1__request_envelope__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RequestEnvelope>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__RequestEnvelope>? {
+        archolt__ozmap__v1__request_envelope__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__RequestEnvelope>) -> Int {
+        archolt__ozmap__v1__request_envelope__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__RequestEnvelope>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__request_envelope__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__RequestEnvelope>) throws(WireMessageError) {
         self.init()
         self.callId = message.pointee.call_id
-        self.method = try ProtobufCFields.string(message.pointee.method, at: path, "method")
+        self.method = try ProtobufCFields.string(message.pointee.method, "method")
         self.timeoutMs = message.pointee.timeout_ms
         self.payload = ProtobufCFields.bytes(message.pointee.payload)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__RequestEnvelope, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__RequestEnvelope, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.call_id = self.callId
-        message.method = try arena.string(self.method, at: path, "method")
+        message.method = try arena.string(self.method, "method")
         message.timeout_ms = self.timeoutMs
         message.payload = arena.bytes(self.payload)
     }
@@ -59,40 +58,39 @@ extension ResponseEnvelope: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.ResponseEnvelope"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__response_envelope__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__response_envelope__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__ResponseEnvelope()
-        archolt__ozmap__v1__response_envelope__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__response_envelope__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__response_envelope__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__ResponseEnvelope>) {
         archolt__ozmap__v1__response_envelope__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ResponseEnvelope>, path: String) throws(WireMessageError) {
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__ResponseEnvelope>? {
+        archolt__ozmap__v1__response_envelope__unpack(allocator, bytes.count, bytes.baseAddress)
+    }
+
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__ResponseEnvelope>) -> Int {
+        archolt__ozmap__v1__response_envelope__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__ResponseEnvelope>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__response_envelope__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__ResponseEnvelope>) throws(WireMessageError) {
         self.init()
         self.callId = message.pointee.call_id
-        self.status = try ProtobufCFields.message(message.pointee.status, at: path, "status", as: Status.self)
+        self.status = try ProtobufCFields.message(message.pointee.status, "status", as: Status.self)
         self.payload = ProtobufCFields.bytes(message.pointee.payload)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__ResponseEnvelope, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    func fill(_ message: inout Archolt__Ozmap__V1__ResponseEnvelope, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.call_id = self.callId
-        if let value = self.status { message.status = try arena.message(value, at: path, "status") }
+        if let value = self.status { message.status = try arena.message(value, "status") }
         message.payload = arena.bytes(self.payload)
     }
 
@@ -105,41 +103,40 @@ extension Status: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.Status"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__status__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__status__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__Status()
-        archolt__ozmap__v1__status__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__status__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__status__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__Status>) {
         archolt__ozmap__v1__status__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Status>, path: String) throws(WireMessageError) {
-        self.init()
-        self.code = message.pointee.code
-        self.message = try ProtobufCFields.string(message.pointee.message, at: path, "message")
-        self.violations = try ProtobufCFields.messages(message.pointee.n_violations, message.pointee.violations, at: path, "violations", as: FieldViolation.self)
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__Status>? {
+        archolt__ozmap__v1__status__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__Status, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__Status>) -> Int {
+        archolt__ozmap__v1__status__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__Status>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__status__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__Status>) throws(WireMessageError) {
+        self.init()
+        self.code = message.pointee.code
+        self.message = try ProtobufCFields.string(message.pointee.message, "message")
+        self.violations = try ProtobufCFields.messages(message.pointee.n_violations, message.pointee.violations, "violations", as: FieldViolation.self)
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__Status, _ arena: inout ProtobufCArena) throws(WireMessageError) {
         message.code = self.code
-        message.message = try arena.string(self.message, at: path, "message")
-        (message.n_violations, message.violations) = try arena.messages(self.violations, at: path, "violations")
+        message.message = try arena.string(self.message, "message")
+        (message.n_violations, message.violations) = try arena.messages(self.violations, "violations")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
@@ -152,39 +149,38 @@ extension FieldViolation: ProtobufCMessageMapping {
     public static let protoName = "archolt.ozmap.v1.FieldViolation"
 
     public init(serializedBytes bytes: [UInt8]) throws(WireMessageError) {
-        let unpacked = bytes.withUnsafeBufferPointer { archolt__ozmap__v1__field_violation__unpack(nil, $0.count, $0.baseAddress) }
-        guard let unpacked else { throw .notAMessage(Self.protoName, byteCount: bytes.count) }
-        defer { archolt__ozmap__v1__field_violation__free_unpacked(unpacked, nil) }
-        try ProtobufCFields.rejectEmbeddedNUL(bytes, unpacked.pointee.base.descriptor)
-        try self.init(unpacking: unpacked, path: "")
+        self = try Self.unpacked(from: bytes)
     }
 
     public func serializedBytes() throws(WireMessageError) -> [UInt8] {
-        let arena = ProtobufCArena()
-        var message = Archolt__Ozmap__V1__FieldViolation()
-        archolt__ozmap__v1__field_violation__init(&message)
-        try fill(&message, arena, path: "")
-        // The struct points into the arena's memory: keep it alive while packing.
-        return withExtendedLifetime(arena) {
-            [UInt8](unsafeUninitializedCapacity: archolt__ozmap__v1__field_violation__get_packed_size(&message)) { buffer, count in
-                count = archolt__ozmap__v1__field_violation__pack(&message, buffer.baseAddress)
-            }
-        }
+        try packed()
     }
 
     static func initialize(_ message: UnsafeMutablePointer<Archolt__Ozmap__V1__FieldViolation>) {
         archolt__ozmap__v1__field_violation__init(message)
     }
 
-    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__FieldViolation>, path: String) throws(WireMessageError) {
-        self.init()
-        self.field = try ProtobufCFields.string(message.pointee.field, at: path, "field")
-        self.description = try ProtobufCFields.string(message.pointee.description, at: path, "description")
+    static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<Archolt__Ozmap__V1__FieldViolation>? {
+        archolt__ozmap__v1__field_violation__unpack(allocator, bytes.count, bytes.baseAddress)
     }
 
-    func fill(_ message: inout Archolt__Ozmap__V1__FieldViolation, _ arena: ProtobufCArena, path: String) throws(WireMessageError) {
-        message.field = try arena.string(self.field, at: path, "field")
-        message.description = try arena.string(self.description, at: path, "description")
+    static func packedSize(_ message: UnsafePointer<Archolt__Ozmap__V1__FieldViolation>) -> Int {
+        archolt__ozmap__v1__field_violation__get_packed_size(message)
+    }
+
+    static func pack(_ message: UnsafePointer<Archolt__Ozmap__V1__FieldViolation>, into buffer: UnsafeMutablePointer<UInt8>?) -> Int {
+        archolt__ozmap__v1__field_violation__pack(message, buffer)
+    }
+
+    init(unpacking message: UnsafePointer<Archolt__Ozmap__V1__FieldViolation>) throws(WireMessageError) {
+        self.init()
+        self.field = try ProtobufCFields.string(message.pointee.field, "field")
+        self.description = try ProtobufCFields.string(message.pointee.description, "description")
+    }
+
+    func fill(_ message: inout Archolt__Ozmap__V1__FieldViolation, _ arena: inout ProtobufCArena) throws(WireMessageError) {
+        message.field = try arena.string(self.field, "field")
+        message.description = try arena.string(self.description, "description")
     }
 
     public func forEachString(at path: String, _ body: (_ text: String, _ field: () -> String) throws -> Void) rethrows {
