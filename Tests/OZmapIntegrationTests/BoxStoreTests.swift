@@ -75,11 +75,16 @@ import Testing
         try database.stageBoxes(Array(boxes.prefix(150)), pass: 1)
         try database.stageBoxes(Array(boxes.dropFirst(150)), pass: 1)
         try database.stageBoxes([Self.box(999)], pass: 0) // a superseded pass's late chunk
+        var restaged = boxes[7]
+        restaged.portsFree = 1
+        try database.stageBoxes([restaged], pass: 1) // staged twice: the last row counts
         var renamed = boxes[5]
         renamed.name = "renamed during the pass"
         try database.commitStagedBoxes(pass: 1, upserting: [renamed], state: SyncState(watermark: "w"))
         var expected = boxes
         expected[5] = renamed
+        expected[7] = restaged
+        #expect(try StateDatabase(stateDirectory: directory).loadBoxes().count == expected.count)
         #expect(Set(try StateDatabase(stateDirectory: directory).loadBoxes()) == Set(expected))
 
         try database.applyChanges(upserting: [Self.box(1_000)], deleting: [boxes[0].id, boxes[1].id], state: SyncState(watermark: "w2"))
@@ -87,6 +92,15 @@ import Testing
         let reopened = try StateDatabase(stateDirectory: directory)
         #expect(Set(try reopened.loadBoxes()) == Set(expected))
         #expect(try reopened.loadSyncState().watermark == "w2")
+
+        // The next full pass replaces them all, and the table it leaves still takes upserts by id.
+        try database.beginStagingBoxes()
+        try database.stageBoxes(Array(expected.prefix(10)), pass: 2)
+        try database.commitStagedBoxes(pass: 2, upserting: [expected[3]], state: SyncState(watermark: "w3"))
+        try database.applyChanges(upserting: [expected[4]], deleting: [expected[5].id], state: SyncState(watermark: "w4"))
+        #expect(Set(try database.loadBoxes()) == Set(expected.prefix(10)).subtracting([expected[5]]))
+        #expect(try database.loadBoxes().count == 9)
+        #expect(try database.integrityCheck() == "ok")
     }
 
     /// A state directory of ozmapd before the packed rows (schema v4, each box as GRDB's JSON)

@@ -13,6 +13,12 @@ public final class StateDatabase: Sendable {
         let path = (stateDirectory as NSString).appendingPathComponent(Self.fileName)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // Debian builds SQLite to zero every page it frees: a full pass frees the last one's
+            // whole box table, written again as zeros. FAST clears deleted rows inside the pages
+            // it writes anyway; the database holds nothing secret (the key has a file of its own).
+            try db.execute(sql: "PRAGMA secure_delete = FAST")
+        }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         // Readable by ozmapd's user only; SQLite gives its -wal and -shm files the same mode.
         chmod(path, 0o600)
@@ -86,6 +92,9 @@ public final class StateDatabase: Sendable {
         }
         migrator.registerMigration("v5: cached boxes packed, not JSON") { db in
             try BoxRecord.repackJSONRows(db)
+        }
+        migrator.registerMigration("v6: boxes staged without an index, then renamed into place") { db in
+            try BoxRecord.stageWithoutIndex(db)
         }
         return migrator
     }
