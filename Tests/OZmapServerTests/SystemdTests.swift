@@ -174,8 +174,13 @@ import Testing
         let activator = try ChildProcess("/usr/bin/systemd-socket-activate",
                                          ["-l", path] + sanitizer + [binary("ozmapd"), "--socket", path, "--state-dir", directory + "/state"],
                                          directory: directory)
-        try await waitUntil("systemd-socket-activate listens on \(path)") { FileManager.default.fileExists(atPath: path) }
-        let client = try await OZmapIntegrationConnection.connect(socketPath: path)
+        // The file appears at bind(), before listen(): a connection until then is refused.
+        var connection: OZmapIntegrationConnection?
+        try await waitUntil("systemd-socket-activate listens on \(path)") {
+            connection = try? await OZmapIntegrationConnection.connect(socketPath: path)
+            return connection != nil
+        }
+        let client = connection!
         let status = try await client.rpc.getStatus(GetStatusRequest(), options: .timeout(.seconds(30)))
         #expect(status.socketPath == path)
         #expect(status.connectionsAccepted == 1)

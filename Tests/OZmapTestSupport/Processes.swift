@@ -32,18 +32,34 @@ public final class ChildProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// A test that fails half-way must not leave a daemon running.
+    /// A test that fails half-way must not leave a daemon running. SIGKILL: a child may start
+    /// with SIGTERM blocked (systemd-socket-activate keeps the mask it inherits until it execs).
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
     public var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
-    /// Waits for the process to exit and returns its status.
+    /// Waits for the process to exit and returns its status (for a signal, its number).
     public func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await waitUntil("\(process.executableURL!.lastPathComponent) exits", timeout: timeout) { !process.isRunning }
-        return process.terminationStatus
+        var exited: Int32?
+        try await waitUntil("\(process.executableURL!.lastPathComponent) exits", timeout: timeout) {
+            exited = process.isRunning ? peekExitStatus() : process.terminationStatus
+            return exited != nil
+        }
+        return exited!
+    }
+
+    /// The status of a child that has exited, without reaping it (Foundation does): Foundation
+    /// learns of an exit when a socket it gave the child closes, and a sibling started at the same
+    /// moment can inherit that socket and keep it open (swift-corelibs-foundation #4795), so that
+    /// `isRunning` stays true until the sibling exits too.
+    private func peekExitStatus() -> Int32? {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(process.processIdentifier), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+              info._sifields._sigchld.si_pid == process.processIdentifier else { return nil }
+        return info._sifields._sigchld.si_status
     }
 
     public func signal(_ number: Int32) {
