@@ -12,11 +12,10 @@ public struct BoxCacheSnapshot: Sendable {
     public private(set) var boxesByID: BoxTable
     /// Per OLT, its ids in paging order.
     private var idsByOLT: [String: IDList]
-    /// Per normalised name, its ids in paging order.
-    private var idsByName: [String: IDList]
     /// Per loose key (numbers by value), its ids in paging order.
     private var idsByLooseName: [String: IDList]
-    /// Every id, ordered by normalised name then id: the paging order.
+    /// Every id, ordered by normalised name then id: the paging order. A name's boxes are one
+    /// run of it, found by binary search (a dictionary of the names cost 85 bytes a box at 200,000).
     private var orderedIDs: [String]
 
     public static let empty = BoxCacheSnapshot(boxes: [])
@@ -34,18 +33,14 @@ public struct BoxCacheSnapshot: Sendable {
         keyed.sort { ($0.name, $0.id) < ($1.name, $1.id) }
         // Sized at once: a dictionary that doubles holds both tables while it copies.
         var byOLT: [String: IDList] = [:]
-        var byName: [String: IDList] = [:]
-        byName.reserveCapacity(keyed.count)
         var byLoose: [String: IDList] = [:]
         byLoose.reserveCapacity(keyed.count)
         for (name, id) in keyed {
             IDList.append(id, to: &byOLT, at: byID[id]!.oltID)
-            IDList.append(id, to: &byName, at: name)
             IDList.append(id, to: &byLoose, at: CachedBox.looseKey(normalized: name))
         }
         boxesByID = byID
         idsByOLT = byOLT
-        idsByName = byName
         idsByLooseName = byLoose
         orderedIDs = keyed.map(\.id)
     }
@@ -54,12 +49,12 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// Boxes whose name is exactly `name` (normalised): several when names repeat.
     public func boxes(named name: String) -> [CachedBox] {
-        (idsByName[CachedBox.normalize(name)]?.ids ?? []).map { boxesByID[$0]! }
+        boxes(normalizedName: CachedBox.normalize(name))
     }
 
     /// Boxes whose normalised name is `normalized` (already normalised), in paging order.
     public func boxes(normalizedName normalized: String) -> [CachedBox] {
-        (idsByName[normalized]?.ids ?? []).map { boxesByID[$0]! }
+        Self.run(named: normalized, in: orderedIDs, names: boxesByID, matching: ==).map { boxesByID[$0]! }
     }
 
     /// Boxes whose loose key (`CachedBox.looseKey`) is `key`, in paging order.
@@ -90,15 +85,10 @@ public struct BoxCacheSnapshot: Sendable {
         guard let query, !query.isEmpty else { return candidates }
         let needle = CachedBox.normalize(query)
         if match == .exact {
-            let named = idsByName[needle]?.ids ?? []
-            return oltID == nil ? named : named.filter { boxesByID[$0]!.oltID == oltID }
+            return Self.run(named: needle, in: candidates, names: boxesByID, matching: ==)
         }
         if match == .prefix {
-            // The candidates are in (name, id) order: the names with this prefix are one run of them.
-            let start = Self.insertionIndex(of: (needle, ""), in: candidates, names: boxesByID)
-            var end = start
-            while end < candidates.count, boxesByID.normalizedName(ofID: candidates[end])!.hasPrefix(needle) { end += 1 }
-            return Array(candidates[start..<end])
+            return Self.run(named: needle, in: candidates, names: boxesByID) { $0.hasPrefix($1) }
         }
         return candidates.filter { boxesByID.normalizedName(ofID: $0)!.contains(needle) }
     }
@@ -115,7 +105,6 @@ public struct BoxCacheSnapshot: Sendable {
             let oldName = boxesByID.normalizedName(ofID: box.id)!
             let key = (oldName, box.id)
             Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-            Self.remove(box.id, key: key, from: &idsByName, at: oldName, names: boxesByID)
             Self.remove(box.id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: oldName), names: boxesByID)
             if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == box.id {
                 orderedIDs.remove(at: index)
@@ -127,7 +116,6 @@ public struct BoxCacheSnapshot: Sendable {
         let key = (name, box.id)
         orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID))
         Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: boxesByID)
-        Self.insert(box.id, key: key, into: &idsByName, at: name, names: boxesByID)
         Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
     }
 
@@ -136,7 +124,6 @@ public struct BoxCacheSnapshot: Sendable {
         guard let old = boxesByID[id], let name = boxesByID.normalizedName(ofID: id) else { return }
         let key = (name, id)
         Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-        Self.remove(id, key: key, from: &idsByName, at: name, names: boxesByID)
         Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
         if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == id {
             orderedIDs.remove(at: index)
@@ -144,6 +131,16 @@ public struct BoxCacheSnapshot: Sendable {
             orderedIDs.remove(at: index)
         }
         boxesByID[id] = nil
+    }
+
+    /// The ids in `ids` (in (name, id) order) whose names match `needle`: one run of them,
+    /// from the first name not below it.
+    private static func run(named needle: String, in ids: [String], names: BoxTable,
+                            matching matches: (String, String) -> Bool) -> [String] {
+        let start = insertionIndex(of: (needle, ""), in: ids, names: names)
+        var end = start
+        while end < ids.count, matches(names.normalizedName(ofID: ids[end])!, needle) { end += 1 }
+        return Array(ids[start..<end])
     }
 
     /// The first index whose (name, id) is not below `key`.
@@ -181,7 +178,7 @@ public struct BoxCacheSnapshot: Sendable {
 }
 
 /// The ids under one key of an index, in paging order. Most names belong to one box: an
-/// array each would cost an allocation a box (about 100 bytes a box over the two name indexes).
+/// array each would cost an allocation a box (about 50 bytes a box in the loose-name index).
 private enum IDList: Sendable {
     case one(String)
     case many([String])
