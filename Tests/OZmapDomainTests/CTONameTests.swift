@@ -108,6 +108,36 @@ func integrationError(_ body: () throws -> CachedBox, sourceLocation: SourceLoca
         }
     }
 
+    /// A name's boxes, and a loose key's, are runs of the paging order and of the loose order
+    /// (binary search), kept through renames, additions and removals in place: the same boxes,
+    /// in the same order, that a scan of every name finds.
+    @Test func nameLookupsFindWhatAScanFinds() {
+        // Few distinct names, spelled several ways: "CTO-1-07", "cto 01 7", "CTO.1.7" share a loose key.
+        func name(_ n: Int) -> String {
+            let (a, b) = (n % 4 + 1, n / 4 % 9 + 1)
+            return ["CTO-\(a)-0\(b)", "cto 0\(a) \(b)", "CTO.\(a).\(b)", "CTO-\(a)-\(b)"][n / 36 % 4]
+        }
+        let cache = loadedCache((0..<300).map { makeBox("id\($0)", name($0 * 7), olt: $0 % 3 == 0 ? "olt-b" : "olt-a") })
+        for step in 0..<120 {
+            switch step % 3 {
+            case 0: cache.upsert(makeBox("id\(step * 5 % 300)", name(step * 11))) // renamed
+            case 1: cache.upsert(makeBox("new\(step)", name(step * 13), olt: "olt-b")) // added
+            default: cache.apply(upserting: [], deleting: ["id\(step * 17 % 300)"]) // removed
+            }
+        }
+        let snapshot = cache.snapshot
+        let paging = snapshot.boxIDs(oltID: nil)
+        for n in 0..<144 {
+            let wanted = CachedBox.normalize(name(n))
+            let named = paging.filter { snapshot.normalizedName(ofBoxID: $0) == wanted }
+            #expect(snapshot.boxes(named: name(n)).map(\.id) == named, "\(name(n))")
+            let key = CachedBox.looseKey(normalized: wanted)
+            let loose = paging.filter { CachedBox.looseKey(normalized: snapshot.normalizedName(ofBoxID: $0)!) == key }
+            #expect(snapshot.boxes(looseKey: key).map(\.id) == loose, "\(key)")
+            #expect(!loose.isEmpty || named.isEmpty)
+        }
+    }
+
     @Test func anIncrementalPassAppliesInPlace() {
         let cache = loadedCache(boxes)
         cache.apply(upserting: [makeBox("b6", "CTO-01-003"), makeBox("b1", "CTO-01-000")], deleting: ["b2", "missing"])

@@ -11,12 +11,13 @@ public enum NameMatch: Sendable {
 public struct BoxCacheSnapshot: Sendable {
     public private(set) var boxesByID: BoxTable
     /// Per OLT, its ids in paging order.
-    private var idsByOLT: [String: IDList]
-    /// Per loose key (numbers by value), its ids in paging order.
-    private var idsByLooseName: [String: IDList]
+    private var idsByOLT: [String: [String]]
     /// Every id, ordered by normalised name then id: the paging order. A name's boxes are one
     /// run of it, found by binary search (a dictionary of the names cost 85 bytes a box at 200,000).
     private var orderedIDs: [String]
+    /// Every id, ordered by loose key (`CachedBox.looseKey`: numbers by value), then as the
+    /// paging order: a loose key's boxes are one run of it (a dictionary cost 70 bytes a box).
+    private var looseOrderedIDs: [String]
 
     public static let empty = BoxCacheSnapshot(boxes: [])
 
@@ -31,17 +32,15 @@ public struct BoxCacheSnapshot: Sendable {
     public init(boxesByID byID: BoxTable) {
         var keyed = byID.namesAndIDs
         keyed.sort { ($0.name, $0.id) < ($1.name, $1.id) }
-        // Sized at once: a dictionary that doubles holds both tables while it copies.
-        var byOLT: [String: IDList] = [:]
-        var byLoose: [String: IDList] = [:]
-        byLoose.reserveCapacity(keyed.count)
-        for (name, id) in keyed {
-            IDList.append(id, to: &byOLT, at: byID[id]!.oltID)
-            IDList.append(id, to: &byLoose, at: CachedBox.looseKey(normalized: name))
+        var byOLT: [String: [String]] = [:]
+        for (_, id) in keyed {
+            byOLT[byID[id]!.oltID, default: []].append(id)
         }
         boxesByID = byID
         idsByOLT = byOLT
-        idsByLooseName = byLoose
+        var loose = keyed.map { (key: CachedBox.looseKey(normalized: $0.name), name: $0.name, id: $0.id) }
+        loose.sort { ($0.key, $0.name, $0.id) < ($1.key, $1.name, $1.id) }
+        looseOrderedIDs = loose.map(\.id)
         orderedIDs = keyed.map(\.id)
     }
 
@@ -59,7 +58,12 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// Boxes whose loose key (`CachedBox.looseKey`) is `key`, in paging order.
     public func boxes(looseKey key: String) -> [CachedBox] {
-        (idsByLooseName[key]?.ids ?? []).map { boxesByID[$0]! }
+        let names = boxesByID
+        func looseKey(_ id: String) -> String { CachedBox.looseKey(normalized: names.normalizedName(ofID: id)!) }
+        let start = Self.partitionIndex(in: looseOrderedIDs) { looseKey($0) < key }
+        var end = start
+        while end < looseOrderedIDs.count, looseKey(looseOrderedIDs[end]) == key { end += 1 }
+        return looseOrderedIDs[start..<end].map { boxesByID[$0]! }
     }
 
     /// The normalised name of a box in the snapshot.
@@ -69,7 +73,7 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// The ids of an OLT's boxes (nil: every box), in paging order.
     public func boxIDs(oltID: String?) -> [String] {
-        oltID.map { idsByOLT[$0]?.ids ?? [] } ?? orderedIDs
+        oltID.map { idsByOLT[$0] ?? [] } ?? orderedIDs
     }
 
     /// Boxes of an OLT (nil: all) whose name matches the query (nil or empty: all), in paging order.
@@ -105,7 +109,7 @@ public struct BoxCacheSnapshot: Sendable {
             let oldName = boxesByID.normalizedName(ofID: box.id)!
             let key = (oldName, box.id)
             Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-            Self.remove(box.id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: oldName), names: boxesByID)
+            Self.removeLoose(box.id, name: oldName, from: &looseOrderedIDs, names: boxesByID)
             if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == box.id {
                 orderedIDs.remove(at: index)
             } else if let index = orderedIDs.firstIndex(of: box.id) {
@@ -116,7 +120,7 @@ public struct BoxCacheSnapshot: Sendable {
         let key = (name, box.id)
         orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID))
         Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: boxesByID)
-        Self.insert(box.id, key: key, into: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
+        looseOrderedIDs.insert(box.id, at: Self.looseInsertionIndex(of: (name, box.id), in: looseOrderedIDs, names: boxesByID))
     }
 
     /// Removes a box from every index and the paging order; nothing when it is not there.
@@ -124,7 +128,7 @@ public struct BoxCacheSnapshot: Sendable {
         guard let old = boxesByID[id], let name = boxesByID.normalizedName(ofID: id) else { return }
         let key = (name, id)
         Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-        Self.remove(id, key: key, from: &idsByLooseName, at: CachedBox.looseKey(normalized: name), names: boxesByID)
+        Self.removeLoose(id, name: name, from: &looseOrderedIDs, names: boxesByID)
         if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == id {
             orderedIDs.remove(at: index)
         } else if let index = orderedIDs.firstIndex(of: id) {
@@ -143,14 +147,38 @@ public struct BoxCacheSnapshot: Sendable {
         return Array(ids[start..<end])
     }
 
-    /// The first index whose (name, id) is not below `key`.
-    private static func insertionIndex(of key: (String, String), in ids: [String], names: BoxTable) -> Int {
+    /// The first index in `ids` whose id is not below what is looked for (`isBelow` tells), the
+    /// ids being in that order.
+    private static func partitionIndex(in ids: [String], isBelow: (String) -> Bool) -> Int {
         var low = 0, high = ids.count
         while low < high {
             let mid = (low + high) / 2
-            if (names.normalizedName(ofID: ids[mid])!, ids[mid]) < key { low = mid + 1 } else { high = mid }
+            if isBelow(ids[mid]) { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+
+    /// The first index whose (name, id) is not below `key`.
+    private static func insertionIndex(of key: (String, String), in ids: [String], names: BoxTable) -> Int {
+        partitionIndex(in: ids) { (names.normalizedName(ofID: $0)!, $0) < key }
+    }
+
+    /// The first index of the loose order whose (loose key, name, id) is not below that of `key`.
+    private static func looseInsertionIndex(of key: (name: String, id: String), in ids: [String], names: BoxTable) -> Int {
+        let wanted = (CachedBox.looseKey(normalized: key.name), key.name, key.id)
+        return partitionIndex(in: ids) { id in
+            let name = names.normalizedName(ofID: id)!
+            return (CachedBox.looseKey(normalized: name), name, id) < wanted
+        }
+    }
+
+    private static func removeLoose(_ id: String, name: String, from ids: inout [String], names: BoxTable) {
+        let at = looseInsertionIndex(of: (name, id), in: ids, names: names)
+        if at < ids.count, ids[at] == id {
+            ids.remove(at: at)
+        } else if let at = ids.firstIndex(of: id) {
+            ids.remove(at: at)
+        }
     }
 
     private static func position(of key: (String, String), in ids: [String], names: BoxTable) -> Int? {
@@ -158,52 +186,22 @@ public struct BoxCacheSnapshot: Sendable {
         return index < ids.count ? index : nil
     }
 
-    private static func remove(_ id: String, key: (String, String), from index: inout [String: IDList], at slot: String,
+    private static func remove(_ id: String, key: (String, String), from index: inout [String: [String]], at slot: String,
                                names: BoxTable) {
-        guard var ids = index.removeValue(forKey: slot)?.ids else { return }
+        guard var ids = index.removeValue(forKey: slot) else { return }
         if let at = position(of: key, in: ids, names: names), ids[at] == id {
             ids.remove(at: at)
         } else if let at = ids.firstIndex(of: id) {
             ids.remove(at: at)
         }
-        if !ids.isEmpty { index[slot] = IDList(ids) }
+        if !ids.isEmpty { index[slot] = ids }
     }
 
-    private static func insert(_ id: String, key: (String, String), into index: inout [String: IDList], at slot: String,
+    private static func insert(_ id: String, key: (String, String), into index: inout [String: [String]], at slot: String,
                                names: BoxTable) {
-        var ids = index.removeValue(forKey: slot)?.ids ?? []
+        var ids = index.removeValue(forKey: slot) ?? []
         ids.insert(id, at: insertionIndex(of: key, in: ids, names: names))
-        index[slot] = IDList(ids)
-    }
-}
-
-/// The ids under one key of an index, in paging order. Most names belong to one box: an
-/// array each would cost an allocation a box (about 50 bytes a box in the loose-name index).
-private enum IDList: Sendable {
-    case one(String)
-    case many([String])
-
-    init(_ ids: [String]) {
-        self = ids.count == 1 ? .one(ids[0]) : .many(ids)
-    }
-
-    var ids: [String] {
-        switch self {
-        case .one(let id): [id]
-        case .many(let ids): ids
-        }
-    }
-
-    /// Adds `id` last under `key`, the list's array changed in place.
-    static func append(_ id: String, to index: inout [String: IDList], at key: String) {
-        switch index[key] {
-        case nil: index[key] = .one(id)
-        case .one(let first)?: index[key] = .many([first, id])
-        case .many(var ids)?:
-            index[key] = .one(id) // the dictionary lets go of the array: appending does not copy it
-            ids.append(id)
-            index[key] = .many(ids)
-        }
+        index[slot] = ids
     }
 }
 
