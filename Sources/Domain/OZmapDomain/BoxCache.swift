@@ -53,17 +53,13 @@ public struct BoxCacheSnapshot: Sendable {
 
     /// Boxes whose normalised name is `normalized` (already normalised), in paging order.
     public func boxes(normalizedName normalized: String) -> [CachedBox] {
-        Self.run(named: normalized, in: orderedIDs, names: boxesByID, matching: ==).map { boxesByID[$0]! }
+        run(named: normalized, in: orderedIDs, matching: ==).map { boxesByID[$0]! }
     }
 
     /// Boxes whose loose key (`CachedBox.looseKey`) is `key`, in paging order.
     public func boxes(looseKey key: String) -> [CachedBox] {
-        let names = boxesByID
-        func looseKey(_ id: String) -> String { CachedBox.looseKey(normalized: names.normalizedName(ofID: id)!) }
-        let start = Self.partitionIndex(in: looseOrderedIDs) { looseKey($0) < key }
-        var end = start
-        while end < looseOrderedIDs.count, looseKey(looseOrderedIDs[end]) == key { end += 1 }
-        return looseOrderedIDs[start..<end].map { boxesByID[$0]! }
+        func looseKey(_ id: String) -> String { CachedBox.looseKey(normalized: boxesByID.normalizedName(ofID: id)!) }
+        return Self.run(in: looseOrderedIDs, below: { looseKey($0) < key }, matching: { looseKey($0) == key }).map { boxesByID[$0]! }
     }
 
     /// The normalised name of a box in the snapshot.
@@ -89,10 +85,10 @@ public struct BoxCacheSnapshot: Sendable {
         guard let query, !query.isEmpty else { return candidates }
         let needle = CachedBox.normalize(query)
         if match == .exact {
-            return Self.run(named: needle, in: candidates, names: boxesByID, matching: ==)
+            return run(named: needle, in: candidates, matching: ==)
         }
         if match == .prefix {
-            return Self.run(named: needle, in: candidates, names: boxesByID) { $0.hasPrefix($1) }
+            return run(named: needle, in: candidates) { $0.hasPrefix($1) }
         }
         return candidates.filter { boxesByID.normalizedName(ofID: $0)!.contains(needle) }
     }
@@ -109,18 +105,14 @@ public struct BoxCacheSnapshot: Sendable {
             let oldName = boxesByID.normalizedName(ofID: box.id)!
             let key = (oldName, box.id)
             Self.remove(box.id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-            Self.removeLoose(box.id, name: oldName, from: &looseOrderedIDs, names: boxesByID)
-            if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == box.id {
-                orderedIDs.remove(at: index)
-            } else if let index = orderedIDs.firstIndex(of: box.id) {
-                orderedIDs.remove(at: index)
-            }
+            Self.remove(box.id, near: Self.looseInsertionIndex(of: key, in: looseOrderedIDs, names: boxesByID), from: &looseOrderedIDs)
+            Self.remove(box.id, near: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID), from: &orderedIDs)
         }
         boxesByID[box.id] = box
         let key = (name, box.id)
         orderedIDs.insert(box.id, at: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID))
         Self.insert(box.id, key: key, into: &idsByOLT, at: box.oltID, names: boxesByID)
-        looseOrderedIDs.insert(box.id, at: Self.looseInsertionIndex(of: (name, box.id), in: looseOrderedIDs, names: boxesByID))
+        looseOrderedIDs.insert(box.id, at: Self.looseInsertionIndex(of: key, in: looseOrderedIDs, names: boxesByID))
     }
 
     /// Removes a box from every index and the paging order; nothing when it is not there.
@@ -128,22 +120,24 @@ public struct BoxCacheSnapshot: Sendable {
         guard let old = boxesByID[id], let name = boxesByID.normalizedName(ofID: id) else { return }
         let key = (name, id)
         Self.remove(id, key: key, from: &idsByOLT, at: old.oltID, names: boxesByID)
-        Self.removeLoose(id, name: name, from: &looseOrderedIDs, names: boxesByID)
-        if let index = Self.position(of: key, in: orderedIDs, names: boxesByID), orderedIDs[index] == id {
-            orderedIDs.remove(at: index)
-        } else if let index = orderedIDs.firstIndex(of: id) {
-            orderedIDs.remove(at: index)
-        }
+        Self.remove(id, near: Self.looseInsertionIndex(of: key, in: looseOrderedIDs, names: boxesByID), from: &looseOrderedIDs)
+        Self.remove(id, near: Self.insertionIndex(of: key, in: orderedIDs, names: boxesByID), from: &orderedIDs)
         boxesByID[id] = nil
     }
 
     /// The ids in `ids` (in (name, id) order) whose names match `needle`: one run of them,
     /// from the first name not below it.
-    private static func run(named needle: String, in ids: [String], names: BoxTable,
-                            matching matches: (String, String) -> Bool) -> [String] {
-        let start = insertionIndex(of: (needle, ""), in: ids, names: names)
+    private func run(named needle: String, in ids: [String], matching matches: (String, String) -> Bool) -> [String] {
+        func name(_ id: String) -> String { boxesByID.normalizedName(ofID: id)! }
+        return Self.run(in: ids, below: { name($0) < needle }, matching: { matches(name($0), needle) })
+    }
+
+    /// The ids that match, `ids` being in an order where they are one run from the first id
+    /// not below what is looked for.
+    private static func run(in ids: [String], below isBelow: (String) -> Bool, matching matches: (String) -> Bool) -> [String] {
+        let start = partitionIndex(in: ids, isBelow: isBelow)
         var end = start
-        while end < ids.count, matches(names.normalizedName(ofID: ids[end])!, needle) { end += 1 }
+        while end < ids.count, matches(ids[end]) { end += 1 }
         return Array(ids[start..<end])
     }
 
@@ -164,36 +158,28 @@ public struct BoxCacheSnapshot: Sendable {
     }
 
     /// The first index of the loose order whose (loose key, name, id) is not below that of `key`.
-    private static func looseInsertionIndex(of key: (name: String, id: String), in ids: [String], names: BoxTable) -> Int {
-        let wanted = (CachedBox.looseKey(normalized: key.name), key.name, key.id)
+    private static func looseInsertionIndex(of key: (String, String), in ids: [String], names: BoxTable) -> Int {
+        let wanted = (CachedBox.looseKey(normalized: key.0), key.0, key.1)
         return partitionIndex(in: ids) { id in
             let name = names.normalizedName(ofID: id)!
             return (CachedBox.looseKey(normalized: name), name, id) < wanted
         }
     }
 
-    private static func removeLoose(_ id: String, name: String, from ids: inout [String], names: BoxTable) {
-        let at = looseInsertionIndex(of: (name, id), in: ids, names: names)
-        if at < ids.count, ids[at] == id {
-            ids.remove(at: at)
+    /// Removes `id` from `ids`, found at `index` (where a binary search by its key put it) or,
+    /// should the order hold it elsewhere, by a scan.
+    private static func remove(_ id: String, near index: Int, from ids: inout [String]) {
+        if index < ids.count, ids[index] == id {
+            ids.remove(at: index)
         } else if let at = ids.firstIndex(of: id) {
             ids.remove(at: at)
         }
-    }
-
-    private static func position(of key: (String, String), in ids: [String], names: BoxTable) -> Int? {
-        let index = insertionIndex(of: key, in: ids, names: names)
-        return index < ids.count ? index : nil
     }
 
     private static func remove(_ id: String, key: (String, String), from index: inout [String: [String]], at slot: String,
                                names: BoxTable) {
         guard var ids = index.removeValue(forKey: slot) else { return }
-        if let at = position(of: key, in: ids, names: names), ids[at] == id {
-            ids.remove(at: at)
-        } else if let at = ids.firstIndex(of: id) {
-            ids.remove(at: at)
-        }
+        remove(id, near: insertionIndex(of: key, in: ids, names: names), from: &ids)
         if !ids.isEmpty { index[slot] = ids }
     }
 

@@ -169,13 +169,7 @@ final class CurlHandle: @unchecked Sendable {
             let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
             if let colon = line.firstIndex(of: ":") {
                 let name = line[..<colon].lowercased()
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-                sink.headers[name] = value
-                // The body's room at once, not grown by doubling (a list page is ~80 KB); capped
-                // so a wrong length cannot reserve more than a page could be.
-                if name == "content-length", let length = Int(value), length > 0 {
-                    sink.body.reserveCapacity(min(length, 16 << 20))
-                }
+                sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
             }
             return size * count
         }

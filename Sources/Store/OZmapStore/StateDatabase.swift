@@ -15,8 +15,9 @@ public final class StateDatabase: Sendable {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             // Debian builds SQLite to zero every page it frees: a full pass frees the last one's
-            // whole box table, written again as zeros. FAST clears deleted rows inside the pages
-            // it writes anyway; the database holds nothing secret (the key has a file of its own).
+            // whole box table, written again as zeros. FAST still clears deleted rows inside the
+            // pages it writes; a freed page keeps its old bytes in a file only ozmapd's user can
+            // read (0600), and the key is not among them (it has a file of its own).
             try db.execute(sql: "PRAGMA secure_delete = FAST")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
