@@ -22,6 +22,51 @@ import Testing
         #expect(queue.runningTotal == 2)
     }
 
+    /// A lone caller's call takes the next free slot among many connections with nothing
+    /// running (it starved: ties went to whichever connection the dictionary listed first).
+    @Test func aLoneCallerGoesAheadOfEveryFloodingConnection() {
+        var queue = CallQueue(limit: 4)
+        let flood = (0..<64).map { _ in NSObject() }
+        for (index, connection) in flood.enumerated() {
+            for id in 0..<16 { queue.append(call(connection, UInt64(index * 100 + id))) }
+        }
+        var running: [AcceptedCall] = (0..<4).compactMap { _ in queue.popNext() }
+        for round in 1...200 {
+            queue.append(call(first, UInt64(1_000_000 + round)))
+            if round % 5 == 0 {  // now and then the flood tops its queues up again
+                for (index, connection) in flood.enumerated() { queue.append(call(connection, UInt64(index * 100))) }
+            }
+            // One running call ends, its slot freed: the lone caller's call starts on it,
+            // or on the next one when this slot is a round-robin turn.
+            var started: [AcceptedCall] = []
+            for _ in 0..<2 where !started.contains(where: { $0.connection == ObjectIdentifier(first) }) {
+                queue.ended(running.removeFirst().connection)
+                if let next = queue.popNext() { started.append(next); running.append(next) }
+            }
+            #expect(started.contains { $0.connection == ObjectIdentifier(first) }, "round \(round)")
+            if let index = running.firstIndex(where: { $0.connection == ObjectIdentifier(first) }) {
+                queue.ended(running.remove(at: index).connection)
+                if let next = queue.popNext() { running.append(next) }
+            }
+        }
+    }
+
+    /// Light callers arriving all the time do not starve a heavy connection: every
+    /// `roundRobinEvery`-th slot goes to the connection granted least recently.
+    @Test func aHeavyConnectionStillGetsSlotsBesideLightCallers() {
+        var queue = CallQueue(limit: 1)
+        for id in 1...10 { queue.append(call(second, UInt64(id))) }
+        let light = (0..<3).map { _ in NSObject() }
+        var heavyStarted = 0
+        for round in 0..<(Int(CallQueue.roundRobinEvery) * 4 * 10) {
+            queue.append(call(light[round % light.count], UInt64(100 + round)))
+            guard let next = queue.popNext() else { Issue.record("no call started"); return }
+            if next.connection == ObjectIdentifier(second) { heavyStarted += 1 }
+            queue.ended(next.connection)
+        }
+        #expect(heavyStarted == 10, "the heavy connection started \(heavyStarted) of its 10 calls")
+    }
+
     @Test func aFreeSlotGoesToTheConnectionRunningFewestInArrivalOrder() {
         var queue = CallQueue(limit: 3)
         for id in 1...4 { queue.append(call(first, UInt64(id))) }

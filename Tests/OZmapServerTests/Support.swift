@@ -81,6 +81,9 @@ final class TestServer: Sendable {
         directory = try makeTemporaryDirectory()
         self.socketPath = socketPath ?? directory + "/ozmapd.sock"
         var configuration = ServerConfiguration(socketPath: self.socketPath)
+        // Tests hold calls behind gates, more than a small machine's cores (the default); the
+        // tests of the running limit set their own.
+        configuration.maximumRunningCalls = 64
         configure(&configuration)
         let stats = ServerStats()
         var service = TestService()

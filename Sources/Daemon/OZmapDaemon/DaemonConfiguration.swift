@@ -17,7 +17,7 @@ public struct DaemonConfiguration: Sendable {
     public var maximumFrameBytes = Framing.defaultMaxFrameLength
     public var maximumCallsInFlight = 128
     public var maximumConnections = 256
-    public var maximumRunningCalls = 64
+    public var maximumRunningCalls = ServerConfiguration.defaultRunningCalls
     public var frameTimeoutMs = 10_000
     /// 0 keeps idle connections for ever.
     public var idleTimeoutMs = 900_000

@@ -14,7 +14,7 @@ import Synchronization
 /// Each connection's pipeline, one job per handler:
 /// frame decoder → frame encoder → envelope codec → admission → call hand-off → protocol errors.
 /// Calls run as child tasks of `listen`'s task group, at most `max_running_calls` at once,
-/// a free slot going to the connection running the fewest (`CallScheduler`); calls of the
+/// a free slot going to the connection with the fewest outstanding (`CallScheduler`); calls of the
 /// methods that wait on OZmap start at once, outside that limit. On graceful shutdown the transport
 /// stops accepting, lets calls in flight finish (up to the grace period, then cancels
 /// them), closes connections and removes its socket file.

@@ -4,58 +4,86 @@ import OZmapRPC
 import Synchronization
 
 /// Which accepted call starts next, and when. At most `limit` calls run at once across the
-/// server, and a free slot goes to the connection running the fewest calls: one caller's
-/// flood of pipelined calls waits behind its own calls, not in front of everyone else's
-/// (issue 12, fairness). A value type; `CallScheduler` holds it under a lock.
+/// server. A free slot goes to the connection with the fewest calls outstanding (running and
+/// waiting), the one granted least recently among equals: a caller with one call in flight
+/// goes ahead of a pipelined flood, which waits behind its own calls (issue 12, fairness).
+/// Every `roundRobinEvery`-th slot goes to the connection granted least recently whatever it
+/// has outstanding, so a heavy connection still starts a call within that many slots per
+/// connection waiting. A value type; `CallScheduler` holds it under a lock.
 struct CallQueue {
+    static let roundRobinEvery: UInt64 = 8
+
     let limit: Int
-    private var waiting: [ObjectIdentifier: CircularBuffer<AcceptedCall>] = [:]
-    private var running: [ObjectIdentifier: Int] = [:]
+    /// The connections with calls waiting or running.
+    private var lanes: [ObjectIdentifier: Lane] = [:]
+    /// Slots granted so far; a lane's `lastGranted` is this count at its latest grant.
+    private var grants: UInt64 = 0
     private(set) var runningTotal = 0
+    private var waitingTotal = 0
     /// No more calls arrive; the ones waiting still run.
     var closed = false
+
+    private struct Lane {
+        var waiting = CircularBuffer<AcceptedCall>()
+        var running = 0
+        /// For a connection that had nothing outstanding, the count when its first call came:
+        /// a caller that comes and goes does not take the round-robin turns from one waiting.
+        var lastGranted: UInt64
+        var outstanding: Int { waiting.count + running }
+    }
 
     init(limit: Int) {
         self.limit = max(1, limit)
     }
 
-    var isDone: Bool { closed && waiting.isEmpty }
+    var isDone: Bool { closed && waitingTotal == 0 }
 
     mutating func removeAllWaiting() -> [AcceptedCall] {
-        defer { waiting.removeAll() }
-        return waiting.values.flatMap { Array($0) }
+        var removed: [AcceptedCall] = []
+        for connection in Array(lanes.keys) { removed += removeWaiting(of: connection) }
+        return removed
     }
 
     mutating func append(_ call: AcceptedCall) {
-        waiting[call.connection, default: []].append(call)
+        lanes[call.connection, default: Lane(lastGranted: grants)].waiting.append(call)
+        waitingTotal += 1
     }
 
     /// The next call to start, counted as running; nil at the limit or with none waiting.
     mutating func popNext() -> AcceptedCall? {
         guard runningTotal < limit else { return nil }
+        let roundRobin = grants % Self.roundRobinEvery == Self.roundRobinEvery - 1
         var chosen: ObjectIdentifier?
-        var fewest = Int.max
-        for connection in waiting.keys {
-            let count = running[connection, default: 0]
-            if count < fewest { (chosen, fewest) = (connection, count) }
+        var best = (outstanding: Int.max, lastGranted: UInt64.max)
+        for (connection, lane) in lanes where !lane.waiting.isEmpty {
+            let key = (outstanding: roundRobin ? 0 : lane.outstanding, lastGranted: lane.lastGranted)
+            if key < best { (chosen, best) = (connection, key) }
         }
-        guard let connection = chosen, let call = waiting[connection]?.popFirst() else { return nil }
-        if waiting[connection]?.isEmpty == true { waiting[connection] = nil }
-        running[connection, default: 0] += 1
+        guard let connection = chosen, let call = lanes[connection]?.waiting.popFirst() else { return nil }
+        grants += 1
+        waitingTotal -= 1
+        lanes[connection]?.running += 1
+        lanes[connection]?.lastGranted = grants
         runningTotal += 1
         return call
     }
 
     /// Takes a closed connection's calls out of the queue.
     mutating func removeWaiting(of connection: ObjectIdentifier) -> [AcceptedCall] {
-        guard let calls = waiting.removeValue(forKey: connection) else { return [] }
-        return Array(calls)
+        guard let lane = lanes[connection], !lane.waiting.isEmpty else { return [] }
+        if lane.running == 0 { lanes[connection] = nil } else { lanes[connection]?.waiting.removeAll() }
+        waitingTotal -= lane.waiting.count
+        return Array(lane.waiting)
     }
 
     mutating func ended(_ connection: ObjectIdentifier) {
         runningTotal -= 1
-        let left = running[connection, default: 1] - 1
-        running[connection] = left > 0 ? left : nil
+        guard let lane = lanes[connection] else { return }
+        if lane.running <= 1 && lane.waiting.isEmpty {
+            lanes[connection] = nil
+        } else {
+            lanes[connection]?.running = max(0, lane.running - 1)
+        }
     }
 }
 
