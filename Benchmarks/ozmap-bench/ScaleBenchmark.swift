@@ -17,6 +17,9 @@ enum ScaleBenchmark {
         var olts = 20
         var concurrency = 4
         var changed = 100
+        /// Initial loads and floors timed in turn; the figures are their medians (one pair
+        /// moves ±0.25 in ratio with how busy the machine's cores are).
+        var rounds = 3
         /// Where the result line is appended (the chart's data), when given.
         var results: String?
 
@@ -29,8 +32,9 @@ enum ScaleBenchmark {
                 case "--olts": olts = try Self.number(flag, value)
                 case "--concurrency": concurrency = try Self.number(flag, value)
                 case "--changed": changed = try Self.number(flag, value)
+                case "--rounds": rounds = try Self.number(flag, value)
                 case "--results": results = value
-                default: throw BenchmarkFailure("unknown option \(flag) (--boxes, --olts, --concurrency, --changed, --results)")
+                default: throw BenchmarkFailure("unknown option \(flag) (--boxes, --olts, --concurrency, --changed, --rounds, --results)")
                 }
             }
         }
@@ -65,28 +69,32 @@ enum ScaleBenchmark {
         let state = directory + "/state"
         let environment = ["OZMAPD_SYNC_INTERVAL_S": "86400", "OZMAPD_OZMAP_CONCURRENCY": "\(settings.concurrency)",
                            "OZMAPD_LOG_LEVEL": "info", "OZMAPD_OZMAP_TIMEOUT_MS": "120000"]
-        func startDaemon() throws -> ChildProcess {
+        func startDaemon(socket: String = socket, state: String = state) throws -> ChildProcess {
             try ChildProcess(binDirectory + "/ozmapd", ["--socket", socket, "--state-dir", state], environment: environment, directory: directory)
+        }
+        /// The initial load: credentials set (they start a full pass), joined until it ends.
+        func initialLoad(_ client: OZmapIntegrationConnection) async throws -> (report: SyncReport, time: Duration) {
+            try await http.clearRequestLog()
+            let start = ContinuousClock.now
+            _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
+            guard let report = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(7_200))).report else {
+                throw BenchmarkFailure("SyncBoxes answered no report")
+            }
+            let time = ContinuousClock.now - start
+            guard report.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(report.error)") }
+            return (report, time)
         }
         var daemon = try startDaemon()
         var client = try await connect(socket, daemon)
 
-        // The initial load: credentials set (they start a full pass), joined until it ends.
-        try await http.clearRequestLog()
-        let loadStart = ContinuousClock.now
-        _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
-        guard let load = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(7_200))).report else {
-            throw BenchmarkFailure("SyncBoxes answered no report")
-        }
-        let loadTime = ContinuousClock.now - loadStart
-        guard load.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(load.error)") }
+        let (load, firstLoadTime) = try await initialLoad(client)
         let pass = try await passRequests(http)
         let peakAfterLoad = try peakResidentBytes(daemon.process.processIdentifier)
         // ozmapd's own CPU for the load (it started idle): what the load ratio is made of on a busy machine.
-        let loadCPU = try cpuSeconds(daemon.process.processIdentifier)
+        let firstLoadCPU = try cpuSeconds(daemon.process.processIdentifier)
 
         // The transfer floor: the same list requests, fetched by a plain client as many at once, same run.
-        let floor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
+        let firstFloor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
 
         // An incremental pass after `changed` boxes were renamed.
         let boxes = try await client.rpc.listBoxes(ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
@@ -133,6 +141,31 @@ enum ScaleBenchmark {
         daemon.signal(SIGTERM)
         _ = try await daemon.exitStatus(timeout: .seconds(60))
 
+        // More rounds of load and floor, each pair timed back to back, the floor first in every
+        // other one: a fresh ozmapd with an empty state directory loads the network each time.
+        var rounds = [(load: firstLoadTime, floor: firstFloor.elapsed, cpu: firstLoadCPU, peak: peakAfterLoad)]
+        for round in stride(from: 2, through: settings.rounds, by: 1) {
+            let floorFirst = round % 2 == 0
+            let floorBefore = floorFirst ? try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency).elapsed : nil
+            let roundState = directory + "/state-\(round)", roundSocket = directory + "/ozmapd-\(round).sock"
+            let roundDaemon = try startDaemon(socket: roundSocket, state: roundState)
+            let roundClient = try await connect(roundSocket, roundDaemon)
+            let (roundLoad, roundTime) = try await initialLoad(roundClient)
+            guard roundLoad.boxes == load.boxes else { throw BenchmarkFailure("round \(round) loaded \(roundLoad.boxes) boxes, round 1 \(load.boxes)") }
+            let cpu = try cpuSeconds(roundDaemon.process.processIdentifier)
+            let roundPeak = try peakResidentBytes(roundDaemon.process.processIdentifier)
+            await roundClient.close()
+            roundDaemon.signal(SIGTERM)
+            _ = try await roundDaemon.exitStatus(timeout: .seconds(60))
+            try? FileManager.default.removeItem(atPath: roundState)
+            let floorAfter = floorFirst ? nil : try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency).elapsed
+            rounds.append((roundTime, (floorBefore ?? floorAfter)!, cpu, roundPeak))
+        }
+        func median<T: Comparable>(_ values: [T]) -> T { values.sorted()[values.count / 2] }
+        let loadTime = median(rounds.map(\.load)), floorTime = median(rounds.map(\.floor)), loadCPU = median(rounds.map(\.cpu))
+        let ratios = rounds.map { seconds($0.load) / seconds($0.floor) }
+        let ratio = median(ratios)
+
         // Lookups in process, on the cache as ozmapd loads it from its state directory.
         let database = try StateDatabase(stateDirectory: state)
         let cache = BoxCache()
@@ -155,13 +188,16 @@ enum ScaleBenchmark {
         func ms(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1000) }
         func mib(_ bytes: Int) -> String { String(format: "%.0f", Double(bytes) / 1_048_576) }
         func us(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1e6) }
-        let ratio = seconds(loadTime) / seconds(floor.elapsed)
+        func list<T>(_ values: [T], _ format: (T) -> String) -> String { values.map(format).joined(separator: " / ") }
+        func s1(_ value: Double) -> String { String(format: "%.1f", value) }
         print("""
-            initial load:   \(load.boxes) boxes in \(String(format: "%.1f", seconds(loadTime))) s (pass \(load.durationMs) ms), \
-            \(load.ozmapRequests) requests (simulator log \(pass.count)), ozmapd CPU \(String(format: "%.1f", loadCPU)) s
-            transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client: \
-            \(String(format: "%.1f", seconds(floor.elapsed))) s, \(mib(floor.bytes)) MiB → load/floor ×\(String(format: "%.2f", ratio))
-            ozmapd peak RSS: \(mib(peakAfterLoad)) MiB after the load, \(mib(peakAfterIncremental)) MiB after the incremental pass, \
+            initial load:   \(load.boxes) boxes, \(load.ozmapRequests) requests (simulator log \(pass.count)); \
+            \(rounds.count) rounds: \(list(rounds) { s1(seconds($0.load)) }) s, ozmapd CPU \(list(rounds) { s1($0.cpu) }) s
+            transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client, \(mib(firstFloor.bytes)) MiB: \
+            \(list(rounds) { s1(seconds($0.floor)) }) s
+            load/floor:     \(list(ratios) { String(format: "×%.2f", $0) }) → median ×\(String(format: "%.2f", ratio)) \
+            (median load \(s1(seconds(loadTime))) s, floor \(s1(seconds(floorTime))) s)
+            ozmapd peak RSS: \(list(rounds) { mib($0.peak) }) MiB after each round's load, \(mib(peakAfterIncremental)) MiB after the incremental pass, \
             \(mib(peak)) MiB after a second full pass (\(String(format: "%.1f", seconds(refullTime))) s, \(refull.boxesUpdated) boxes updated)
             incremental:    \(incremental.boxesUpdated) boxes renamed, \(ms(incrementalTime)) ms, \(incremental.ozmapRequests) requests
             in process (p50 / p99 µs): GetBox by name \(us(byName.p50)) / \(us(byName.p99)), CTO resolution \(us(cto.p50)) / \(us(cto.p99)), \
@@ -172,8 +208,8 @@ enum ScaleBenchmark {
             load average after: \(loadAverage())
             """)
         let line = [
-            "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floor.elapsed)))",
-            "ratio=\(String(format: "%.2f", ratio))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))", "peak_first_rss_mib=\(mib(peakAfterIncremental))", "refull_s=\(String(format: "%.1f", seconds(refullTime)))",
+            "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floorTime)))",
+            "ratio=\(String(format: "%.2f", ratio))", "rounds=\(rounds.count)", "ratios=\(list(ratios) { String(format: "%.2f", $0) }.replacingOccurrences(of: " ", with: ""))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))", "peak_first_rss_mib=\(mib(peakAfterIncremental))", "refull_s=\(String(format: "%.1f", seconds(refullTime)))",
             "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
             "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))", "restart_read_ms=\(ms(read))", "restart_index_ms=\(ms(index))",
             "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",

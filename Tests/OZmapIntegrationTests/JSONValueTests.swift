@@ -105,4 +105,22 @@ import Testing
             #expect(OZmapAPIClient.escape(text) == text.addingPercentEncoding(withAllowedCharacters: unreserved), "\(text)")
         }
     }
+
+    /// A filter's values are written as JSONEncoder writes them: every control character,
+    /// quotes, backslashes, slashes and text beyond ASCII, alone and in an `in` list.
+    @Test func filterValuesAreWrittenAsJSONEncoderWritesThem() throws {
+        var samples = ["", "65a1b2c3d4e5f6a7b8c9d0e1", #"a "quoted" \ back/slash"#, "Ação ＣＴＯ 📡", "\u{7F}\u{80}\u{2028}"]
+        samples.append(String(decoding: (0..<0x20).map { UInt8($0) } + Array("x".utf8), as: UTF8.self))
+        for _ in 0..<200 {
+            samples.append(String((0..<Int.random(in: 0...12)).map { _ in
+                Character(Unicode.Scalar([0x0A, 0x1F, 0x22, 0x2F, 0x5C, 0x41, 0xE7, 0x1F4E1].randomElement()!)!)
+            }))
+        }
+        for text in samples {
+            let encoded = String(decoding: try JSONEncoder().encode(text), as: UTF8.self)
+            #expect(FilterValue.string(text).json == encoded, "\(Array(text.utf8))")
+        }
+        #expect(FilterValue.strings(samples).json == String(decoding: try JSONEncoder().encode(samples), as: UTF8.self))
+        #expect(FilterValue.strings([]).json == "[]")
+    }
 }

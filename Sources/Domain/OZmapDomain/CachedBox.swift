@@ -149,7 +149,10 @@ public struct StringPool: Sendable {
 
     /// The pool's copy of `text` (kept for next time when new).
     public mutating func intern(_ text: String) -> String {
-        strings.insert(text).memberAfterInsert
+        // Up to 15 UTF-8 bytes live inside the String value itself: nothing to share, and the
+        // hashing was most of this pool's 4% of a full pass's CPU.
+        guard text.utf8.count > 15 else { return text }
+        return strings.insert(text).memberAfterInsert
     }
 
     /// The box with its repeated strings shared.
