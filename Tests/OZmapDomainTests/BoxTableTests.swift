@@ -31,3 +31,32 @@ import Testing
         #expect(table["never"] == nil)
     }
 }
+
+/// `StringPool`: what it hands back equals what it was given, and a long string met again is
+/// the pool's one copy, whether its check by last bytes hits, misses or collides.
+@Suite struct StringPoolTests {
+    private static func storage(_ text: String) -> UnsafeRawPointer? {
+        var text = text
+        return text.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    @Test func aLongStringMetAgainIsThePoolsCopy() {
+        var pool = StringPool()
+        // 24-character ids as OZmap's; many share their last two bytes, so the recent slots collide.
+        let ids = (0..<300).map { index in String(format: "65a1b2c3d4e5f6a7b8c9%04x", index % 97 * 257) }
+        var first: [String: UnsafeRawPointer?] = [:]
+        for round in 0..<3 {
+            for id in ids.shuffled() {
+                let copy = String(decoding: Array(id.utf8), as: UTF8.self) // new storage each time
+                let interned = pool.intern(copy)
+                #expect(interned == id)
+                if let pointer = first[id] {
+                    #expect(Self.storage(interned) == pointer, "round \(round): \(id) is not the pool's copy")
+                } else {
+                    first[id] = Self.storage(interned)
+                }
+            }
+        }
+        #expect(pool.intern("short") == "short")
+    }
+}
