@@ -89,6 +89,24 @@ struct IndexedListTests {
         table.update(String(format: "%024x", 1)) { $0["updatedAt"] = "2026-01-01T00:00:03.000Z"; $0["olt"] = .null }
         table.remove(String(format: "%024x", 3))
         table.insert(["id": "000000000000000000000003", "olt": "a", "updatedAt": "2026-01-01T00:00:00.500Z"], id: "000000000000000000000003")
+        // An `id` field is found through the table's own ids only when it holds the object's id:
+        // one holding another id, one with none, one holding its id among others, and one that
+        // changes its id field after it was inserted.
+        table.insert(["id": "x", "olt": "c"], id: "key-8")
+        table.insert(["olt": "c"], id: "key-9")
+        table.insert(["id": .array(["key-10", "y"]), "olt": "c"], id: "key-10")
+        table.insert(["id": "key-11", "olt": "c"], id: "key-11")
+        table.update("key-11") { $0["id"] = "key-8" }
+        for filter in [
+            #"[{"property":"id","operator":"=","value":"key-8"}]"#,
+            #"[{"property":"id","operator":"=","value":"key-9"}]"#,
+            #"[{"property":"id","operator":"=","value":"x"}]"#,
+            #"[{"property":"id","operator":"in","value":["key-8","key-10","y","key-11","000000000000000000000002"]}]"#,
+            #"[{"property":"id","operator":"exists","value":true}]"#,
+        ] {
+            try expectAgreement(table, filter, pages: [(0, 2), (1, 2), (0, 100)])
+        }
+        #expect(table.objects(withAnyOf: ["key-8", "key-10", "x"], at: "id").count == 3)
         for filter in [
             #"[{"property":"olt","operator":"exists","value":true}]"#,
             #"[{"property":"olt","operator":"exists","value":false}]"#,

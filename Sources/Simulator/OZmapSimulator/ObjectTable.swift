@@ -115,7 +115,7 @@ struct ObjectTable: Sendable {
         }
         guard let index = fields.first(where: { $0.name == field }) else { return objects(where: holds) }
         var sequences = index.nonString
-        for value in wanted { sequences += index.byValue[value] ?? [] }
+        for value in wanted { sequences += self.sequences(holding: value, in: index) }
         return Self.ascendingUnique(sequences).compactMap { slots[$0] }.filter(holds)
     }
 
@@ -140,9 +140,24 @@ struct ObjectTable: Sendable {
         var sequences = index.nonString
         for value in wanted {
             guard case .string(let text) = value, ISOTime.parse(text) == nil else { return nil }
-            sequences += index.byValue[text] ?? []
+            sequences += self.sequences(holding: text, in: index)
         }
         return (wanted.count == 1 && index.nonString.isEmpty ? sequences : Self.ascendingUnique(sequences), index.nonString.isEmpty)
+    }
+
+    /// The sequences whose field holds `text`, ascending.
+    private func sequences(holding text: String, in index: FieldIndex) -> [Int] {
+        let indexed = index.byValue[text] ?? []
+        guard index.name == "id", let own = sequenceOf[text], let object = slots[own],
+              Self.values(at: index.path, in: object).strings.contains(text) else { return indexed }
+        return Self.ascendingUnique(indexed + [own])
+    }
+
+    /// An object's `id` field holding its own id is found through `sequenceOf`, not indexed
+    /// again: a second dictionary entry and an array per object made most of the time a
+    /// 200,000-box network took to generate.
+    private static func isOwnID(_ text: String, of index: FieldIndex, id: String) -> Bool {
+        index.name == "id" && text == id
     }
 
     /// `updatedAt` compared with a time: a range of the time index.
@@ -201,7 +216,7 @@ struct ObjectTable: Sendable {
         let sequence: Int
         if let existing = sequenceOf[id] {
             sequence = existing
-            unindex(slots[existing]!, sequence: existing)
+            unindex(slots[existing]!, sequence: existing, id: id)
         } else {
             sequence = slots.count
             sequenceOf[id] = sequence
@@ -210,18 +225,18 @@ struct ObjectTable: Sendable {
             live.append(sequence)
         }
         slots[sequence] = object
-        addToIndex(object, sequence: sequence)
+        addToIndex(object, sequence: sequence, id: id)
     }
 
     /// Applies `change` to the object; false when there is no such object.
     @discardableResult
     mutating func update(_ id: String, _ change: (inout JSONObject) throws -> Void) rethrows -> Bool {
         guard let sequence = sequenceOf[id], var object = slots[sequence] else { return false }
-        unindex(object, sequence: sequence)
+        unindex(object, sequence: sequence, id: id)
         slots[sequence] = nil  // keep the value uniquely referenced while it is changed
         defer {
             slots[sequence] = object
-            addToIndex(object, sequence: sequence)
+            addToIndex(object, sequence: sequence, id: id)
         }
         try change(&object)
         return true
@@ -230,7 +245,7 @@ struct ObjectTable: Sendable {
     @discardableResult
     mutating func remove(_ id: String) -> JSONObject? {
         guard let sequence = sequenceOf.removeValue(forKey: id), let removed = slots[sequence] else { return nil }
-        unindex(removed, sequence: sequence)
+        unindex(removed, sequence: sequence, id: id)
         slots[sequence] = nil
         live.removeSorted(sequence)
         return removed
@@ -238,13 +253,15 @@ struct ObjectTable: Sendable {
 
     // MARK: index upkeep
 
-    private static func values(at path: JSONPath, in object: JSONObject) -> (strings: Set<String>, other: Bool, present: Bool) {
-        var strings = Set<String>()
+    /// The strings at `path` (each once: an array, since there are few; a Set each was a
+    /// hashed allocation per field of every object generated).
+    private static func values(at path: JSONPath, in object: JSONObject) -> (strings: [String], other: Bool, present: Bool) {
+        var strings: [String] = []
         var other = false
         var present = false
         _ = path.anyValue(in: object) { value in
             switch value {
-            case .string(let text): strings.insert(text)
+            case .string(let text): if !strings.contains(text) { strings.append(text) }
             case .null, .array: break  // arrays are walked into; null matches no string
             default: other = true
             }
@@ -265,10 +282,12 @@ struct ObjectTable: Sendable {
         }
     }
 
-    private mutating func addToIndex(_ object: JSONObject, sequence: Int) {
+    private mutating func addToIndex(_ object: JSONObject, sequence: Int, id: String) {
         for position in fields.indices {
             let (strings, other, present) = Self.values(at: fields[position].path, in: object)
-            for text in strings { fields[position].byValue[text, default: []].insertSorted(sequence) }
+            for text in strings where !Self.isOwnID(text, of: fields[position], id: id) {
+                fields[position].byValue[text, default: []].insertSorted(sequence)
+            }
             if other { fields[position].nonString.insertSorted(sequence) }
             if present { fields[position].present.insertSorted(sequence) }
         }
@@ -285,10 +304,10 @@ struct ObjectTable: Sendable {
         if irregular { irregularTimes.insertSorted(sequence) }
     }
 
-    private mutating func unindex(_ object: JSONObject, sequence: Int) {
+    private mutating func unindex(_ object: JSONObject, sequence: Int, id: String) {
         for position in fields.indices {
             let (strings, other, present) = Self.values(at: fields[position].path, in: object)
-            for text in strings {
+            for text in strings where !Self.isOwnID(text, of: fields[position], id: id) {
                 fields[position].byValue[text]?.removeSorted(sequence)
                 if fields[position].byValue[text]?.isEmpty == true { fields[position].byValue[text] = nil }
             }
