@@ -16,7 +16,7 @@ import Testing
         let client = try await rig.client()
         let report = try await rig.connect(client)
         #expect(report.error.isEmpty, "\(report.error)")
-        // The reconcile check after the full pass runs in a task of its own: its drift series follow it.
+        // The reconcile check after the full pass runs in DriftCheckService, after the pass: its drift series follow it.
         try await waitUntil("the drift check after the full pass has run", timeout: .seconds(20)) {
             try await !client.rpc.getStatus(GetStatusRequest()).driftCheckedAt.isEmpty
         }

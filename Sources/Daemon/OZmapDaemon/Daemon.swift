@@ -27,6 +27,8 @@ public struct Daemon: Sendable {
     static let ownInterceptors: [any ServerInterceptor] = [OnBlockingWorkExecutor()]
     public let boxSync: BoxSyncService
     public let outbox: OutboxWorker
+    /// nil unless `reconcile_every_full_pass`.
+    public let driftCheck: DriftCheckService?
     /// The libcurl client every OZmap request goes through.
     public let ozmapHTTP: CurlHTTPClient
     private let logger: Logger
@@ -87,10 +89,14 @@ public struct Daemon: Sendable {
             connection.state == .ok ? connection.directory as? any OZmapProvisioner : nil
         }
         if configuration.reconcileEveryFullPass {
-            synchronizer.afterEachPass { [logger] report in
+            let driftCheck = DriftCheckService(provisioning: provisioning, logger: logger)
+            synchronizer.afterEachPass { report in
                 guard report.kind == .full, report.error.isEmpty else { return }
-                Task(executorPreference: BlockingWorkExecutor.shared) { await provisioning.checkDrift(logger: logger) }
+                driftCheck.request()
             }
+            self.driftCheck = driftCheck
+        } else {
+            driftCheck = nil
         }
 
         let stats = ServerStats()
@@ -126,7 +132,7 @@ public struct Daemon: Sendable {
 
     /// Every long-running part, in start order (shutdown drains them in reverse).
     public var services: [any Service] {
-        [outbox, boxSync, server] + (grpcServer.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? []) + (systemdNotify.map { [$0] } ?? [])
+        [outbox, boxSync] + (driftCheck.map { [$0] } ?? []) + [server] + (grpcServer.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? []) + (systemdNotify.map { [$0] } ?? [])
     }
 
     /// Runs until SIGTERM or SIGINT (or cancellation), then shuts down gracefully.
