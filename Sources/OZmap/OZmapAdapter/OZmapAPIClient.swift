@@ -351,7 +351,7 @@ enum FilterValue {
     /// `text` as a JSON string, byte for byte as JSONEncoder writes it (`/` escaped too), by
     /// hand: a JSONEncoder an id was 4% of a full pass's CPU (the `in` filters' ids).
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
-        let hex = "0123456789abcdef".utf8
+        let hex = Array("0123456789abcdef".utf8)  // lower case, as JSONEncoder; `escape`'s %XX is upper
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -363,7 +363,7 @@ enum FilterValue {
             case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
             case 0..<0x20:
                 out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                        hex[hex.index(hex.startIndex, offsetBy: Int(byte >> 4))], hex[hex.index(hex.startIndex, offsetBy: Int(byte & 0x0F))]]
+                        hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
             default: out.append(byte)
             }
         }
