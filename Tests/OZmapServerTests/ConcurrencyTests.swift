@@ -179,6 +179,41 @@ import Testing
         try await server.stop()
     }
 
+    /// A call past its deadline is answered DEADLINE_EXCEEDED and its handler cancelled; the
+    /// slot it held goes on: with one running slot, the calls behind it still run.
+    @Test func aCallPastItsDeadlineIsCancelledAndTheNextCallsRun() async throws {
+        let (stuck, cancelled) = (NIOLockedValueBox(0), NIOLockedValueBox(0))
+        let server = try await TestServer(configure: { $0.maximumRunningCalls = 1 }) { router in
+            router.register(OZmapIntegration.Method.GetONU.self) { request, _ in
+                if request.onuId == "stuck" {
+                    stuck.withLockedValue { $0 += 1 }
+                    do { try await Task.sleep(for: .seconds(3600)) } catch { cancelled.withLockedValue { $0 += 1 } }
+                }
+                throw GRPCCore.RPCError(code: .notFound, message: "no ONU \(request.onuId)")
+            }
+        }
+        let connection = try await server.rawConnection()
+        func call(_ id: UInt64, _ onu: String, timeoutMs: UInt32 = 0) throws -> RequestEnvelope {
+            RequestEnvelope(callId: id, method: OZmapIntegration.Method.GetONU.path, timeoutMs: timeoutMs,
+                            payload: try GetONURequest(onuId: onu).serializedBytes())
+        }
+        for round in 0..<3 {
+            let base = UInt64(round * 10)
+            try await connection.send([try call(base + 1, "stuck", timeoutMs: 300)] + (2...4).map { try call(base + UInt64($0), "onu-\($0)") })
+            var answers: [UInt64: GRPCCore.Status.Code] = [:]
+            for _ in 1...4 {
+                let response = try await connection.next()
+                answers[response.callId] = response.outcome.grpcCode
+            }
+            #expect(answers == [base + 1: .deadlineExceeded, base + 2: .notFound, base + 3: .notFound, base + 4: .notFound])
+        }
+        // A stuck call that waited out its deadline for the slot (a loaded machine) never started.
+        #expect(stuck.withLockedValue { $0 } > 0)
+        try await waitUntil("each stuck handler saw its cancellation") { cancelled.withLockedValue { $0 } == stuck.withLockedValue { $0 } }
+        await connection.close()
+        try await server.stop()
+    }
+
     @Test func clientGivesUpAtItsTimeoutAndTheConnectionStaysUsable() async throws {
         let gate = Gate()
         let server = try await TestServer(handlers: { router in

@@ -31,6 +31,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     private let listening = Mutex<[CheckedContinuation<Void, any Error>]?>([])
     private let methods = Mutex<[String: GRPCCore.MethodDescriptor]>([:])
     private let scheduler: CallScheduler
+    private let deadlines = CallDeadlines()
     private let serverChannel = Mutex<(any Channel)?>(nil)
 
     /// Told of every call as it is answered: the method's name ("unknown" for a path the service
@@ -110,7 +111,8 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                     var next: AcceptedCall? = first
                     while let call = next {
                         await self.serve(call, localPeer: localPeer, streamHandler)
-                        next = self.scheduler.ended(call)
+                        // A deadline cancelled this task: a new worker starts the next call.
+                        next = self.scheduler.ended(call, takingNext: !Task.isCancelled)
                     }
                 }
             }
@@ -145,7 +147,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
         serverChannel.withLock { $0 }?.close(promise: nil)
     }
 
-    /// Runs one call: GRPCCore's handler, raced against the call's deadline.
+    /// Runs one call: GRPCCore's handler, in this task, under the call's deadline.
     private func serve(_ call: AcceptedCall, localPeer: String,
                        _ streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void) async {
         let started = call.accepted
@@ -177,19 +179,17 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                                             localPeer: localPeer, cancellation: handle)
             callContext.transportSpecific = UnixSocketCall(callID: request.callId, peer: call.peer, deadline: started + timeout)
             let context = callContext
-            // The deadline is a sibling task: whichever ends first ends the other. A handler
-            // that ignores cancellation is still answered at its deadline (its task ends later).
-            await withTaskGroup(of: Void.self) { race in
-                race.addTask { await streamHandler(stream, context) }
-                race.addTask {
-                    guard await deadlinePassed(after: started + timeout - .now) else { return }
-                    handle.cancel()
-                    writer.answer(GRPCCore.Status(code: .deadlineExceeded,
-                                                  message: "\(method.method) did not finish within its \(timeout.readable) timeout"), [:])
-                }
-                await race.next()
-                race.cancelAll()
+            // The handler runs in this task; at the deadline the caller is answered and this task
+            // cancelled. A handler that ignores cancellation is still answered then (its task ends later).
+            nonisolated(unsafe) let task = withUnsafeCurrentTask { $0 }
+            let deadline = deadlines.add(started + timeout) {
+                handle.cancel()
+                writer.answer(GRPCCore.Status(code: .deadlineExceeded,
+                                              message: "\(method.method) did not finish within its \(timeout.readable) timeout"), [:])
+                task?.cancel() // alive: `remove` below has not returned
             }
+            await streamHandler(stream, context)
+            deadlines.remove(deadline)
         }
     }
 

@@ -165,15 +165,19 @@ final class CallScheduler: Sendable {
     }
 
     /// A started call has ended. Returns the call this worker runs next (its slot passes
-    /// to it), or nil when the worker is done: a waiting method's call held no slot.
-    func ended(_ call: AcceptedCall) -> AcceptedCall? {
-        guard !waitingMethods.contains(call.request.method) else { return nil }
-        let (next, consumer) = state.withLock { state -> (AcceptedCall?, CheckedContinuation<AcceptedCall?, Never>?) in
+    /// to it), or nil when the worker is done: a waiting method's call held no slot, or
+    /// the worker stops (`takingNext` false: its task was cancelled) and the next call
+    /// goes to `next()`'s caller instead.
+    func ended(_ call: AcceptedCall, takingNext: Bool = true) -> AcceptedCall? {
+        let holdsSlot = !waitingMethods.contains(call.request.method)
+        let (next, resume) = state.withLock { state -> (AcceptedCall?, (CheckedContinuation<AcceptedCall?, Never>, AcceptedCall?)?) in
+            guard holdsSlot else { return (nil, nil) }
             state.queue.ended(call.connection)
-            if let next = state.queue.popNext() { return (next, nil) }
-            return (nil, state.takeConsumerIfDone())
+            if takingNext, let next = state.queue.popNext() { return (next, nil) }
+            if let (consumer, next) = state.handOff() { return (nil, (consumer, next)) }
+            return (nil, state.takeConsumerIfDone().map { ($0, nil) })
         }
-        consumer?.resume(returning: nil)
+        if let (consumer, call) = resume { consumer.resume(returning: call) }
         return next
     }
 
