@@ -27,16 +27,37 @@ func measure(_ name: String, calls: Int, _ body: () async throws -> Void) async 
     return Measurement(name: name, calls: calls, seconds: seconds)
 }
 
-if CommandLine.arguments.dropFirst().first == "codec" {
-    exit(try CodecBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
+let usage = """
+    usage: ozmap-bench [CALLS]                  in-process GetCredentials and GetStatus (default 20000 calls)
+           ozmap-bench codec [ROUNDS]           message coding
+           ozmap-bench scale [--boxes N] [--olts N] [--concurrency N] [--changed N] [--rounds N] [--results FILE]
+           ozmap-bench import [--boxes N] [--olts N] [--rows N] [--occupied 0...1] [--baseline N]
+    """
+
+/// A subcommand's outcome as the exit status: 0 done, 1 a figure failed its check, 2 it could not
+/// run (a bad option, a child that would not start), its reason on stderr rather than a crash report.
+func finish(_ subcommand: () async throws -> Bool) async -> Never {
+    do {
+        exit(try await subcommand() ? 0 : 1)
+    } catch {
+        FileHandle.standardError.write(Data("ozmap-bench: \(error)\n".utf8))
+        exit(2)
+    }
 }
 
-if CommandLine.arguments.dropFirst().first == "scale" {
-    exit(try await ScaleBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
+let subcommandArguments = Array(CommandLine.arguments.dropFirst(2))
+if CommandLine.arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    exit(0)
 }
-
-if CommandLine.arguments.dropFirst().first == "import" {
-    exit(try await ImportBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) ? 0 : 1)
+switch CommandLine.arguments.dropFirst().first {
+case "codec": await finish { try CodecBenchmark.run(arguments: subcommandArguments) }
+case "scale": await finish { try await ScaleBenchmark.run(arguments: subcommandArguments) }
+case "import": await finish { try await ImportBenchmark.run(arguments: subcommandArguments) }
+case let calls? where Int(calls) == nil:
+    FileHandle.standardError.write(Data("ozmap-bench: unknown subcommand '\(calls)'\n\(usage)\n".utf8))
+    exit(2)
+default: break
 }
 
 var logger = Logger(label: "ozmap-bench")
