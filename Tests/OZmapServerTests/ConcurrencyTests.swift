@@ -214,6 +214,27 @@ import Testing
         try await server.stop()
     }
 
+    /// With a call executor, a call's handler and its answer run there (ozmapd's is the
+    /// blocking-work executor: handlers call SQLite synchronously).
+    @Test func callsRunOnTheCallExecutor() async throws {
+        let executor = QueueExecutor()
+        let onExecutor = NIOLockedValueBox<[Bool]>([])
+        let server = try await TestServer(callExecutor: executor, handlers: { router in
+            router.register(OZmapIntegration.Method.GetONU.self) { _, _ in
+                onExecutor.withLockedValue { $0.append(executor.isCurrent) }
+                throw GRPCCore.RPCError(code: .notFound, message: "none")
+            }
+        })
+        let client = try await server.connect()
+        for _ in 1...5 {
+            await #expect(throws: GRPCCore.RPCError.self) { _ = try await client.rpc.getONU(GetONURequest(onuId: "x")) }
+        }
+        #expect(onExecutor.withLockedValue { $0 } == Array(repeating: true, count: 5))
+        #expect(executor.jobs > 0)
+        await client.close()
+        try await server.stop()
+    }
+
     @Test func clientGivesUpAtItsTimeoutAndTheConnectionStaysUsable() async throws {
         let gate = Gate()
         let server = try await TestServer(handlers: { router in
@@ -237,5 +258,23 @@ import Testing
         gate.open()
         await client.close()
         try await server.stop()
+    }
+}
+
+/// A task executor on one Dispatch queue that can tell whether the code asking runs on it.
+final class QueueExecutor: TaskExecutor, @unchecked Sendable {
+    private let key = DispatchSpecificKey<Bool>()
+    private let queue = DispatchQueue(label: "test-call-executor")
+    private let count = NIOLockedValueBox(0)
+
+    init() { queue.setSpecific(key: key, value: true) }
+
+    var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
+    var jobs: Int { count.withLockedValue { $0 } }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        count.withLockedValue { $0 += 1 }
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -75,7 +75,7 @@ final class TestServer: Sendable {
 
     /// `configure` adjusts the server configuration; `handlers` adds handlers beside GetStatus
     /// (or replaces it). `socketPath` defaults to one in the server's own temporary directory.
-    init(socketPath: String? = nil,
+    init(socketPath: String? = nil, callExecutor: (any TaskExecutor)? = nil,
          configure: (inout ServerConfiguration) -> Void = { _ in },
          handlers: (inout TestService) -> Void = { _ in }) async throws {
         directory = try makeTemporaryDirectory()
@@ -95,7 +95,7 @@ final class TestServer: Sendable {
         }
         handlers(&service)
         server = UnixSocketServer(configuration: configuration, services: [service],
-                                  stats: stats, logger: testLogger)
+                                  stats: stats, logger: testLogger, callExecutor: callExecutor)
         group = ServiceGroup(services: [server], logger: testLogger)
         let group = self.group
         running = Task { try await group.run() }

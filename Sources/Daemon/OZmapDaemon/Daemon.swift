@@ -117,7 +117,8 @@ public struct Daemon: Sendable {
         serverConfiguration.waitingMethods = IntegrationService.waitingOnOZmap
         let server = UnixSocketServer(configuration: serverConfiguration, services: [service], interceptors: Self.ownInterceptors,
                                       stats: stats, logger: logger,
-                                      observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) })
+                                      observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) },
+                                      callExecutor: BlockingWorkExecutor.shared)
         self.server = server
         if let grpcConfiguration = try configuration.grpcServerConfiguration() {
             grpcServer = GRPCSocketServer(configuration: grpcConfiguration, services: [service],

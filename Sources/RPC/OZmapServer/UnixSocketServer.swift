@@ -18,11 +18,13 @@ public final class UnixSocketServer: Service, Sendable {
     public var stats: ServerStats { transport.stats }
 
     /// `interceptors` run after the server's own (errors to statuses, the request-text rules).
+    /// `callExecutor`: where each call runs, from its request's decoding to its answer (nil: the cooperative pool).
     public init(configuration: ServerConfiguration, services: [any RegistrableRPCService],
                 interceptors: [any ServerInterceptor] = [], stats: ServerStats = ServerStats(), logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                observer: UnixSocketServerTransport.CallObserver? = nil) {
-        transport = UnixSocketServerTransport(configuration: configuration, stats: stats, logger: logger, group: group, observer: observer)
+                observer: UnixSocketServerTransport.CallObserver? = nil, callExecutor: (any TaskExecutor)? = nil) {
+        transport = UnixSocketServerTransport(configuration: configuration, stats: stats, logger: logger, group: group, observer: observer,
+                                              callExecutor: callExecutor)
         self.services = services
         self.interceptors = ServerInterceptors.standard + interceptors
     }

@@ -32,6 +32,10 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     private let methods = Mutex<[String: GRPCCore.MethodDescriptor]>([:])
     private let scheduler: CallScheduler
     private let deadlines = CallDeadlines()
+    /// Where each call runs, from decoding its request to handing its answer to the event loop
+    /// (nil: the cooperative pool). The answer leaves before the call's task hops back, one
+    /// thread hand-off less on the caller's path than an interceptor that moves only the handler.
+    private let callExecutor: (any TaskExecutor)?
     private let serverChannel = Mutex<(any Channel)?>(nil)
 
     /// Told of every call as it is answered: the method's name ("unknown" for a path the service
@@ -39,7 +43,9 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
     public typealias CallObserver = @Sendable (_ method: String, _ code: GRPCCore.Status.Code, _ duration: Duration) -> Void
 
     public init(configuration: ServerConfiguration, stats: ServerStats = ServerStats(), logger: Logger,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: CallObserver? = nil) {
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: CallObserver? = nil,
+                callExecutor: (any TaskExecutor)? = nil) {
+        self.callExecutor = callExecutor
         self.configuration = configuration
         self.stats = stats
         self.logger = logger
@@ -188,7 +194,7 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
                                               message: "\(method.method) did not finish within its \(timeout.readable) timeout"), [:])
                 task?.cancel() // alive: `remove` below has not returned
             }
-            await streamHandler(stream, context)
+            await withTaskExecutorPreference(callExecutor) { await streamHandler(stream, context) }
             deadlines.remove(deadline)
         }
     }
