@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 typedef size_t (*ozmap_curl_data_callback)(char *data, size_t size, size_t count, void *userdata);
+typedef int (*ozmap_curl_xferinfo_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
 static inline CURLcode ozmap_curl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -29,6 +30,10 @@ static inline CURLcode ozmap_curl_setopt_slist(CURL *handle, CURLoption option, 
 
 static inline CURLcode ozmap_curl_setopt_callback(CURL *handle, CURLoption option, ozmap_curl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ozmap_curl_setopt_xferinfo(CURL *handle, ozmap_curl_xferinfo_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
 }
 
 static inline CURLcode ozmap_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {

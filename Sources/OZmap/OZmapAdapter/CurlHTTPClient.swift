@@ -86,16 +86,36 @@ public final class CurlHTTPClient: Sendable {
         pool.shutdownGracefully { _ in }
     }
 
+    /// A read the calling task no longer wants (it was cancelled: a deadline, a superseded pass,
+    /// a shutdown) ends with `CancellationError` at once if it is still queued, within about a
+    /// second if it is under way (libcurl's progress callback). A write always runs to its answer:
+    /// whether OZmap applied it must be known.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else { return try await perform(request, abort: nil) }
+        let abort = TransferAbort()
+        return try await withTaskCancellationHandler {
+            try await perform(request, abort: abort)
+        } onCancel: {
+            abort.requested.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func perform(_ request: HTTPRequest, abort: TransferAbort?) async throws -> HTTPResponse {
         try await pool.runIfActive { [self] in
+            if abort?.requested.load(ordering: .relaxed) == true { throw CancellationError() }
             // The pool has as many threads as handles, so one is always free here.
             let handle = handles.withLock { $0.removeLast() }
             defer { handles.withLock { $0.append(handle) } }
-            let (response, opened) = try handle.perform(request, configuration: configuration)
+            let (response, opened) = try handle.perform(request, configuration: configuration, abort: abort)
             connections.withLock { $0 += opened }
             return response
         }
     }
+}
+
+/// Set when the task waiting for a transfer is cancelled; the transfer's progress callback reads it.
+final class TransferAbort: Sendable {
+    let requested = Atomic(false)
 }
 
 /// A libcurl easy handle, used by one thread at a time.
@@ -121,8 +141,9 @@ final class CurlHandle: @unchecked Sendable {
         var headers: [String: String] = [:]
     }
 
-    /// The response, and how many new connections the transfer opened.
-    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration) throws -> (HTTPResponse, Int) {
+    /// The response, and how many new connections the transfer opened. Throws `CancellationError`
+    /// when `abort` was requested during the transfer.
+    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration, abort: TransferAbort?) throws -> (HTTPResponse, Int) {
         curl_easy_reset(handle) // keeps the connection cache: only options are cleared
         let sink = Sink()
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -174,6 +195,14 @@ final class CurlHandle: @unchecked Sendable {
             return size * count
         }
         ozmap_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
+        if let abort {
+            // Called at least once a second, waiting or not; non-zero ends the transfer.
+            ozmap_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            ozmap_curl_setopt_xferinfo(handle) { userdata, _, _, _, _ in
+                Unmanaged<TransferAbort>.fromOpaque(userdata!).takeUnretainedValue().requested.load(ordering: .relaxed) ? 1 : 0
+            }
+            ozmap_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, Unmanaged.passUnretained(abort).toOpaque())
+        }
 
         let result: CURLcode = if let body = request.body {
             body.withUnsafeBufferPointer { buffer in
@@ -185,6 +214,7 @@ final class CurlHandle: @unchecked Sendable {
             curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
+            if result == CURLE_ABORTED_BY_CALLBACK, abort?.requested.load(ordering: .relaxed) == true { throw CancellationError() }
             let detail = String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
             throw HTTPTransportError(code: Int(result.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail)
         }

@@ -174,6 +174,8 @@ extension Provisioning {
                     logger.warning("reconcile: OZmap differs from ozmapd (ozmapctl reconcile lists it, --apply fixes it)", metadata: metadata)
                 }
             }
+        } catch is CancellationError {
+            logger.info("reconcile dry-run stopped: ozmapd is stopping")
         } catch {
             logger.notice("reconcile dry-run after the box pass failed", metadata: ["error": "\(error)"])
         }
