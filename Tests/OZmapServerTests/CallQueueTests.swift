@@ -91,4 +91,19 @@ import Testing
         #expect(queue.popNext()?.request.callId == 1)
         #expect(queue.isDone)
     }
+
+    /// A worker whose task a deadline cancelled stops: the next call goes to the loop that
+    /// starts workers (a fresh task), not to the stopping worker.
+    @Test func aStoppingWorkerHandsTheNextCallToTheStartingLoop() async {
+        let scheduler = CallScheduler(limit: 1, waitingMethods: [])
+        #expect(scheduler.submit(call(first, 1)))
+        let running = await scheduler.next()
+        #expect(running?.request.callId == 1)
+        #expect(scheduler.submit(call(first, 2)), "accepted; waits for the one slot")
+        #expect(scheduler.submit(call(first, 3)))
+        #expect(running.map { scheduler.ended($0, takingNext: false) == nil } == true, "the stopping worker takes nothing")
+        let started = await scheduler.next()
+        #expect(started?.request.callId == 2, "the starting loop gets the freed slot's call")
+        #expect(started.flatMap { scheduler.ended($0) }?.request.callId == 3, "a worker that goes on takes the next itself")
+    }
 }

@@ -183,11 +183,14 @@ import Testing
     /// slot it held goes on: with one running slot, the calls behind it still run.
     @Test func aCallPastItsDeadlineIsCancelledAndTheNextCallsRun() async throws {
         let (stuck, cancelled) = (NIOLockedValueBox(0), NIOLockedValueBox(0))
+        let ranCancelled = NIOLockedValueBox(0) // calls that started on a task already cancelled
         let server = try await TestServer(configure: { $0.maximumRunningCalls = 1 }) { router in
             router.register(OZmapIntegration.Method.GetONU.self) { request, _ in
                 if request.onuId == "stuck" {
                     stuck.withLockedValue { $0 += 1 }
                     do { try await Task.sleep(for: .seconds(3600)) } catch { cancelled.withLockedValue { $0 += 1 } }
+                } else if Task.isCancelled {
+                    ranCancelled.withLockedValue { $0 += 1 }
                 }
                 throw GRPCCore.RPCError(code: .notFound, message: "no ONU \(request.onuId)")
             }
@@ -209,6 +212,7 @@ import Testing
         }
         // A stuck call that waited out its deadline for the slot (a loaded machine) never started.
         #expect(stuck.withLockedValue { $0 } > 0)
+        #expect(ranCancelled.withLockedValue { $0 } == 0, "a call behind a timed-out one ran on its cancelled task")
         try await waitUntil("each stuck handler saw its cancellation") { cancelled.withLockedValue { $0 } == stuck.withLockedValue { $0 } }
         await connection.close()
         try await server.stop()

@@ -87,7 +87,9 @@ public struct CredentialsSwitch: CredentialsSwitchObserver {
         _ = await synchronizer.restart()
         guard newTenant else { return }
         do {
-            let flagged = try links.recheck(against: try await directory.olts(), tenant: stored.credentials.tenant)
+            // Read in a task of its own: the caller's deadline would cut it short, and nothing checks again.
+            let olts = try await Task { try await directory.olts() }.value
+            let flagged = try links.recheck(against: olts, tenant: stored.credentials.tenant)
             for link in flagged {
                 logger.warning("OLT link points at an OZmap OLT the new tenant does not have: link the OLT again or unlink it", metadata: [
                     "archolt_olt": "\(link.archoltOLTID)", "ozmap_olt": "\(link.ozmapOLTID)", "ozmap_olt_name": "\(link.ozmapOLTName)",

@@ -87,9 +87,10 @@ public final class CurlHTTPClient: Sendable {
     }
 
     /// A read the calling task no longer wants (it was cancelled: a deadline, a superseded pass,
-    /// a shutdown) ends with `CancellationError` at once if it is still queued, within about a
-    /// second if it is under way (libcurl's progress callback). A write always runs to its answer:
-    /// whether OZmap applied it must be known.
+    /// a shutdown) ends with `CancellationError`: under way, within about a second (libcurl's
+    /// progress callback); still queued, when a worker thread frees, never sent. A write under
+    /// way runs to its answer: whether OZmap applied it must be known (a queued one whose caller
+    /// left is never sent, as NIO's pool drops it).
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard request.method == "GET" || request.method == "HEAD" else { return try await perform(request, abort: nil) }
         let abort = TransferAbort()
@@ -102,7 +103,6 @@ public final class CurlHTTPClient: Sendable {
 
     private func perform(_ request: HTTPRequest, abort: TransferAbort?) async throws -> HTTPResponse {
         try await pool.runIfActive { [self] in
-            if abort?.requested.load(ordering: .relaxed) == true { throw CancellationError() }
             // The pool has as many threads as handles, so one is always free here.
             let handle = handles.withLock { $0.removeLast() }
             defer { handles.withLock { $0.append(handle) } }

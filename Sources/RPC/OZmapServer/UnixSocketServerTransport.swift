@@ -187,6 +187,8 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
             let context = callContext
             // The handler runs in this task; at the deadline the caller is answered and this task
             // cancelled. A handler that ignores cancellation is still answered then (its task ends later).
+            // Used outside `withUnsafeCurrentTask`'s closure for `cancel()` only, and only while
+            // the task is known alive: under `deadlines`' lock, before `remove` below returns.
             nonisolated(unsafe) let task = withUnsafeCurrentTask { $0 }
             let deadline = deadlines.add(started + timeout) {
                 handle.cancel()

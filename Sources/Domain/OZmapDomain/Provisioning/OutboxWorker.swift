@@ -206,8 +206,12 @@ public final class OutboxWorker: Service, Sendable {
         } catch {
             let now = Timestamp.now()
             operation.mutationsSent += writes.withLock { $0 }
+            // A cancelled attempt (nothing cancels one today) is tried again, not failed: its
+            // reads were cut short, its writes ran to their answers.
             let failure = error as? OZmapCallError
-                ?? OZmapCallError(error: IntegrationError(.internalFailure, "\(error)"), httpStatus: 0)
+                ?? (error is CancellationError
+                    ? OZmapCallError(error: IntegrationError(.ozmapUnreachable, "the attempt was cancelled before it ended"), httpStatus: 0)
+                    : OZmapCallError(error: IntegrationError(.internalFailure, "\(error)"), httpStatus: 0))
             operation.lastError = failure.error.description
             operation.lastHTTPStatus = failure.httpStatus
             operation.ctoFull = failure.ctoFull ? true : nil

@@ -37,7 +37,8 @@ final class CallDeadlines: Sendable {
 
     /// Registers a deadline; `expire` runs once it passes, unless `remove` came first. It runs
     /// under this object's lock, so `remove` returning means it is not running and never will:
-    /// what it touches lives until then. It must not call back into this object.
+    /// what it touches lives until then. It must not call back into this object, nor block:
+    /// every call's `add` and `remove` wait behind it.
     func add(_ deadline: ContinuousClock.Instant, expire: @escaping @Sendable () -> Void) -> UInt64 {
         state.withLock { state in
             let id = state.nextID

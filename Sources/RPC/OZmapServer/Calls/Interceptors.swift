@@ -27,7 +27,7 @@ struct ErrorStatusInterceptor: ServerInterceptor {
         } catch let error as any RPCErrorConvertible {
             throw GRPCCore.RPCError(error)
         } catch is CancellationError {
-            throw GRPCCore.RPCError(code: .cancelled, message: "the call was cancelled (server shutting down)")
+            throw GRPCCore.RPCError(code: .cancelled, message: "the call was cancelled (its deadline passed, its caller left, or the server is stopping)")
         } catch {
             throw GRPCCore.RPCError(code: .internalError, message: "internal error in /\(context.descriptor.fullyQualifiedMethod): \(error)")
         }
