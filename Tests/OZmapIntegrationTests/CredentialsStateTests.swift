@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import Logging
 import OZmapClient
 import OZmapDaemon
@@ -113,6 +114,30 @@ import Testing
         #expect(Self.writes(rig.simulator).allSatisfy { $0.authorization == simulatorKey })
         await client.close()
         try await rig.tearDown()
+    }
+
+    /// The OLT links are checked against a new tenant's OLTs once, during SetCredentials: a caller
+    /// whose deadline passes before OZmap answers that read does not leave them unchecked.
+    @Test func theOLTLinkRecheckOutlivesTheCallersDeadline() async throws {
+        let rig = try await TestRig(boxes: 20, olts: 1)
+        let (client, _) = try await rig.provisioningReady()
+        var otherConfiguration = SimulatorConfiguration(apiKey: "other-tenant-key-78")
+        otherConfiguration.boxes = 5
+        otherConfiguration.olts = 1
+        otherConfiguration.seed = 4343
+        let other = try OZmapSimulator(configuration: otherConfiguration, logger: Logger(label: "ozmap-sim-2"))
+        _ = try await other.start()
+        other.setFaults(SimulatorFaults(latencyMilliseconds: 1_500, routes: [FaultRoute(method: "GET", pathPrefix: "olts")]))
+        await #expect(throws: GRPCCore.RPCError.self) {
+            _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: other.baseURL, apiKey: "other-tenant-key-78"),
+                                                    options: .timeout(.milliseconds(500)))
+        }
+        try await waitUntil("the link to the old tenant's OLT is flagged", timeout: .seconds(20)) {
+            try await client.rpc.listOLTLinks(ListOLTLinksRequest()).links.first?.problem.contains("is not in the OZmap at") == true
+        }
+        await client.close()
+        try await rig.tearDown()
+        try await other.stop()
     }
 
     @Test func newCredentialsCancelTheRunningPassAndAnotherTenantNeverSeesTheOldBoxes() async throws {

@@ -21,9 +21,10 @@ public struct Daemon: Sendable {
     public let grpcServer: GRPCSocketServer?
     /// The service behind the socket, to serve in process too (tests, benchmarks: GRPCCore's in-process transport).
     public let service: any RegistrableRPCService
-    /// The interceptors the socket server runs every call through, for serving `service` elsewhere.
+    /// The interceptors to serve `service` through on any other transport (standard gRPC, in process).
     public var interceptors: [any ServerInterceptor] { ServerInterceptors.standard + Self.ownInterceptors }
     /// After the standard ones, next to the handler: the handler runs on the blocking-work executor.
+    /// Not on the framed socket, whose transport starts each call there already (`callExecutor`).
     static let ownInterceptors: [any ServerInterceptor] = [OnBlockingWorkExecutor()]
     public let boxSync: BoxSyncService
     public let outbox: OutboxWorker
@@ -115,7 +116,7 @@ public struct Daemon: Sendable {
         serverConfiguration.inheritedSocket = systemd.listenSocket
         serverConfiguration.defaultCallTimeout = .milliseconds(configuration.callTimeoutMs)
         serverConfiguration.waitingMethods = IntegrationService.waitingOnOZmap
-        let server = UnixSocketServer(configuration: serverConfiguration, services: [service], interceptors: Self.ownInterceptors,
+        let server = UnixSocketServer(configuration: serverConfiguration, services: [service],
                                       stats: stats, logger: logger,
                                       observer: { daemonMetrics.recordCall(method: $0, code: $1, duration: $2) },
                                       callExecutor: BlockingWorkExecutor.shared)

@@ -3,8 +3,8 @@ import OZmapDomain
 
 /// Runs each handler on the blocking-work executor: handlers read and write SQLite
 /// synchronously, which must not hold a thread of the cooperative pool (BlockingWorkExecutor).
-/// The framed socket's transport starts each call there already (`callExecutor`, one hop less
-/// before the answer); this keeps the rule for the other transports (standard gRPC, in process).
+/// For the transports that cannot start a call there (standard gRPC, in process); the framed
+/// socket's transport does (`callExecutor`: its answer leaves before the hop back).
 struct OnBlockingWorkExecutor: ServerInterceptor {
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,

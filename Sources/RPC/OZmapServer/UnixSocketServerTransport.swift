@@ -187,14 +187,14 @@ public final class UnixSocketServerTransport: ServerTransport, Sendable {
             let context = callContext
             // The handler runs in this task; at the deadline the caller is answered and this task
             // cancelled. A handler that ignores cancellation is still answered then (its task ends later).
-            // Used outside `withUnsafeCurrentTask`'s closure for `cancel()` only, and only while
-            // the task is known alive: under `deadlines`' lock, before `remove` below returns.
+            // `task` outlives `withUnsafeCurrentTask`'s closure for `cancel()` only, which runs under
+            // `deadlines`' lock before `remove` below returns: the task is alive then.
             nonisolated(unsafe) let task = withUnsafeCurrentTask { $0 }
             let deadline = deadlines.add(started + timeout) {
                 handle.cancel()
                 writer.answer(GRPCCore.Status(code: .deadlineExceeded,
                                               message: "\(method.method) did not finish within its \(timeout.readable) timeout"), [:])
-                task?.cancel() // alive: `remove` below has not returned
+                task?.cancel()
             }
             await withTaskExecutorPreference(callExecutor) { await streamHandler(stream, context) }
             deadlines.remove(deadline)
