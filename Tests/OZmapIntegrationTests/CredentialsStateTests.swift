@@ -116,17 +116,23 @@ import Testing
         try await rig.tearDown()
     }
 
+    /// A second OZmap (another tenant: its own key, one OLT, ids unlike the rig's), started.
+    static func otherTenant(key: String, boxes: Int, seed: UInt64) async throws -> OZmapSimulator {
+        var configuration = SimulatorConfiguration(apiKey: key)
+        configuration.boxes = boxes
+        configuration.olts = 1
+        configuration.seed = seed
+        let other = try OZmapSimulator(configuration: configuration, logger: Logger(label: "ozmap-sim-2"))
+        _ = try await other.start()
+        return other
+    }
+
     /// The OLT links are checked against a new tenant's OLTs once, during SetCredentials: a caller
     /// whose deadline passes before OZmap answers that read does not leave them unchecked.
     @Test func theOLTLinkRecheckOutlivesTheCallersDeadline() async throws {
         let rig = try await TestRig(boxes: 20, olts: 1)
         let (client, _) = try await rig.provisioningReady()
-        var otherConfiguration = SimulatorConfiguration(apiKey: "other-tenant-key-78")
-        otherConfiguration.boxes = 5
-        otherConfiguration.olts = 1
-        otherConfiguration.seed = 4343
-        let other = try OZmapSimulator(configuration: otherConfiguration, logger: Logger(label: "ozmap-sim-2"))
-        _ = try await other.start()
+        let other = try await Self.otherTenant(key: "other-tenant-key-78", boxes: 5, seed: 4343)
         other.setFaults(SimulatorFaults(latencyMilliseconds: 1_500, routes: [FaultRoute(method: "GET", pathPrefix: "olts")]))
         await #expect(throws: GRPCCore.RPCError.self) {
             _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: other.baseURL, apiKey: "other-tenant-key-78"),
@@ -146,12 +152,7 @@ import Testing
         let oldBoxes = Set(try await rig.allBoxes(client).map(\.id))
         #expect(!oldBoxes.isEmpty)
 
-        var otherConfiguration = SimulatorConfiguration(apiKey: "other-tenant-key-77")
-        otherConfiguration.boxes = 25
-        otherConfiguration.olts = 1
-        otherConfiguration.seed = 4242
-        let other = try OZmapSimulator(configuration: otherConfiguration, logger: Logger(label: "ozmap-sim-2"))
-        _ = try await other.start()
+        let other = try await Self.otherTenant(key: "other-tenant-key-77", boxes: 25, seed: 4242)
         let otherBoxes = Set(connectedBoxes(other).keys)
         #expect(otherBoxes.isDisjoint(with: oldBoxes), "the two tenants' ids differ")
 
