@@ -137,8 +137,30 @@ final class CurlHandle: @unchecked Sendable {
 
     /// Collects the body and headers of one transfer.
     private final class Sink {
+        /// The most a `Content-Length` reserves up front: a larger body still arrives, growing as it comes.
+        static let largestReservation = 16 << 20
         var body: [UInt8] = []
         var headers: [String: String] = [:]
+
+        /// One header line as libcurl hands it (`Name: value\r\n`; the status line and the blank
+        /// one have no colon). Bytes, not Foundation: this ran for every line of every page, 3% of a
+        /// full pass's CPU with `lowercased` and `trimmingCharacters`.
+        func addHeader(_ line: UnsafeRawBufferPointer) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+            var start = colon + 1
+            var end = line.count
+            while start < end, isSpace(line[start]) { start += 1 }
+            while end > start, isSpace(line[end - 1]) { end -= 1 }
+            let name = String(decoding: line[..<colon].lazy.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+            headers[name] = value
+            // The body's size known before it comes: one allocation, instead of a dozen as it doubles
+            // (copying each time into fresh pages: 12% of a full pass's CPU).
+            if name == "content-length", let length = Int(value), length > 0 {
+                body.reserveCapacity(min(length, Self.largestReservation))
+            }
+        }
     }
 
     /// The response, and how many new connections the transfer opened. Throws `CancellationError`
@@ -186,12 +208,7 @@ final class CurlHandle: @unchecked Sendable {
         }
         ozmap_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
         ozmap_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
-            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
-            if let colon = line.firstIndex(of: ":") {
-                let name = line[..<colon].lowercased()
-                sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue().addHeader(UnsafeRawBufferPointer(start: data, count: size * count))
             return size * count
         }
         ozmap_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
