@@ -61,6 +61,12 @@ import Testing
             let expected = try JSONSerialization.jsonObject(with: data)
             #expect(Self.same(Self.tree(read), expected), "\(String(decoding: data, as: UTF8.self))")
         }
+        // Wider than the members an object reserves room for (`JSONObject.reservedMembers`), each
+        // with a container of its own to jump over.
+        var wide: [String: Any] = [:]
+        for index in 0..<(JSONObject.reservedMembers * 3) { wide["k\(index)"] = index % 2 == 0 ? ["n": index] : [index, "\(index)"] }
+        let wideData = try JSONSerialization.data(withJSONObject: ["rows": [wide, wide]])
+        #expect(Self.same(Self.tree(try JSONValue(document: Array(wideData))), try JSONSerialization.jsonObject(with: wideData)))
         // Escapes as other writers send them: \u forms, a surrogate pair, a lone surrogate.
         let escaped = try JSONValue(document: Array(#"["\u0041\u00e7\u00E3o", "\ud83d\udce1", "\ud83d!", "a\/b"]"#.utf8)).array!
         #expect(escaped.map { $0.string! } == ["Ação", "📡", "\u{FFFD}!", "a/b"])

@@ -13,6 +13,8 @@ struct JSONValue: Sendable {
 
     /// The one value `bytes` hold (whitespace around it allowed), its syntax checked.
     init(document bytes: [UInt8]) throws(JSONSyntaxError) {
+        // Offsets are kept in 32 bits (a page's rows and members are many, and small is fast).
+        guard bytes.count < Int(UInt32.max) else { throw JSONSyntaxError("a document of 4 GiB or more", at: 0) }
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
         let start = scanner.index
@@ -35,6 +37,9 @@ struct JSONValue: Sendable {
     var object: JSONObject? {
         guard first == UInt8(ascii: "{") else { return nil }
         var members: [JSONObject.Member] = []
+        // OZmap's rows have 15–20 members: room for them at once, below glibc's "large" requests
+        // (1 KiB; each of those first consolidates every small block freed since the last one).
+        members.reserveCapacity(JSONObject.reservedMembers)
         document.walk(inside: self, members: true) { key, keyEscaped, value, container in
             members.append(.init(key: key, keyEscaped: keyEscaped, value: value, container: container))
         }
@@ -77,9 +82,9 @@ struct JSONValue: Sendable {
 private final class JSONDocument: Sendable {
     struct Container: Sendable {
         /// Past the closing bracket.
-        var end: Int
+        var end: UInt32
         /// The first container after this one and those nested in it.
-        var next: Int
+        var next: UInt32
     }
 
     let text: [UInt8]
@@ -145,8 +150,8 @@ private final class JSONDocument: Sendable {
                     switch bytes[index] {
                     case UInt8(ascii: "{"), UInt8(ascii: "["):
                         ordinal = nested
-                        index = containers[nested].end
-                        nested = containers[nested].next
+                        index = Int(containers[nested].end)
+                        nested = Int(containers[nested].next)
                     case UInt8(ascii: "\""):
                         skipString()
                     default: // a number or a word: up to the next delimiter
@@ -166,13 +171,29 @@ private final class JSONDocument: Sendable {
 
 /// An object's members, in the order sent; a key sent twice reads as its first.
 struct JSONObject: Sendable {
+    /// Room an object's members get at once (24 bytes each): more grow as an array does.
+    static let reservedMembers = 32
+
+    /// 24 bytes: offsets in 32 bits (the document is smaller than 4 GiB).
     fileprivate struct Member: Sendable {
-        /// Inside the quotes, escapes undecoded.
-        let key: Range<Int>
+        private let keyStart: UInt32
+        private let keyEnd: UInt32
+        private let valueStart: UInt32
+        private let valueEnd: UInt32
+        let container: Int32
         /// Rare: OZmap's keys are plain, compared byte for byte.
         let keyEscaped: Bool
-        let value: Range<Int>
-        let container: Int
+
+        init(key: Range<Int>, keyEscaped: Bool, value: Range<Int>, container: Int) {
+            (keyStart, keyEnd) = (UInt32(key.lowerBound), UInt32(key.upperBound))
+            (valueStart, valueEnd) = (UInt32(value.lowerBound), UInt32(value.upperBound))
+            self.container = Int32(container)
+            self.keyEscaped = keyEscaped
+        }
+
+        /// Inside the quotes, escapes undecoded.
+        var key: Range<Int> { Int(keyStart)..<Int(keyEnd) }
+        var value: Range<Int> { Int(valueStart)..<Int(valueEnd) }
     }
 
     fileprivate let document: JSONDocument
@@ -183,7 +204,7 @@ struct JSONObject: Sendable {
 
     subscript(key: String) -> JSONValue? {
         for member in members where matches(member, key) {
-            return JSONValue(document: document, start: member.value.lowerBound, end: member.value.upperBound, container: member.container)
+            return JSONValue(document: document, start: member.value.lowerBound, end: member.value.upperBound, container: Int(member.container))
         }
         return nil
     }
@@ -217,6 +238,7 @@ private struct JSONScanner {
     init(_ bytes: [UInt8], at index: Int = 0) {
         self.bytes = bytes
         self.index = index
+        containers.reserveCapacity(bytes.count / 96) // OZmap's rows: a container per 100–150 bytes
     }
 
     var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -247,7 +269,7 @@ private struct JSONScanner {
     private mutating func skipContainer(close: UInt8, depth: Int, members: Bool) throws(JSONSyntaxError) {
         let ordinal = containers.count
         containers.append(.init(end: 0, next: 0))
-        defer { containers[ordinal] = .init(end: index, next: containers.count) } // read only once the document is checked
+        defer { containers[ordinal] = .init(end: UInt32(index), next: UInt32(containers.count)) } // read only once the document is checked
         index += 1
         skipWhitespace()
         if peek == close {
