@@ -74,21 +74,21 @@ public struct OZmapAPIClient: OZmapDirectory {
     }
 
     public func splitters(updatedSince time: String) async throws -> [OZmapSplitter] {
-        try await list("splitters", filter: [Filter("updatedAt", ">=", time)]).compactMap(OZmapJSON.splitter)
+        try await list("splitters", filter: [Filter("updatedAt", ">=", time)], select: OZmapJSON.splitterFields).compactMap(OZmapJSON.splitter)
     }
 
     public func splitters(inBoxes ids: [String]) async throws -> [OZmapSplitter] {
         guard !ids.isEmpty else { return [] }
-        return try await list("splitters", filter: [Filter("parent", "in", ids)]).compactMap(OZmapJSON.splitter)
+        return try await list("splitters", filter: [Filter("parent", "in", ids)], select: OZmapJSON.splitterFields).compactMap(OZmapJSON.splitter)
     }
 
     public func boxes(ids: [String]) async throws -> [OZmapBoxInfo] {
         guard !ids.isEmpty else { return [] }
-        return try await list("boxes", filter: [Filter("id", "in", ids)]).compactMap(OZmapJSON.box)
+        return try await list("boxes", filter: [Filter("id", "in", ids)], select: OZmapJSON.boxFields).compactMap(OZmapJSON.box)
     }
 
     public func boxes(updatedSince time: String) async throws -> [OZmapBoxInfo] {
-        try await list("boxes", filter: [Filter("updatedAt", ">=", time)]).compactMap(OZmapJSON.box)
+        try await list("boxes", filter: [Filter("updatedAt", ">=", time)], select: OZmapJSON.boxFields).compactMap(OZmapJSON.box)
     }
 
     // MARK: requests
@@ -115,9 +115,9 @@ public struct OZmapAPIClient: OZmapDirectory {
     typealias PageReader = @Sendable (String, [(String, String)], String) async throws -> [UInt8]
 
     /// Every row of a list route (`forEachPage`), in page order.
-    func list(_ route: String, filter: [Filter] = [], reader: PageReader? = nil) async throws -> [JSONObject] {
+    func list(_ route: String, filter: [Filter] = [], select: String? = nil, reader: PageReader? = nil) async throws -> [JSONObject] {
         var pages: [Int: [JSONObject]] = [:]
-        try await forEachPage(route, filter: filter, reader: reader, { $0 }) { pages[$0] = $1 }
+        try await forEachPage(route, filter: filter, select: select, reader: reader, { $0 }) { pages[$0] = $1 }
         return pages.keys.sorted().flatMap { pages[$0]! }
     }
 

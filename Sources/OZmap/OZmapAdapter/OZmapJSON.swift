@@ -78,6 +78,10 @@ enum OZmapJSON {
                  implanted: bool(object["implanted"]))
     }
 
+    /// What `splitter` reads, asked for with `select` on the box sync's reads (a row's `project`,
+    /// `splitterType`, `kind`, dates and flags are a third of it); `id` comes whatever is selected.
+    static let splitterFields = "name,parent,olt,slot,pon,isDrop,connectables,ratio,updatedAt"
+
     static func splitter(_ object: JSONObject) -> OZmapSplitter? {
         guard let id = id(object), let parent = reference(object["parent"]) else { return nil }
         let outputs = object["connectables"]?.object?["output"]?.array
@@ -116,6 +120,10 @@ enum OZmapJSON {
                                 pppoeUser: string(onu?["user_PPPoE"]) ?? "", implanted: bool(object["implanted"]),
                                 externalID: string(object["external_id"]) ?? "", observation: string(object["observation"]) ?? "")
     }
+
+    /// What `box` reads, asked for with `select` (a box row also carries its cables, tags, pole,
+    /// address: half of it on the simulator, more on a real network).
+    static let boxFields = "name,project,coords,lat,lng,boxType,implanted,updatedAt"
 
     static func box(_ object: JSONObject) -> OZmapBoxInfo? {
         guard let id = id(object) else { return nil }
