@@ -103,6 +103,39 @@ import Testing
         #expect(try database.integrityCheck() == "ok")
     }
 
+    /// Staged rows reach the table a batch at a time, in the order staged: a box staged again
+    /// after its first row was written keeps the later one; what a pass left waiting is not the
+    /// next pass's.
+    @Test func stagedRowsAreWrittenInBatchesInTheOrderStaged() throws {
+        let directory = try makeTemporaryDirectory(prefix: "box-store-batches")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try StateDatabase(stateDirectory: directory)
+        func stagedRows() throws -> Int? {
+            try database.queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(BoxRecord.stagingTableName)") }
+        }
+        let count = StagedBox.batch * 2 + StagedBox.batch / 2
+        var boxes = (0..<count).map { Self.box($0) }
+        try database.beginStagingBoxes()
+        for start in stride(from: 0, to: count, by: 100) {
+            try database.stageBoxes(Array(boxes[start..<min(start + 100, count)]), pass: 1)
+        }
+        #expect(try stagedRows() == StagedBox.batch * 2)
+        boxes[5].portsFree = 1
+        try database.stageBoxes([boxes[5]], pass: 1)
+        try database.stageBoxes([Self.box(count + 1)], pass: 0) // a superseded pass's late chunk
+        try database.commitStagedBoxes(pass: 1, upserting: [], state: SyncState(watermark: "w"))
+        #expect(try stagedRows() == 0)
+        let loaded = try database.loadBoxes()
+        #expect(loaded.count == count && Set(loaded) == Set(boxes))
+
+        try database.beginStagingBoxes()
+        try database.stageBoxes(Array(boxes.prefix(10)), pass: 2) // a pass that then fails
+        try database.beginStagingBoxes()
+        try database.stageBoxes([Self.box(7)], pass: 2)
+        try database.commitStagedBoxes(pass: 2, upserting: [], state: SyncState(watermark: "w2"))
+        #expect(try database.loadBoxes() == [Self.box(7)])
+    }
+
     /// A state directory of ozmapd before the packed rows (schema v4, each box as GRDB's JSON)
     /// opens with every box, and the staging table packed too.
     @Test func aCacheOfTheJSONEraIsMigratedWithEveryBox() throws {

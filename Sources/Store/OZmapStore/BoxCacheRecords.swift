@@ -116,6 +116,32 @@ enum BoxRecord {
     }
 }
 
+/// A box of a full pass, packed, on its way to the staging table.
+struct StagedBox: Sendable {
+    /// Rows a staging commit takes: 10 chunks (about 350 KB packed).
+    static let batch = 1_000
+
+    let pass: Int
+    let box: CachedBox
+    let packed: [UInt8]
+
+    init(pass: Int, box: CachedBox) {
+        (self.pass, self.box) = (pass, box)
+        packed = PackedBox.pack(box)
+    }
+
+    static func insert(_ rows: [StagedBox], _ db: Database) throws {
+        guard !rows.isEmpty else { return }
+        // Not cached: see `BoxRecord.save`.
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO \(BoxRecord.stagingTableName) (pass, \(BoxRecord.keyColumns), box) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            try insert.execute(arguments: StatementArguments([row.pass] + BoxRecord.keyValues(row.box) + [Data(row.packed)]))
+        }
+    }
+}
+
 /// The single row of sync state.
 struct SyncStateRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "syncState"
@@ -142,26 +168,36 @@ extension StateDatabase: BoxCacheStore {
     }
 
     public func beginStagingBoxes() throws {
-        try queue.write { db in try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)") }
+        try unstaged.withLock { waiting in
+            waiting = []
+            try queue.write { db in try db.execute(sql: "DELETE FROM \(BoxRecord.stagingTableName)") }
+        }
     }
 
+    /// Packs the boxes in the calling task (the fetching tasks pack at once), then writes them
+    /// with those staged before, once `StagedBox.batch` wait: a commit per 100-box chunk was 2,000
+    /// commits and fsyncs in a 200,000-box pass, the table's last page written again at each, 11%
+    /// of ozmapd's CPU in `pwrite` and `fdatasync`. The write is made under the buffer's lock, so
+    /// rows reach the table in the order they were staged (a box staged twice keeps its last row).
     public func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {
-        // Packed before the write lock: the other fetching tasks stage meanwhile.
-        let rows = boxes.map { StatementArguments([pass] + BoxRecord.keyValues($0) + [Data(PackedBox.pack($0))]) }
-        try queue.write { db in
-            // Not cached: see `BoxRecord.save`.
-            let insert = try db.makeStatement(sql: """
-                INSERT INTO \(BoxRecord.stagingTableName) (pass, \(BoxRecord.keyColumns), box) VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            for row in rows { try insert.execute(arguments: row) }
+        let rows = boxes.map { StagedBox(pass: pass, box: $0) }
+        try unstaged.withLock { waiting in
+            waiting += rows
+            guard waiting.count >= StagedBox.batch else { return }
+            defer { waiting = [] } // written, or the pass fails: staged rows outlive no pass
+            try queue.write { db in try StagedBox.insert(waiting, db) }
         }
     }
 
     public func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {
-        try queue.write { db in
-            try BoxRecord.promoteStaged(pass: pass, db)
-            try BoxRecord.save(boxes, db)
-            try SyncStateRecord(state: state).save(db)
+        try unstaged.withLock { waiting in
+            defer { waiting = [] }
+            try queue.write { db in
+                try StagedBox.insert(waiting, db)
+                try BoxRecord.promoteStaged(pass: pass, db)
+                try BoxRecord.save(boxes, db)
+                try SyncStateRecord(state: state).save(db)
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// ozmapd's SQLite database in the state directory: the connection and every
 /// migration, in one place.
@@ -7,6 +8,8 @@ public final class StateDatabase: Sendable {
     public static let fileName = "ozmapd.sqlite"
 
     let queue: DatabaseQueue
+    /// A full pass's packed boxes not yet written to the staging table (`stageBoxes`).
+    let unstaged = Mutex<[StagedBox]>([])
 
     /// Opens (creating and migrating) the database in `stateDirectory`.
     public init(stateDirectory: String) throws {
