@@ -179,25 +179,27 @@ extension StateDatabase: BoxCacheStore {
     /// commits and fsyncs in a 200,000-box pass, the table's last page written again at each, 11%
     /// of ozmapd's CPU in `pwrite` and `fdatasync`. The write is made under the buffer's lock, so
     /// rows reach the table in the order they were staged (a box staged twice keeps its last row).
+    /// A write that fails (its transaction rolled back) leaves every row waiting: the failure may
+    /// be another pass's (a superseded one's late chunk), and the running pass must not lose them.
     public func stageBoxes(_ boxes: [CachedBox], pass: Int) throws {
         let rows = boxes.map { StagedBox(pass: pass, box: $0) }
         try unstaged.withLock { waiting in
             waiting += rows
             guard waiting.count >= StagedBox.batch else { return }
-            defer { waiting = [] } // written, or the pass fails: staged rows outlive no pass
             try queue.write { db in try StagedBox.insert(waiting, db) }
+            waiting = []
         }
     }
 
     public func commitStagedBoxes(pass: Int, upserting boxes: [CachedBox], state: SyncState) throws {
         try unstaged.withLock { waiting in
-            defer { waiting = [] }
             try queue.write { db in
                 try StagedBox.insert(waiting, db)
                 try BoxRecord.promoteStaged(pass: pass, db)
                 try BoxRecord.save(boxes, db)
                 try SyncStateRecord(state: state).save(db)
             }
+            waiting = []
         }
     }
 
