@@ -61,6 +61,7 @@ enum ScaleBenchmark {
         ])
         defer { if simulator.process.isRunning { simulator.signal(SIGTERM) } }
         let root = http.root
+        let simulatorPID = simulator.process.processIdentifier
         let simulatorRSS = try residentBytes(simulator.process.processIdentifier)
         print(String(format: "simulator ready in %.1f s, RSS %.0f MiB", seconds(generation), Double(simulatorRSS) / 1_048_576))
 
@@ -73,8 +74,9 @@ enum ScaleBenchmark {
             try ChildProcess(binDirectory + "/ozmapd", ["--socket", socket, "--state-dir", state], environment: environment, directory: directory)
         }
         /// The initial load: credentials set (they start a full pass), joined until it ends.
-        func initialLoad(_ client: OZmapIntegrationConnection) async throws -> (report: SyncReport, time: Duration) {
+        func initialLoad(_ client: OZmapIntegrationConnection) async throws -> (report: SyncReport, time: Duration, simulatorCPU: Double) {
             try await http.clearRequestLog()
+            let simulatorBefore = try cpuSeconds(simulatorPID)
             let start = ContinuousClock.now
             _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: apiURL, apiKey: apiKey))
             guard let report = try await client.rpc.syncBoxes(SyncBoxesRequest(full: true, wait: true), options: .timeout(.seconds(7_200))).report else {
@@ -82,19 +84,25 @@ enum ScaleBenchmark {
             }
             let time = ContinuousClock.now - start
             guard report.error.isEmpty else { throw BenchmarkFailure("the initial load failed: \(report.error)") }
-            return (report, time)
+            return (report, time, try cpuSeconds(simulatorPID) - simulatorBefore)
         }
         var daemon = try startDaemon()
         var client = try await connect(socket, daemon)
 
-        let (load, firstLoadTime) = try await initialLoad(client)
+        let (load, firstLoadTime, firstLoadSimulatorCPU) = try await initialLoad(client)
         let pass = try await passRequests(http)
+        /// The floor, with the CPU the simulator and this plain client spent on it.
+        func floor() async throws -> (elapsed: Duration, bytes: Int, simulatorCPU: Double, clientCPU: Double) {
+            let (simulatorBefore, clientBefore) = (try cpuSeconds(simulatorPID), try cpuSeconds(getpid()))
+            let (elapsed, bytes) = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
+            return (elapsed, bytes, try cpuSeconds(simulatorPID) - simulatorBefore, try cpuSeconds(getpid()) - clientBefore)
+        }
         let peakAfterLoad = try peakResidentBytes(daemon.process.processIdentifier)
         // ozmapd's own CPU for the load (it started idle): what the load ratio is made of on a busy machine.
         let firstLoadCPU = try cpuSeconds(daemon.process.processIdentifier)
 
         // The transfer floor: the same list requests, fetched by a plain client as many at once, same run.
-        let firstFloor = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
+        let firstFloor = try await floor()
 
         // An incremental pass after `changed` boxes were renamed.
         let boxes = try await client.rpc.listBoxes(ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
@@ -143,14 +151,15 @@ enum ScaleBenchmark {
 
         // More rounds of load and floor, each pair timed back to back, the floor first in every
         // other one: a fresh ozmapd with an empty state directory loads the network each time.
-        var rounds = [(load: firstLoadTime, floor: firstFloor.elapsed, cpu: firstLoadCPU, peak: peakAfterLoad)]
+        var rounds = [(load: firstLoadTime, floor: firstFloor.elapsed, cpu: firstLoadCPU, peak: peakAfterLoad, loadSimulatorCPU: firstLoadSimulatorCPU,
+                       floorSimulatorCPU: firstFloor.simulatorCPU, floorClientCPU: firstFloor.clientCPU)]
         for round in stride(from: 2, through: settings.rounds, by: 1) {
             let floorFirst = round % 2 == 0
-            let floorBefore = floorFirst ? try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency).elapsed : nil
+            let floorBefore = floorFirst ? try await floor() : nil
             let roundState = directory + "/state-\(round)", roundSocket = directory + "/ozmapd-\(round).sock"
             let roundDaemon = try startDaemon(socket: roundSocket, state: roundState)
             let roundClient = try await connect(roundSocket, roundDaemon)
-            let (roundLoad, roundTime) = try await initialLoad(roundClient)
+            let (roundLoad, roundTime, roundSimulatorCPU) = try await initialLoad(roundClient)
             guard roundLoad.boxes == load.boxes else { throw BenchmarkFailure("round \(round) loaded \(roundLoad.boxes) boxes, round 1 \(load.boxes)") }
             let cpu = try cpuSeconds(roundDaemon.process.processIdentifier)
             let roundPeak = try peakResidentBytes(roundDaemon.process.processIdentifier)
@@ -158,8 +167,9 @@ enum ScaleBenchmark {
             roundDaemon.signal(SIGTERM)
             _ = try await roundDaemon.exitStatus(timeout: .seconds(60))
             try? FileManager.default.removeItem(atPath: roundState)
-            let floorAfter = floorFirst ? nil : try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency).elapsed
-            rounds.append((roundTime, (floorBefore ?? floorAfter)!, cpu, roundPeak))
+            let floorAfter = floorFirst ? nil : try await floor()
+            let roundFloor = (floorBefore ?? floorAfter)!
+            rounds.append((roundTime, roundFloor.elapsed, cpu, roundPeak, roundSimulatorCPU, roundFloor.simulatorCPU, roundFloor.clientCPU))
         }
         func median<T: Comparable>(_ values: [T]) -> T { values.sorted()[values.count / 2] }
         let loadTime = median(rounds.map(\.load)), floorTime = median(rounds.map(\.floor)), loadCPU = median(rounds.map(\.cpu))
@@ -192,9 +202,11 @@ enum ScaleBenchmark {
         func s1(_ value: Double) -> String { String(format: "%.1f", value) }
         print("""
             initial load:   \(load.boxes) boxes, \(load.ozmapRequests) requests (simulator log \(pass.count)); \
-            \(rounds.count) rounds: \(list(rounds) { s1(seconds($0.load)) }) s, ozmapd CPU \(list(rounds) { s1($0.cpu) }) s
+            \(rounds.count) rounds: \(list(rounds) { s1(seconds($0.load)) }) s, ozmapd CPU \(list(rounds) { s1($0.cpu) }) s, \
+            simulator CPU \(list(rounds) { s1($0.loadSimulatorCPU) }) s
             transfer floor: the same \(pass.count) requests, \(settings.concurrency) at a time, plain client, \(mib(firstFloor.bytes)) MiB: \
-            \(list(rounds) { s1(seconds($0.floor)) }) s
+            \(list(rounds) { s1(seconds($0.floor)) }) s, simulator CPU \(list(rounds) { s1($0.floorSimulatorCPU) }) s, \
+            plain client CPU \(list(rounds) { s1($0.floorClientCPU) }) s
             load/floor:     \(list(ratios) { String(format: "×%.2f", $0) }) → median ×\(String(format: "%.2f", ratio)) \
             (median load \(s1(seconds(loadTime))) s, floor \(s1(seconds(floorTime))) s)
             ozmapd peak RSS: \(list(rounds) { mib($0.peak) }) MiB after each round's load, \(mib(peakAfterIncremental)) MiB after the incremental pass, \
@@ -209,7 +221,10 @@ enum ScaleBenchmark {
             """)
         let line = [
             "boxes=\(load.boxes)", "load_s=\(String(format: "%.2f", seconds(loadTime)))", "floor_s=\(String(format: "%.2f", seconds(floorTime)))",
-            "ratio=\(String(format: "%.2f", ratio))", "rounds=\(rounds.count)", "ratios=\(list(ratios) { String(format: "%.2f", $0) }.replacingOccurrences(of: " ", with: ""))", "load_cpu_s=\(String(format: "%.1f", loadCPU))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))", "peak_first_rss_mib=\(mib(peakAfterIncremental))", "refull_s=\(String(format: "%.1f", seconds(refullTime)))",
+            "ratio=\(String(format: "%.2f", ratio))", "rounds=\(rounds.count)", "ratios=\(list(ratios) { String(format: "%.2f", $0) }.replacingOccurrences(of: " ", with: ""))", "load_cpu_s=\(String(format: "%.1f", loadCPU))",
+            "load_simulator_cpu_s=\(String(format: "%.1f", median(rounds.map(\.loadSimulatorCPU))))",
+            "floor_simulator_cpu_s=\(String(format: "%.1f", median(rounds.map(\.floorSimulatorCPU))))",
+            "floor_client_cpu_s=\(String(format: "%.1f", median(rounds.map(\.floorClientCPU))))", "requests=\(load.ozmapRequests)", "peak_rss_mib=\(mib(peak))", "peak_first_rss_mib=\(mib(peakAfterIncremental))", "refull_s=\(String(format: "%.1f", seconds(refullTime)))",
             "incremental_ms=\(ms(incrementalTime))", "incremental_requests=\(incremental.ozmapRequests)",
             "getbox_us=\(us(byName.p50))", "cto_us=\(us(cto.p50))", "prefix_us=\(us(prefix.p50))", "restart_ms=\(ms(restart))", "restart_read_ms=\(ms(read))", "restart_index_ms=\(ms(index))",
             "simulator_ready_s=\(String(format: "%.1f", seconds(generation)))", "simulator_rss_mib=\(mib(simulatorRSS))",

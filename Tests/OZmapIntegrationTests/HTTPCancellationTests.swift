@@ -78,4 +78,41 @@ import Testing
         #expect(ContinuousClock.now - stopping < .seconds(15), "stopped by cancelling the read, not after OZmap's 60 s")
         #expect(rig.logs.all.contains { $0.contains("reconcile dry-run stopped") }, "\(rig.logs.all.suffix(5))")
     }
+
+    /// The pass the timer runs at start-up (the service waits for it) and a pass a call started
+    /// (nothing waits for it) are both cancelled by a graceful stop, and waited for: nothing of
+    /// theirs runs on once ozmapd has stopped.
+    @Test(arguments: [false, true])
+    func aGracefulStopCancelsTheBoxSyncPassAndWaitsForIt(startedByACall: Bool) async throws {
+        let rig = try await TestRig(boxes: 20, olts: 1)
+        let heldSplitters = SimulatorFaults(latencyMilliseconds: 60_000, routes: [FaultRoute(method: "GET", pathPrefix: "splitters")])
+        if startedByACall {
+            // No credentials at start, so no start-up pass: SetCredentials starts a full pass, and returns.
+            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
+            rig.simulator.setFaults(heldSplitters)
+            let client = try await rig.client()
+            _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
+            await client.close()
+        } else {
+            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
+            let client = try await rig.client()
+            _ = try await rig.connect(client)
+            await client.close()
+            try await rig.stopDaemon()
+            // Started again with credentials: its start-up pass reads the splitters changed since the watermark.
+            rig.simulator.setFaults(heldSplitters)
+            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
+        }
+        let metrics = try rig.daemon.metrics
+        try await waitUntil("the pass's read of the splitters is held") { rig.simulator.heldRequests().contains { $0.path.contains("splitters") } }
+        let stopping = ContinuousClock.now
+        try await rig.stopDaemon()
+        #expect(ContinuousClock.now - stopping < .seconds(15), "stopped by cancelling the pass, not after OZmap's 60 s")
+        #expect(rig.logs.all.contains { $0.contains("box sync pass cancelled: ozmapd is stopping") }, "\(rig.logs.all.suffix(5))")
+        // The pass ended before the stop returned: its end was counted.
+        let kind = startedByACall ? "full" : "incremental"
+        #expect(metrics.render().contains("ozmapd_sync_passes_total{kind=\"\(kind)\",outcome=\"cancelled\"} 1"),
+                "\(metrics.render().split(separator: "\n").filter { $0.contains("sync_passes") })")
+        try await rig.tearDown()
+    }
 }

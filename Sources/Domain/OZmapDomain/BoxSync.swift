@@ -108,6 +108,12 @@ public actor BoxSynchronizer {
     private let logger: Logger
     private var state: SyncState
     private var running: Task<SyncPassReport, Never>?
+    /// Why the running pass was cancelled, told to it before the cancellation (its report says it).
+    private var runningCancellation: PassCancellation?
+    /// Set by `stop`: ozmapd is stopping, no pass starts any more.
+    private var stopped = false
+    /// The pass `stop` cancelled.
+    private var stoppedPass: Task<SyncPassReport, Never>?
     private var progress: SyncPassReport?
     /// Boxes `refresh` re-read while a pass runs: newer than what the pass fetched.
     private var refreshedDuringPass: [String: CachedBox] = [:]
@@ -149,8 +155,7 @@ public actor BoxSynchronizer {
             async let splitters = directory.splitters(inBoxes: ids)
             let (boxInfos, boxSplitters) = try await (infos, splitters)
             guard generation == tenantGeneration else { return [:] }
-            let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
-            let boxes = boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) }
+            let boxes = Self.cachedBoxes(boxInfos, boxSplitters)
             try store.applyChanges(upserting: boxes, deleting: [], state: state)
             for box in boxes {
                 cache.upsert(box)
@@ -165,7 +170,7 @@ public actor BoxSynchronizer {
     }
 
     /// Calls `observer` with the report of each pass that ends, whatever its outcome
-    /// (`error` empty: succeeded; starting "cancelled": superseded by new credentials).
+    /// (`error` empty: succeeded; starting "cancelled": superseded by new credentials, or ozmapd stopping).
     public nonisolated func afterEachPass(_ observer: @escaping @Sendable (SyncPassReport) -> Void) {
         passObservers.withLock { $0.append(observer) }
     }
@@ -177,6 +182,7 @@ public actor BoxSynchronizer {
     /// Starts a pass (or joins the running one) and returns at once.
     public func start(_ kind: SyncPassKind) -> (report: SyncPassReport, started: Bool) {
         if running != nil { return (progress!, false) }
+        guard !stopped else { return (stoppedReport(kind), false) }
         launch(kind)
         return (progress!, true)
     }
@@ -184,8 +190,29 @@ public actor BoxSynchronizer {
     /// Runs a pass (or joins the running one) and returns its report.
     public func run(_ kind: SyncPassKind) async -> (report: SyncPassReport, started: Bool) {
         if let running { return (await running.value, false) }
+        guard !stopped else { return (stoppedReport(kind), false) }
         let task = launch(kind)
         return (await task.value, true)
+    }
+
+    /// ozmapd is stopping: cancels the running pass (it installs nothing; the next start's pass
+    /// does its work) and waits for it to end, so that nothing writes to the store after this.
+    /// No pass starts afterwards.
+    public func stop() async {
+        stopped = true
+        if let pass = running {
+            cancelRunning(because: "ozmapd is stopping")
+            stoppedPass = pass
+        }
+        _ = await stoppedPass?.value // every caller of `stop` waits for it, not just the first
+    }
+
+    private func stoppedReport(_ kind: SyncPassKind) -> SyncPassReport {
+        var report = SyncPassReport(kind: kind, startedAt: Timestamp.now())
+        report.running = false
+        report.error = "not started: ozmapd is stopping"
+        report.finishedAt = report.startedAt
+        return report
     }
 
     @discardableResult
@@ -194,12 +221,14 @@ public actor BoxSynchronizer {
         let kind: SyncPassKind = state.watermark == nil ? .full : requested
         progress = SyncPassReport(kind: kind, startedAt: Timestamp.now())
         refreshedDuringPass = [:]
-        let task = Task(executorPreference: BlockingWorkExecutor.shared) { await self.pass(kind) }
+        let cancellation = PassCancellation()
+        let task = Task(executorPreference: BlockingWorkExecutor.shared) { await self.pass(kind, cancellation: cancellation) }
         running = task
+        runningCancellation = cancellation
         return task
     }
 
-    private func pass(_ kind: SyncPassKind) async -> SyncPassReport {
+    private func pass(_ kind: SyncPassKind, cancellation: PassCancellation) async -> SyncPassReport {
         let started = ContinuousClock.now
         var report = progress!
         let tally = OZmapRequestTally()
@@ -226,8 +255,8 @@ public actor BoxSynchronizer {
             report.error = "\(error)"
             report.failure = error as? IntegrationError
             report.boxes = cache.snapshot.count
-            if Task.isCancelled { // superseded (`restart`, `reset`): it installed nothing and touches nothing
-                report.error = "cancelled: the OZmap credentials changed; a full pass with the new ones runs"
+            if Task.isCancelled { // superseded (`restart`, `reset`) or stopped: it installed nothing and touches nothing
+                report.error = "cancelled: " + cancellation.reason
                 report.running = false
                 report.finishedAt = Timestamp.now()
                 notifyPassEnded(report)
@@ -249,6 +278,7 @@ public actor BoxSynchronizer {
         }
         progress = nil
         running = nil
+        runningCancellation = nil
         notifyPassEnded(report)
         return report
     }
@@ -260,19 +290,22 @@ public actor BoxSynchronizer {
     }
 
     /// Cancels the running pass, if any: it installs nothing (it checks before saving), and
-    /// callers that joined it get its report with an error.
-    private func cancelRunning() {
+    /// callers that joined it get its report with an error saying `reason`.
+    private func cancelRunning(because reason: String) {
         guard let running else { return }
+        runningCancellation?.reason = reason
         running.cancel()
         self.running = nil
+        runningCancellation = nil
         progress = nil
-        logger.notice("box sync pass cancelled: the OZmap credentials changed")
+        logger.notice("box sync pass cancelled: \(reason)")
     }
 
     /// Cancels the running pass and starts a full one with the directory now current
     /// (SetCredentials: a pass under the old credentials must not install its result).
     public func restart() -> SyncPassReport {
-        cancelRunning()
+        guard !stopped else { return stoppedReport(.full) }
+        cancelRunning(because: "the OZmap credentials changed; a full pass with the new ones runs")
         launch(.full)
         return progress!
     }
@@ -280,7 +313,7 @@ public actor BoxSynchronizer {
     /// Forgets every box and the watermark, in the store and in memory, and cancels the
     /// running pass: the credentials now point at another tenant, whose boxes are not these.
     public func reset() {
-        cancelRunning()
+        cancelRunning(because: "the OZmap credentials point at another tenant; a full pass with the new ones runs")
         state = SyncState()
         refreshedDuringPass = [:]
         do {
@@ -439,10 +472,20 @@ public actor BoxSynchronizer {
         report.boxes = cache.snapshot.count
     }
 
+    /// The cache entries of these boxes, each with its splitters (those not tied to an OLT left
+    /// out). The splitters are moved into their boxes, not copied (a copy is seven strings retained).
+    private static func cachedBoxes(_ infos: [OZmapBoxInfo], _ splitters: consuming [OZmapSplitter]) -> [CachedBox] {
+        var byBox: [String: [OZmapSplitter]] = [:]
+        byBox.reserveCapacity(infos.count)
+        while let splitter = splitters.popLast() { byBox[splitter.boxID, default: []].append(splitter) }
+        return infos.compactMap { CachedBox(box: $0, splitters: byBox.removeValue(forKey: $0.id) ?? []) }
+    }
+
     /// The boxes with these ids and all their splitters, by chunks of `chunkSize` ids (two
-    /// requests each), `directory.requestConcurrency` chunks at once so that the HTTP client
-    /// always has the next request queued; `stage` runs in the task that fetched a chunk, then
-    /// the chunk's boxes go to `receive` (in any order). Those not tied to an OLT are left out.
+    /// requests each, in turn), twice `directory.requestConcurrency` chunks at once so that the
+    /// HTTP client always has the next request queued; `stage` runs in the task that fetched a
+    /// chunk, then the chunk's boxes go to `receive` (in any order). Those not tied to an OLT are
+    /// left out.
     /// Returns the newest `updatedAt` among them.
     private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncPassReport,
                             stage: (@Sendable ([CachedBox]) throws -> Void)? = nil,
@@ -457,14 +500,14 @@ public actor BoxSynchronizer {
             var start = 0
             var inFlight = 0
             func refill() {
-                while start < ids.count, inFlight < max(1, directory.requestConcurrency) {
+                while start < ids.count, inFlight < 2 * max(1, directory.requestConcurrency) {
                     let chunk = Array(ids[start..<min(start + Self.chunkSize, ids.count)])
                     group.addTask {
-                        async let infos = directory.boxes(ids: chunk)
-                        async let splitters = directory.splitters(inBoxes: chunk)
-                        let (boxInfos, boxSplitters) = try await (infos, splitters)
-                        let byBox = Dictionary(grouping: boxSplitters, by: \.boxID)
-                        let boxes = boxInfos.compactMap { CachedBox(box: $0, splitters: byBox[$0.id] ?? []) }
+                        // One after the other: a task of its own for each (`async let`) was two
+                        // more tasks a chunk, each a hand-off between threads.
+                        let boxInfos = try await directory.boxes(ids: chunk)
+                        let boxSplitters = try await directory.splitters(inBoxes: chunk)
+                        let boxes = Self.cachedBoxes(boxInfos, boxSplitters)
                         try Task.checkCancellation()
                         try stage?(boxes)
                         return (chunk.count, boxes)
@@ -488,5 +531,15 @@ public actor BoxSynchronizer {
             }
         }
         return newest
+    }
+}
+
+/// Why a pass was cancelled: set before its task is cancelled, read by the pass as it ends.
+private final class PassCancellation: Sendable {
+    private let text = Mutex("superseded")
+
+    var reason: String {
+        get { text.withLock { $0 } }
+        set { text.withLock { $0 = newValue } }
     }
 }

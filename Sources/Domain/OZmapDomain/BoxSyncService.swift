@@ -34,7 +34,18 @@ public final class BoxSyncService: Service, Sendable {
     /// When the next scheduled pass starts; nil before the first wait.
     public var nextSyncAt: String? { next.withLock { $0 } }
 
+    /// On a graceful shutdown the running pass, whoever started it (this timer or a SyncBoxes
+    /// call), is cancelled and waited for: a pass of a large network takes minutes.
     public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await schedulePasses()
+        } onCancelOrGracefulShutdown: { [synchronizer] in
+            Task { await synchronizer.stop() } // ends a pass `schedulePasses` waits for
+        }
+        await synchronizer.stop() // and one a call started
+    }
+
+    private func schedulePasses() async {
         if hasCredentials() { _ = await synchronizer.run(.incremental) }
         var cycle = 0
         while true {
@@ -46,6 +57,7 @@ public final class BoxSyncService: Service, Sendable {
             } catch {
                 return // shutting down
             }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
             cycle += 1
             guard hasCredentials() else { continue }
             _ = await synchronizer.run(cycle % max(1, schedule.fullEvery) == 0 ? .full : .incremental)

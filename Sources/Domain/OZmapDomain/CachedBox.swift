@@ -29,10 +29,17 @@ public struct CachedBox: Sendable, Hashable, Codable {
     }
 
     /// The cache entry for a box and its splitters; nil when no splitter ties it to an OLT.
-    public init?(box: OZmapBoxInfo, splitters: [OZmapSplitter]) {
-        let ordered = splitters.sorted { ($0.isDrop ? 1 : 0, $0.name, $0.id) < ($1.isDrop ? 1 : 0, $1.name, $1.id) }
+    /// Sorted in place and summed in loops, without copies: a copy of a splitter is seven strings
+    /// retained (and released again), and a full pass makes an entry of every box.
+    public init?(box: OZmapBoxInfo, splitters: consuming [OZmapSplitter]) {
+        var ordered = splitters
+        ordered.sort { a, b in
+            if a.isDrop != b.isDrop { return !a.isDrop }
+            if a.name != b.name { return a.name < b.name }
+            return a.id < b.id
+        }
         // The splitter nearest the OLT names the wiring: primaries come before customer splitters.
-        guard let traced = ordered.first(where: { $0.oltID?.isEmpty == false }) else { return nil }
+        guard let traced = ordered.firstIndex(where: { $0.oltID?.isEmpty == false }).map({ ordered[$0] }) else { return nil }
         id = box.id
         name = box.name
         project = box.project
@@ -43,11 +50,16 @@ public struct CachedBox: Sendable, Hashable, Codable {
         lng = box.lng
         boxType = box.boxType
         implanted = box.implanted
-        let drops = ordered.filter(\.isDrop)
-        portsTotal = drops.reduce(0) { $0 + $1.outputs }
-        portsFree = drops.reduce(0) { $0 + $1.freeOutputs }
+        var (total, free, newest) = (0, 0, box.updatedAt)
+        for index in ordered.indices {
+            if ordered[index].isDrop {
+                total += ordered[index].outputs
+                free += ordered[index].freeOutputs
+            }
+            if ordered[index].updatedAt > newest { newest = ordered[index].updatedAt }
+        }
+        (portsTotal, portsFree, updatedAt) = (total, free, newest)
         self.splitters = ordered
-        updatedAt = ([box.updatedAt] + splitters.map(\.updatedAt)).max() ?? box.updatedAt
     }
 
     /// The key names are compared by, as people type them: case-, accent- and width-insensitive

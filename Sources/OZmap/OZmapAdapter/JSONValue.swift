@@ -56,6 +56,18 @@ struct JSONValue: Sendable {
         return elements
     }
 
+    /// How many elements the array holds, and how many of them are null, without making a value
+    /// of each (a customer splitter's ports: sixteen of them a row); nil when the value is no array.
+    var elementCounts: (all: Int, null: Int)? {
+        guard first == UInt8(ascii: "[") else { return nil }
+        var counts = (all: 0, null: 0)
+        document.walk(inside: self, members: false) { [text = document.text] _, _, value, _ in
+            counts.all += 1
+            if text[value.lowerBound] == UInt8(ascii: "n") { counts.null += 1 }
+        }
+        return counts
+    }
+
     /// The string, its escapes decoded; nil when the value is no string.
     var string: String? {
         guard first == UInt8(ascii: "\"") else { return nil }

@@ -84,9 +84,9 @@ enum OZmapJSON {
 
     static func splitter(_ object: JSONObject) -> OZmapSplitter? {
         guard let id = id(object), let parent = reference(object["parent"]) else { return nil }
-        let outputs = object["connectables"]?.object?["output"]?.array
-        let outputCount = outputs?.count ?? int(object["ratio"]?.object?["output"]) ?? 0
-        let free = outputs?.filter(\.isNull).count ?? outputCount
+        let outputs = object["connectables"]?.object?["output"]?.elementCounts
+        let outputCount = outputs?.all ?? int(object["ratio"]?.object?["output"]) ?? 0
+        let free = outputs?.null ?? outputCount
         return OZmapSplitter(id: id, name: string(object["name"]) ?? "", boxID: parent,
                              oltID: reference(object["olt"]), slotID: reference(object["slot"]), ponID: reference(object["pon"]),
                              isDrop: bool(object["isDrop"]), outputs: outputCount, freeOutputs: free,
