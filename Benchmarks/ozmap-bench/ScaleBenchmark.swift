@@ -92,7 +92,7 @@ enum ScaleBenchmark {
         let (load, firstLoadTime, firstLoadSimulatorCPU) = try await initialLoad(client)
         let pass = try await passRequests(http)
         /// The floor, with the CPU the simulator and this plain client spent on it.
-        func floor() async throws -> (elapsed: Duration, bytes: Int, simulatorCPU: Double, clientCPU: Double) {
+        func measuredFloor() async throws -> (elapsed: Duration, bytes: Int, simulatorCPU: Double, clientCPU: Double) {
             let (simulatorBefore, clientBefore) = (try cpuSeconds(simulatorPID), try cpuSeconds(getpid()))
             let (elapsed, bytes) = try await transferFloor(root: root, paths: pass, concurrency: settings.concurrency)
             return (elapsed, bytes, try cpuSeconds(simulatorPID) - simulatorBefore, try cpuSeconds(getpid()) - clientBefore)
@@ -102,7 +102,7 @@ enum ScaleBenchmark {
         let firstLoadCPU = try cpuSeconds(daemon.process.processIdentifier)
 
         // The transfer floor: the same list requests, fetched by a plain client as many at once, same run.
-        let firstFloor = try await floor()
+        let firstFloor = try await measuredFloor()
 
         // An incremental pass after `changed` boxes were renamed.
         let boxes = try await client.rpc.listBoxes(ListBoxesRequest(pageSize: UInt32(settings.changed))).boxes
@@ -155,7 +155,7 @@ enum ScaleBenchmark {
                        floorSimulatorCPU: firstFloor.simulatorCPU, floorClientCPU: firstFloor.clientCPU)]
         for round in stride(from: 2, through: settings.rounds, by: 1) {
             let floorFirst = round % 2 == 0
-            let floorBefore = floorFirst ? try await floor() : nil
+            let floorBefore = floorFirst ? try await measuredFloor() : nil
             let roundState = directory + "/state-\(round)", roundSocket = directory + "/ozmapd-\(round).sock"
             let roundDaemon = try startDaemon(socket: roundSocket, state: roundState)
             let roundClient = try await connect(roundSocket, roundDaemon)
@@ -167,7 +167,7 @@ enum ScaleBenchmark {
             roundDaemon.signal(SIGTERM)
             _ = try await roundDaemon.exitStatus(timeout: .seconds(60))
             try? FileManager.default.removeItem(atPath: roundState)
-            let floorAfter = floorFirst ? nil : try await floor()
+            let floorAfter = floorFirst ? nil : try await measuredFloor()
             let roundFloor = (floorBefore ?? floorAfter)!
             rounds.append((roundTime, roundFloor.elapsed, cpu, roundPeak, roundSimulatorCPU, roundFloor.simulatorCPU, roundFloor.clientCPU))
         }
