@@ -62,7 +62,7 @@ enum ScaleBenchmark {
         defer { if simulator.process.isRunning { simulator.signal(SIGTERM) } }
         let root = http.root
         let simulatorPID = simulator.process.processIdentifier
-        let simulatorRSS = try residentBytes(simulator.process.processIdentifier)
+        let simulatorRSS = try residentBytes(simulatorPID)
         print(String(format: "simulator ready in %.1f s, RSS %.0f MiB", seconds(generation), Double(simulatorRSS) / 1_048_576))
 
         // ozmapd, a process of its own (its RSS is its own), timed syncs far away.
@@ -151,8 +151,8 @@ enum ScaleBenchmark {
 
         // More rounds of load and floor, each pair timed back to back, the floor first in every
         // other one: a fresh ozmapd with an empty state directory loads the network each time.
-        var rounds = [(load: firstLoadTime, floor: firstFloor.elapsed, cpu: firstLoadCPU, peak: peakAfterLoad, loadSimulatorCPU: firstLoadSimulatorCPU,
-                       floorSimulatorCPU: firstFloor.simulatorCPU, floorClientCPU: firstFloor.clientCPU)]
+        var rounds = [Round(load: firstLoadTime, floor: firstFloor.elapsed, cpu: firstLoadCPU, peak: peakAfterLoad,
+                            loadSimulatorCPU: firstLoadSimulatorCPU, floorSimulatorCPU: firstFloor.simulatorCPU, floorClientCPU: firstFloor.clientCPU)]
         for round in stride(from: 2, through: settings.rounds, by: 1) {
             let floorFirst = round % 2 == 0
             let floorBefore = floorFirst ? try await measuredFloor() : nil
@@ -169,7 +169,8 @@ enum ScaleBenchmark {
             try? FileManager.default.removeItem(atPath: roundState)
             let floorAfter = floorFirst ? nil : try await measuredFloor()
             let roundFloor = (floorBefore ?? floorAfter)!
-            rounds.append((roundTime, roundFloor.elapsed, cpu, roundPeak, roundSimulatorCPU, roundFloor.simulatorCPU, roundFloor.clientCPU))
+            rounds.append(Round(load: roundTime, floor: roundFloor.elapsed, cpu: cpu, peak: roundPeak, loadSimulatorCPU: roundSimulatorCPU,
+                                floorSimulatorCPU: roundFloor.simulatorCPU, floorClientCPU: roundFloor.clientCPU))
         }
         func median<T: Comparable>(_ values: [T]) -> T { values.sorted()[values.count / 2] }
         let loadTime = median(rounds.map(\.load)), floorTime = median(rounds.map(\.floor)), loadCPU = median(rounds.map(\.cpu))
@@ -269,6 +270,17 @@ enum ScaleBenchmark {
     }
 
     /// Fetches every path with `concurrency` requests in flight, reading each body and nothing more.
+    /// One load and its floor: times, the CPU of ozmapd, of the simulator and of the plain client, ozmapd's peak RSS.
+    struct Round {
+        var load: Duration
+        var floor: Duration
+        var cpu: Double
+        var peak: Int
+        var loadSimulatorCPU: Double
+        var floorSimulatorCPU: Double
+        var floorClientCPU: Double
+    }
+
     static func transferFloor(root: String, paths: [String], concurrency: Int) async throws -> (elapsed: Duration, bytes: Int) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = concurrency

@@ -1,6 +1,7 @@
 import Foundation
 import OZmapAdapter
 import OZmapClient
+import OZmapDaemon
 import OZmapSimulator
 import OZmapTestSupport
 import Testing
@@ -86,22 +87,21 @@ import Testing
     func aGracefulStopCancelsTheBoxSyncPassAndWaitsForIt(startedByACall: Bool) async throws {
         let rig = try await TestRig(boxes: 20, olts: 1)
         let heldSplitters = SimulatorFaults(latencyMilliseconds: 60_000, routes: [FaultRoute(method: "GET", pathPrefix: "splitters")])
+        func patientReads(_ configuration: inout DaemonConfiguration) { configuration.ozmapTimeoutMs = 120_000 }
+        try await rig.startDaemon(configure: patientReads)
+        let client = try await rig.client()
         if startedByACall {
             // No credentials at start, so no start-up pass: SetCredentials starts a full pass, and returns.
-            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
             rig.simulator.setFaults(heldSplitters)
-            let client = try await rig.client()
             _ = try await client.rpc.setCredentials(SetCredentialsRequest(apiUrl: rig.simulator.baseURL, apiKey: simulatorKey))
             await client.close()
         } else {
-            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
-            let client = try await rig.client()
             _ = try await rig.connect(client)
             await client.close()
             try await rig.stopDaemon()
             // Started again with credentials: its start-up pass reads the splitters changed since the watermark.
             rig.simulator.setFaults(heldSplitters)
-            try await rig.startDaemon { $0.ozmapTimeoutMs = 120_000 }
+            try await rig.startDaemon(configure: patientReads)
         }
         let metrics = try rig.daemon.metrics
         try await waitUntil("the pass's read of the splitters is held") { rig.simulator.heldRequests().contains { $0.path.contains("splitters") } }
