@@ -269,7 +269,6 @@ enum ScaleBenchmark {
         }
     }
 
-    /// Fetches every path with `concurrency` requests in flight, reading each body and nothing more.
     /// One load and its floor: times, the CPU of ozmapd, of the simulator and of the plain client, ozmapd's peak RSS.
     struct Round {
         var load: Duration
@@ -281,6 +280,7 @@ enum ScaleBenchmark {
         var floorClientCPU: Double
     }
 
+    /// Fetches every path with `concurrency` requests in flight, reading each body and nothing more.
     static func transferFloor(root: String, paths: [String], concurrency: Int) async throws -> (elapsed: Duration, bytes: Int) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = concurrency
