@@ -32,6 +32,13 @@ struct IndexedListTests {
         var network = NetworkGenerator.generate(configuration)
         let start = network.clock.current
         let boxIDs = network.boxes.all.compactMap { $0["id"]?.string }
+        // The boxes not connected come last but are older than the rest: the time index,
+        // sorted once after the generation, must still place them first.
+        let firstConnected = try #require(network.boxes.first?["updatedAt"]?.string)
+        let older = #"[{"property":"updatedAt","operator":"<","value":"\#(firstConnected)"}]"#
+        try expectAgreement(network.boxes, older)
+        try expectAgreement(network.boxes, #"[{"property":"updatedAt","operator":">=","value":"\#(firstConnected)"}]"#)
+        #expect(network.boxes.page(matching: try RecordFilter.parse(queryText: older), start: 0, limit: 1_000).total == 6)
         let oltIDs = network.olts.all.compactMap { $0["id"]?.string }
         try network.renameBox(id: boxIDs[3], to: "Renamed")
         try network.moveBox(id: boxIDs[10], toOLT: oltIDs[2])

@@ -382,7 +382,8 @@ public actor BoxSynchronizer {
             // Each chunk is staged by the task that fetched it (encoding it is most of a chunk's cost),
             // under this pass's number: a late chunk of a pass superseded meanwhile is never committed.
             newestBox = try await fetchBoxes(boxIDs, directory, report: &report, stage: { [store] in try store.stageBoxes($0, pass: pass) }) { chunk in
-                for box in chunk {
+                // Taken out of the chunk, so that interning changes each box in place.
+                while let box = chunk.popLast() {
                     guard let position = old.boxesByID.position(ofID: box.id) else {
                         added += 1
                         changed[box.id] = pool.intern(box)
@@ -489,7 +490,7 @@ public actor BoxSynchronizer {
     /// Returns the newest `updatedAt` among them.
     private func fetchBoxes(_ ids: [String], _ directory: any OZmapDirectory, report: inout SyncPassReport,
                             stage: (@Sendable ([CachedBox]) throws -> Void)? = nil,
-                            receive: ([CachedBox]) throws -> Void) async throws -> String? {
+                            receive: (inout [CachedBox]) throws -> Void) async throws -> String? {
         report.phase = "boxes"
         report.progressTotal = ids.count
         report.progressDone = 0
@@ -518,13 +519,13 @@ public actor BoxSynchronizer {
             }
             refill()
             while inFlight > 0 {
-                guard let done = try await group.next() else { break }
+                guard var done = try await group.next() else { break }
                 inFlight -= 1
                 // A pass superseded meanwhile takes nothing more in.
                 try Task.checkCancellation()
                 refill()
-                try receive(done.boxes)
                 for box in done.boxes { newest = max(newest ?? box.updatedAt, box.updatedAt) }
+                try receive(&done.boxes)
                 report.progressDone += done.count
                 cache.loadProgressed(done: report.progressDone, total: ids.count)
                 setProgress(report)

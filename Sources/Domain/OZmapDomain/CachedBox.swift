@@ -177,23 +177,26 @@ public struct StringPool: Sendable {
     }
 
     /// The box with its repeated strings shared.
-    public mutating func intern(_ box: CachedBox) -> CachedBox {
-        var box = box
+    /// Consuming: a box the caller still held would have its splitters copied to change them.
+    public mutating func intern(_ box: consuming CachedBox) -> CachedBox {
         box.project = intern(box.project)
         box.oltID = intern(box.oltID)
         box.slotID = intern(box.slotID)
         box.ponID = intern(box.ponID)
         box.boxType = intern(box.boxType)
         for index in box.splitters.indices {
-            var splitter = box.splitters[index]
-            if splitter.boxID == box.id { splitter.boxID = box.id }
-            if splitter.updatedAt == box.updatedAt { splitter.updatedAt = box.updatedAt }
-            splitter.oltID = splitter.oltID.map { intern($0) }
-            splitter.slotID = splitter.slotID.map { intern($0) }
-            splitter.ponID = splitter.ponID.map { intern($0) }
-            splitter.name = intern(splitter.name)
-            box.splitters[index] = splitter
+            intern(&box.splitters[index], boxID: box.id, updatedAt: box.updatedAt)
         }
         return box
+    }
+
+    /// In place: a splitter copied out of its box and back was a copy of each of its values.
+    private mutating func intern(_ splitter: inout OZmapSplitter, boxID: String, updatedAt: String) {
+        if splitter.boxID == boxID { splitter.boxID = boxID }
+        if splitter.updatedAt == updatedAt { splitter.updatedAt = updatedAt }
+        splitter.oltID = splitter.oltID.map { intern($0) }
+        splitter.slotID = splitter.slotID.map { intern($0) }
+        splitter.ponID = splitter.ponID.map { intern($0) }
+        splitter.name = intern(splitter.name)
     }
 }

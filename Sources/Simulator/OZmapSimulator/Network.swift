@@ -76,6 +76,23 @@ struct Network: Sendable {
         }
     }
 
+    /// For a bulk of inserts not in time order (see `ObjectTable.deferTimeIndex`).
+    mutating func deferTimeIndexes() {
+        olts.deferTimeIndex()
+        boxes.deferTimeIndex()
+        splitters.deferTimeIndex()
+        clients.deferTimeIndex()
+        properties.deferTimeIndex()
+    }
+
+    mutating func buildTimeIndexes() {
+        olts.buildTimeIndex()
+        boxes.buildTimeIndex()
+        splitters.buildTimeIndex()
+        clients.buildTimeIndex()
+        properties.buildTimeIndex()
+    }
+
     // MARK: splitters, indexed by their box
 
     mutating func insertSplitter(_ splitter: JSONObject, id: String) {

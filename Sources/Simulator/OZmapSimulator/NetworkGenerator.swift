@@ -50,6 +50,7 @@ struct NetworkGenerator {
         let boxType = network.ids.next()
         let primaryType = network.ids.next()
         let customerType = network.ids.next()
+        network.deferTimeIndexes()
         let olts = (0..<configuration.olts).map { makeOLT(index: $0) }
 
         var boxesPerOLT = Array(repeating: 0, count: olts.count)
@@ -77,6 +78,7 @@ struct NetworkGenerator {
                 project: olts[oltIndex].project, trace: nil,
                 boxType: boxType, primaryType: primaryType, customerType: customerType)
         }
+        network.buildTimeIndexes()
         return network
     }
 
