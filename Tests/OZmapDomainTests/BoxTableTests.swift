@@ -59,4 +59,29 @@ import Testing
         }
         #expect(pool.intern("short") == "short")
     }
+
+    /// A box interned (consumed, its splitters changed in place) equals the box given, and the
+    /// ids it repeats with another box are the pool's one copy, in its splitters too.
+    @Test func aBoxInternedIsTheSameBoxWithItsRepeatedIdsShared() throws {
+        func fresh(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
+        func box(_ id: String) throws -> CachedBox {
+            let info = OZmapBoxInfo(id: fresh(id), name: "CTO-\(id.suffix(3))", project: fresh("65a1b2c3d4e5f6a7b8c9project"),
+                                    lat: -27.5, lng: -48.5, boxType: fresh("65a1b2c3d4e5f6a7b8c9boxtype"), implanted: true,
+                                    updatedAt: "2026-02-01T00:00:00.000Z")
+            return try #require(CachedBox(box: info, splitters: ["primary", "drop"].map { name in
+                OZmapSplitter(id: fresh(id + name), name: name, boxID: fresh(id), oltID: fresh("65a1b2c3d4e5f6a7b8c9aolt1"),
+                              slotID: fresh("65a1b2c3d4e5f6a7b8c9slot1"), ponID: fresh("65a1b2c3d4e5f6a7b8c9apon1"),
+                              isDrop: name == "drop", outputs: 8, freeOutputs: 3, updatedAt: "2026-01-01T00:00:00.000Z")
+            }))
+        }
+        var pool = StringPool()
+        let (first, second) = (try box("65a1b2c3d4e5f6a7b8c9b001"), try box("65a1b2c3d4e5f6a7b8c9b002"))
+        let (internedFirst, internedSecond) = (pool.intern(first), pool.intern(second))
+        #expect(internedFirst == first && internedSecond == second)
+        #expect(Self.storage(internedSecond.oltID) == Self.storage(internedFirst.oltID))
+        for splitter in internedSecond.splitters {
+            #expect(Self.storage(try #require(splitter.ponID)) == Self.storage(internedFirst.ponID))
+            #expect(Self.storage(splitter.boxID) == Self.storage(internedSecond.id), "a splitter's box id is its box's own string")
+        }
+    }
 }
